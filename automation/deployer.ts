@@ -1,0 +1,34 @@
+import type { Cell } from "../core/cell";
+import type { Backend } from "../core/run-files";
+
+/** What a deployed cell exposes to the invoker and the harvester. */
+export interface DeployedCell {
+  readonly cellId: string;
+  readonly functionName: string;
+  readonly bucket: string;
+  readonly logGroup: string;
+  readonly region: string;
+  /** Endpoint overrides for the AWS clients; absent on AWS itself. */
+  readonly endpoints: {
+    readonly lambda?: string;
+    readonly s3?: string;
+  };
+  /** Credentials for the endpoints above (the local backend's); absent on AWS. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/**
+ * Turns a cell into live endpoints and takes them down again (DESIGN.md "Architecture").
+ * `PulumiDeployer` (`--backend aws`) and `LocalDeployer` (`--backend local`) implement it.
+ */
+export interface Deployer {
+  readonly backend: Backend;
+  /** One-time work before any cell deploys (e.g. install the aws plugin once). */
+  prepare(cells: readonly Cell[]): Promise<void>;
+  /** Deploys a cell; `signal` aborts the running operation. */
+  deploy(cell: Cell, signal?: AbortSignal): Promise<DeployedCell>;
+  /** Destroys whatever `deploy` created for the cell; safe to call when nothing is live. */
+  destroy(cell: Cell, signal?: AbortSignal): Promise<void>;
+  /** Releases the deployer's own resources (servers, workspaces). */
+  close(): Promise<void>;
+}

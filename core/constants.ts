@@ -1,0 +1,93 @@
+/**
+ * Limits, units and defaults of the experiment, in one place.
+ * Values come from AWS documentation as summarised in DESIGN.md ("Facts to build against").
+ */
+
+/** Bytes in one mebibyte. */
+export const MIB = 1024 * 1024;
+
+/** Bytes in one gibibyte. */
+export const GIB = 1024 * MIB;
+
+/** The two workloads of the experiment. */
+export const WORKLOADS = ["events", "batch"] as const;
+
+/** Factor levels of the 3×3×3 design. Reserved concurrency level 0 means "unreserved". */
+export const LEVELS = {
+  /** Lambda memory in MB (`MEMORY_MB`). */
+  memoryMb: [512, 1024, 2048],
+  /** Events aggregated into one object (`BATCH_EVENTS`), events workload. */
+  batchEvents: [1, 10, 100],
+  /** Multipart part size in MiB (`MULTIPART_MB`), batch workload. */
+  multipartMb: [8, 32, 64],
+  /** Reserved concurrency (`RESERVED_CONCURRENCY`); 0 = unreserved, never a literal 0. */
+  reservedConcurrency: [0, 10, 50],
+} as const;
+
+/** Lambda service limits. */
+export const LAMBDA = {
+  /** Longest allowed function timeout, seconds. */
+  maxTimeoutSeconds: 900,
+  /** Smallest and largest memory setting, MB. */
+  minMemoryMb: 128,
+  maxMemoryMb: 10240,
+  /** Memory at which a function gets one full vCPU. */
+  mbPerVcpu: 1769,
+  /** Synchronous invocation payload limit, bytes. */
+  maxSyncPayloadBytes: 6 * MIB,
+  /** Default account concurrency limit. */
+  defaultAccountConcurrency: 1000,
+  /** Concurrency that must stay unreserved in an account. */
+  minUnreservedConcurrency: 100,
+  /** Longest function name. */
+  maxFunctionNameLength: 64,
+  /** Bytes of log returned by `LogType: Tail`. */
+  tailLogBytes: 4096,
+} as const;
+
+/** S3 multipart upload limits. */
+export const S3_MULTIPART = {
+  /** Smallest part except the last, bytes. */
+  minPartBytes: 5 * MIB,
+  /** Largest part, bytes. */
+  maxPartBytes: 5 * GIB,
+  /** Most parts in one upload. */
+  maxParts: 10_000,
+} as const;
+
+/** Size of one generated event (`EVENT_BYTES`), bytes. */
+export const EVENT_BYTES = { min: 256, max: 8192, default: 1024 } as const;
+
+/** Object size of the batch workload (`OBJECT_MB`), MiB. The experiment uses ≥ 100; tests may go lower. */
+export const OBJECT_MB = { experimentMin: 100, default: 100, min: 1 } as const;
+
+/** Function timeouts per workload, seconds. */
+export const FUNCTION_TIMEOUT_SECONDS = { events: 60, batch: 900 } as const;
+
+/** Experiment loop defaults (seed: 50 events / 20 batch invocations, 5 trials). */
+export const LOOP_DEFAULTS = {
+  invocations: { events: 50, batch: 20 },
+  trials: 5,
+  /** Offered client concurrency: above reserved level 10 so that level binds. */
+  concurrency: 20,
+} as const;
+
+/** CloudWatch Embedded Metric Format contract. */
+export const EMF = {
+  namespace: "S3IngestionExperiment",
+  schemaVersion: 1,
+  /** One dimension set, per cell (never per run: each value is a billed custom metric). */
+  dimensions: [["workload", "function_name"]],
+  metrics: [
+    { Name: "latency_ms", Unit: "Milliseconds" },
+    { Name: "object_bytes", Unit: "Bytes" },
+    { Name: "events_generated", Unit: "Count" },
+    { Name: "multipart_parts", Unit: "Count" },
+  ],
+} as const;
+
+/** Lambda CPU architectures. arm64 is the default (cheaper per GB-s). */
+export const ARCHITECTURES = ["arm64", "x86_64"] as const;
+
+/** Region used when none is given. */
+export const DEFAULT_REGION = "us-east-1";

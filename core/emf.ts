@@ -1,0 +1,148 @@
+import type { Workload } from "./cell";
+import { EMF, WORKLOADS } from "./constants";
+
+/**
+ * One invocation's record, success or failure: the root fields of the EMF line.
+ * The seed's fields first, ours after (DESIGN.md "The EMF line").
+ *
+ * On failure `ok` is false, `error` says why and `object_bytes` is 0 (nothing was written).
+ * Fields of the other workload are 0: events records have `multipart_part_mb`,
+ * `multipart_parts` and `object_mb` 0; batch records have `events_generated`, `batch_events`
+ * and `event_bytes` 0.
+ */
+export interface EmfRecord {
+  readonly ts_start_ms: number;
+  readonly ts_end_ms: number;
+  readonly latency_ms: number;
+  readonly workload: Workload;
+  readonly run_id: string;
+  readonly function_name: string;
+  readonly region: string;
+  readonly memory_mb: number;
+  readonly reserved_concurrency: number;
+  readonly events_generated: number;
+  readonly object_bytes: number;
+  readonly multipart_part_mb: number;
+  readonly multipart_parts: number;
+  readonly s3_bucket: string;
+  readonly s3_key: string;
+  readonly schema_version: typeof EMF.schemaVersion;
+  readonly request_id: string;
+  readonly cold_start: boolean;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly batch_events: number;
+  readonly event_bytes: number;
+  readonly object_mb: number;
+}
+
+/** The `_aws` metadata block of an EMF line. */
+export interface EmfMetadata {
+  readonly Timestamp: number;
+  readonly CloudWatchMetrics: readonly [
+    {
+      readonly Namespace: string;
+      readonly Dimensions: readonly (readonly string[])[];
+      readonly Metrics: readonly { readonly Name: string; readonly Unit: string }[];
+    },
+  ];
+}
+
+/** A whole EMF line as written to stdout. */
+export type EmfLine = EmfRecord & { readonly _aws: EmfMetadata };
+
+const NUMBER_FIELDS = [
+  "ts_start_ms",
+  "ts_end_ms",
+  "latency_ms",
+  "memory_mb",
+  "reserved_concurrency",
+  "events_generated",
+  "object_bytes",
+  "multipart_part_mb",
+  "multipart_parts",
+  "batch_events",
+  "event_bytes",
+  "object_mb",
+] as const;
+
+const STRING_FIELDS = [
+  "run_id",
+  "function_name",
+  "region",
+  "s3_bucket",
+  "s3_key",
+  "request_id",
+] as const;
+
+/**
+ * Builds the EMF line for a record: a pure function, so the handler emits exactly what tests
+ * check. The timestamp is the invocation's end; the only dimensions are per cell.
+ */
+export function buildEmfLine(record: EmfRecord): EmfLine {
+  return {
+    _aws: {
+      Timestamp: record.ts_end_ms,
+      CloudWatchMetrics: [
+        {
+          Namespace: EMF.namespace,
+          Dimensions: EMF.dimensions.map((set) => [...set]),
+          Metrics: EMF.metrics.map((m) => ({ ...m })),
+        },
+      ],
+    },
+    ...record,
+  };
+}
+
+/** Serialises an EMF line as the single line the handler writes (with the trailing newline). */
+export function serializeEmfLine(record: EmfRecord): string {
+  return `${JSON.stringify(buildEmfLine(record))}\n`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Narrows a parsed JSON value to an {@link EmfRecord}: every required field present with its
+ * type, schema version 1, a known workload. Returns null for anything else (foreign lines).
+ */
+export function asEmfRecord(value: unknown): EmfRecord | null {
+  if (!isObject(value)) return null;
+  if (value.schema_version !== EMF.schemaVersion) return null;
+  if (!(WORKLOADS as readonly unknown[]).includes(value.workload)) return null;
+  for (const f of NUMBER_FIELDS) {
+    const n = value[f];
+    if (typeof n !== "number" || !Number.isFinite(n)) return null;
+  }
+  for (const f of STRING_FIELDS) if (typeof value[f] !== "string") return null;
+  if (typeof value.ok !== "boolean" || typeof value.cold_start !== "boolean") return null;
+  if (value.error !== undefined && typeof value.error !== "string") return null;
+  const { _aws: _ignored, ...record } = value;
+  return record as unknown as EmfRecord;
+}
+
+/**
+ * Extracts the EMF record from one log line: the raw JSON line, a Lambda JSON-format log
+ * object whose `message` holds it, or a text line with the JSON after a tab-separated prefix.
+ * Returns null when the line carries no valid record.
+ */
+export function extractEmfRecord(line: string): EmfRecord | null {
+  const start = line.indexOf("{");
+  if (start < 0) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line.slice(start));
+  } catch {
+    return null;
+  }
+  const direct = asEmfRecord(parsed);
+  if (direct !== null) return direct;
+  if (isObject(parsed)) {
+    const inner = parsed.message;
+    if (typeof inner === "string") return extractEmfRecord(inner);
+    if (isObject(inner)) return asEmfRecord(inner);
+  }
+  return null;
+}

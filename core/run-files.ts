@@ -1,0 +1,115 @@
+import type { Architecture, Cell, Workload } from "./cell";
+
+/**
+ * The run directory (default `results/<run>/`): everything one experiment run leaves behind.
+ * The loop writes the first four; `npm run analyze` reads them and writes its outputs beside.
+ */
+export const RUN_FILES = {
+  manifest: "manifest.json",
+  journal: "journal.jsonl",
+  invocations: "invocations.jsonl",
+  records: "records.jsonl",
+  /** Stacks or local functions that may be live: the basis of `--cleanup`. */
+  ledger: "ledger.jsonl",
+  /** Per-cell deployer logs (Pulumi's own output). */
+  logsDir: "logs",
+} as const;
+
+/** Which backend ran the experiment. */
+export type Backend = "local" | "aws";
+
+/** One cell as recorded in the manifest. */
+export interface ManifestCell {
+  readonly cell_id: string;
+  readonly cell: Cell;
+  readonly function_name: string;
+}
+
+/** `manifest.json`: what was run, with what, where. */
+export interface Manifest {
+  readonly schema_version: 1;
+  readonly tool_version: string;
+  readonly created_at: string;
+  readonly backend: Backend;
+  readonly region: string;
+  readonly architecture: Architecture;
+  readonly matrix: string;
+  readonly cells: readonly ManifestCell[];
+  /** Seed of the randomised cell order, and the order it produced (cell ids). */
+  readonly order_seed: number;
+  readonly cell_order: readonly string[];
+  readonly invocations: Readonly<Record<Workload, number>>;
+  readonly trials: number;
+  readonly concurrency: number;
+  readonly parallel: number;
+  readonly object_mb: number;
+  readonly event_bytes: number;
+  readonly name_prefix: string;
+  readonly versions: Readonly<Record<string, string>>;
+  /** Local backend only: what the emulation could and could not reproduce. */
+  readonly local?: {
+    readonly cpu_scaling_emulated: boolean;
+    readonly account_concurrency: number;
+    readonly notes: readonly string[];
+  };
+}
+
+/** Phases a cell goes through, in order; `failed` may replace any later phase. */
+export type CellPhase =
+  | "deploying"
+  | "deployed"
+  | "trial-start"
+  | "trial-done"
+  | "harvested"
+  | "destroying"
+  | "destroyed"
+  | "done"
+  | "failed";
+
+/** One line of `journal.jsonl` (append-only, fsync'd; the basis of `--resume`). */
+export interface JournalEntry {
+  readonly ts: string;
+  readonly cell_id: string;
+  readonly phase: CellPhase;
+  readonly run_id?: string;
+  readonly trial?: number;
+  /** Free-form detail: error message, harvest source and counts, endpoints. */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** The Lambda REPORT line's numbers, when the invocation's log tail carried it. */
+export interface ReportLine {
+  readonly duration_ms: number;
+  readonly billed_duration_ms: number;
+  readonly memory_size_mb: number;
+  readonly max_memory_used_mb: number;
+  readonly init_duration_ms?: number;
+}
+
+/** One line of `invocations.jsonl`: the client's view of one invocation. */
+export interface InvocationRecord {
+  readonly run_id: string;
+  readonly cell_id: string;
+  readonly function_name: string;
+  readonly workload: Workload;
+  readonly trial: number;
+  /** 0-based index of the invocation within its run. */
+  readonly seq: number;
+  readonly request_id?: string;
+  readonly client_start_ms: number;
+  readonly client_end_ms: number;
+  /** HTTP status of the Invoke call (0 when no response arrived). */
+  readonly status_code: number;
+  /** True for HTTP 429 TooManyRequestsException: an outcome, never retried. */
+  readonly throttled: boolean;
+  readonly throttle_reason?: string;
+  readonly retry_after_s?: number;
+  /** `X-Amz-Function-Error` (e.g. `Unhandled`) when the function failed. */
+  readonly function_error?: string;
+  /** Client-side error (network, timeout, unexpected status) when there was one. */
+  readonly error?: string;
+  /** The REPORT line parsed from the Tail log. */
+  readonly report?: ReportLine;
+  /** The EMF line found in the Tail log, verbatim: the harvester's last fallback. */
+  readonly tail_emf_line?: string;
+}
