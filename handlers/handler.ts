@@ -1,0 +1,205 @@
+/**
+ * The Lambda function: generates the configured workload's data, writes it to S3, emits
+ * one EMF line (success or failure) and returns the seed's response. Bundled by
+ * scripts/build-handler.js into dist/handler.js, which both backends load.
+ */
+import { randomUUID } from "node:crypto";
+import type { Cell } from "../core/cell";
+import { EMF, FUNCTION_TIMEOUT_SECONDS } from "../core/constants";
+import type { EmfRecord } from "../core/emf";
+import { InvalidInputError } from "../core/errors";
+import { functionName, newRunId, objectKey } from "../core/names";
+import { eventsPayload, fillRandom } from "./generators";
+import { emitRecord } from "./metrics";
+import { multipartUpload, putObject, s3Client } from "./s3-uploader";
+import { type BatchSettings, type EventsSettings, readSettings, type Settings } from "./settings";
+import { errorMessage, takeColdStart } from "./util";
+
+/** The invocation event: `{"run_id": "..."}`, or anything without it (a run id is generated). */
+export interface HandlerEvent {
+  readonly run_id?: string;
+}
+
+/** The parts of the Lambda context the handler uses (all optional: local callers pass less). */
+export interface HandlerContext {
+  readonly functionName?: string;
+  readonly awsRequestId?: string;
+  readonly getRemainingTimeInMillis?: () => number;
+}
+
+/** The seed's response. */
+export interface HandlerResponse {
+  readonly ok: true;
+  readonly run_id: string;
+  readonly latency_ms: number;
+  readonly s3_key: string;
+  readonly object_bytes: number;
+  readonly events_generated: number;
+  readonly multipart_parts: number;
+}
+
+/** What a run id given in the event may look like: it becomes part of an S3 key. */
+export const RUN_ID_INPUT_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * Time kept back from the function timeout to abort a multipart upload and write the EMF
+ * line before Lambda kills the function, ms: 5% of the remaining time, within [0.5 s, 10 s].
+ */
+export function deadlineMarginMs(remainingMs: number): number {
+  return Math.min(10_000, Math.max(500, Math.round(remainingMs * 0.05)));
+}
+
+function runIdOf(event: unknown, nowMs: number): string {
+  if (typeof event !== "object" || event === null || !("run_id" in event)) return newRunId(nowMs);
+  const raw = (event as { run_id?: unknown }).run_id;
+  if (raw === undefined || raw === null) return newRunId(nowMs);
+  if (typeof raw !== "string" || !RUN_ID_INPUT_PATTERN.test(raw)) {
+    throw new InvalidInputError("run_id", raw, "1 to 128 letters, digits, '.', '_' and '-'");
+  }
+  return raw;
+}
+
+/** What an ingestion wrote. */
+interface Outcome {
+  readonly objectBytes: number;
+  readonly eventsGenerated: number;
+  readonly multipartParts: number;
+}
+
+async function ingestEvents(s: EventsSettings, key: string, signal: AbortSignal): Promise<Outcome> {
+  const body = eventsPayload(s.batchEvents, s.eventBytes);
+  const client = s3Client({ endpoint: s.s3Endpoint, region: s.region, workload: s.workload });
+  await putObject(client, {
+    bucket: s.outputBucket,
+    key,
+    body,
+    contentType: "application/x-ndjson",
+    signal,
+  });
+  return { objectBytes: body.length, eventsGenerated: s.batchEvents, multipartParts: 0 };
+}
+
+async function ingestBatch(s: BatchSettings, key: string, signal: AbortSignal): Promise<Outcome> {
+  const client = s3Client({ endpoint: s.s3Endpoint, region: s.region, workload: s.workload });
+  const result = await multipartUpload(client, {
+    bucket: s.outputBucket,
+    key,
+    objectBytes: s.objectBytes,
+    partBytes: s.partBytes,
+    concurrency: s.partsInFlight,
+    fill: fillRandom,
+    signal,
+  });
+  return { objectBytes: result.bytes, eventsGenerated: 0, multipartParts: result.parts };
+}
+
+/** The name the cell's function gets (core/names.ts): the fallback outside Lambda. */
+function cellFunctionName(s: Settings): string {
+  const cell: Cell =
+    s.workload === "events"
+      ? {
+          workload: "events",
+          memoryMb: s.memoryMb,
+          batchEvents: s.batchEvents,
+          reservedConcurrency: s.reservedConcurrency,
+        }
+      : {
+          workload: "batch",
+          memoryMb: s.memoryMb,
+          multipartMb: s.multipartMb,
+          reservedConcurrency: s.reservedConcurrency,
+        };
+  return functionName(cell, s.namePrefix);
+}
+
+/**
+ * An abort signal that fires shortly before the function would time out, so that a stuck
+ * upload still gets aborted and reported. Uses Lambda's remaining time when there is a
+ * context, else the workload's configured function timeout.
+ */
+function deadline(
+  s: Settings,
+  context: HandlerContext | undefined,
+): { signal: AbortSignal; clear: () => void } {
+  const remaining =
+    context?.getRemainingTimeInMillis?.() ?? FUNCTION_TIMEOUT_SECONDS[s.workload] * 1000;
+  const margin = deadlineMarginMs(remaining);
+  const budget = Math.max(0, remaining - margin);
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(
+      new Error(
+        `deadline reached: no answer within ${budget} ms (function timeout less ${margin} ms to report)`,
+      ),
+    );
+  }, budget);
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/**
+ * The Lambda entry point. Settings and the event are validated first (an InvalidInputError,
+ * no S3 call, no EMF line: there is no valid record of a misconfigured cell). Then exactly one
+ * EMF line is written, also on failure (`ok: false`, `error`, `object_bytes` 0), after which
+ * the error is rethrown so that Lambda reports a function error.
+ */
+export async function handler(event: unknown, context?: HandlerContext): Promise<HandlerResponse> {
+  const coldStart = takeColdStart();
+  const settings = readSettings(process.env);
+  const fnName =
+    context?.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? cellFunctionName(settings);
+  const tsStart = Date.now();
+  const runId = runIdOf(event, tsStart);
+  const key = objectKey(settings.workload, settings.memoryMb, runId, tsStart, randomUUID());
+  const { signal, clear } = deadline(settings, context);
+  let outcome: Outcome | undefined;
+  let failure: unknown;
+  try {
+    outcome =
+      settings.workload === "events"
+        ? await ingestEvents(settings, key, signal)
+        : await ingestBatch(settings, key, signal);
+  } catch (e: unknown) {
+    failure = e;
+  } finally {
+    clear();
+  }
+  const tsEnd = Date.now();
+  const record: EmfRecord = {
+    ts_start_ms: tsStart,
+    ts_end_ms: tsEnd,
+    latency_ms: tsEnd - tsStart,
+    workload: settings.workload,
+    run_id: runId,
+    function_name: fnName,
+    region: settings.region,
+    memory_mb: settings.memoryMb,
+    reserved_concurrency: settings.reservedConcurrency,
+    // A failed events invocation did generate its events; a failed upload keeps no parts.
+    events_generated: settings.workload === "events" ? settings.batchEvents : 0,
+    object_bytes: outcome?.objectBytes ?? 0,
+    multipart_part_mb: settings.workload === "batch" ? settings.multipartMb : 0,
+    multipart_parts: outcome?.multipartParts ?? 0,
+    s3_bucket: settings.outputBucket,
+    s3_key: key,
+    schema_version: EMF.schemaVersion,
+    request_id: context?.awsRequestId ?? "",
+    cold_start: coldStart,
+    ok: outcome !== undefined,
+    ...(outcome === undefined ? { error: errorMessage(failure) } : {}),
+    batch_events: settings.workload === "events" ? settings.batchEvents : 0,
+    event_bytes: settings.workload === "events" ? settings.eventBytes : 0,
+    object_mb: settings.workload === "batch" ? settings.objectMb : 0,
+  };
+  emitRecord(record);
+  if (outcome === undefined) throw failure;
+  return {
+    ok: true,
+    run_id: runId,
+    latency_ms: record.latency_ms,
+    s3_key: key,
+    object_bytes: outcome.objectBytes,
+    events_generated: outcome.eventsGenerated,
+    multipart_parts: outcome.multipartParts,
+  };
+}
