@@ -1,0 +1,66 @@
+import t from "tap";
+import {
+  functionName,
+  localBucketName,
+  logGroupName,
+  newRunId,
+  objectKey,
+  RUN_ID_PATTERN,
+} from "../../core/names";
+
+t.test("function names follow the DESIGN.md pattern", async (t) => {
+  t.equal(
+    functionName({ workload: "events", memoryMb: 512, batchEvents: 10, reservedConcurrency: 0 }),
+    "s3-experiment-events-512mb-b10-rc0",
+    "events cell",
+  );
+  t.equal(
+    functionName(
+      { workload: "batch", memoryMb: 2048, multipartMb: 64, reservedConcurrency: 50 },
+      "dev-",
+    ),
+    "dev-s3-experiment-batch-2048mb-p64mb-rc50",
+    "batch cell with a prefix",
+  );
+  t.equal(logGroupName("f"), "/aws/lambda/f", "log group");
+});
+
+t.test("a name prefix that is not allowed or too long is refused", async (t) => {
+  const cell = {
+    workload: "events",
+    memoryMb: 512,
+    batchEvents: 1,
+    reservedConcurrency: 0,
+  } as const;
+  t.throws(
+    () => functionName(cell, "a b"),
+    { message: `NAME_PREFIX="a b" is invalid: allowed letters, digits, '-' and '_'` },
+    "space",
+  );
+  t.throws(
+    () => functionName(cell, "x".repeat(40)),
+    { name: "InvalidInputError", message: /within 64 characters/ },
+    "too long",
+  );
+});
+
+t.test("run ids have the documented shape and use the injected clock", async (t) => {
+  const id = newRunId(1700000000123, () => 0.5);
+  t.equal(id, "run_1700000000123_ssssss", "deterministic with injected randomness");
+  t.match(newRunId(), RUN_ID_PATTERN, "default run id matches the pattern");
+});
+
+t.test("object keys and local bucket names", async (t) => {
+  t.equal(
+    objectKey("events", 1024, "run_1_abc", 5, "u"),
+    "events/1024mb/run_1_abc/5-u.jsonl",
+    "events key",
+  );
+  t.equal(objectKey("batch", 512, "r", 5, "u"), "batch/512mb/r/5-u.bin", "batch key");
+  const b = localBucketName(
+    { workload: "batch", memoryMb: 2048, multipartMb: 64, reservedConcurrency: 50 },
+    "ABCDEF",
+  );
+  t.equal(b, "s3x-batch-2048mb-p64mb-rc50-abcdef", "lowercase bucket name");
+  t.ok(b.length <= 63, "within S3's 63 characters");
+});
