@@ -1,0 +1,166 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_PRICING, type Pricing } from "../core/pricing";
+import type { Manifest } from "../core/run-files";
+import { type CellStats, computeCellStats, type Recommendation, recommend } from "./cells";
+import { toCsv } from "./csv";
+import {
+  analyseEffects,
+  EFFECTS_COLUMNS,
+  type EffectAnalysis,
+  effectsRows,
+  type MainEffect,
+  mainEffects,
+} from "./effects";
+import { type LoadedRun, loadRun, type SkippedLines } from "./load-run";
+import { renderReport } from "./report-html";
+import { computeRunStats, groupRecords, okLatencies, type RunStats } from "./runs";
+import { mean, percentileSorted } from "./stats";
+import { renderSummary } from "./summary";
+import {
+  COST_COLUMNS,
+  costRows,
+  P95_COLUMNS,
+  p95Rows,
+  pivotTable,
+  RESULTS_COLUMNS,
+  resultsRows,
+} from "./tables";
+
+/** Latency statistics of successful invocations pooled over runs. */
+export interface PooledLatency {
+  readonly ok: number;
+  readonly meanMs: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+}
+
+/** Everything computed from one run directory. */
+export interface Analysis {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  readonly pricing: Pricing;
+  readonly seed: number;
+  readonly skipped: SkippedLines;
+  readonly hasInvocations: boolean;
+  readonly runs: readonly RunStats[];
+  /** Runs whose cell could not be determined (left out of every table). */
+  readonly unassigned: readonly string[];
+  readonly cells: readonly CellStats[];
+  readonly overall: PooledLatency;
+  readonly byCell: ReadonlyMap<string, PooledLatency>;
+  readonly effects: readonly EffectAnalysis[];
+  readonly mainEffects: readonly MainEffect[];
+  readonly recommendations: readonly Recommendation[];
+}
+
+/** Options of {@link analyseRun}. */
+export interface AnalyseOptions {
+  readonly pricing?: Pricing;
+  /** Seed of the bootstrap resampling. */
+  readonly seed?: number;
+}
+
+function pooled(lat: Float64Array): PooledLatency {
+  return {
+    ok: lat.length,
+    meanMs: mean(lat),
+    p50Ms: percentileSorted(lat, 50),
+    p95Ms: percentileSorted(lat, 95),
+    p99Ms: percentileSorted(lat, 99),
+  };
+}
+
+/** Computes every statistic of a loaded run directory. */
+export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): Analysis {
+  const pricing = options.pricing ?? DEFAULT_PRICING;
+  const seed = options.seed ?? 1;
+  const { runs, unassigned } = computeRunStats(loaded, pricing);
+  const cells = computeCellStats(runs, loaded.manifest.architecture, pricing, seed);
+  // Pool latencies per cell: map each loaded run to its cell's index.
+  const cellIndex = new Map(cells.map((c, i) => [c.cellId, i]));
+  const runCell = new Map(runs.map((r) => [r.runId, cellIndex.get(r.cellId) ?? -1]));
+  const groupOf = Int32Array.from(loaded.runs, (r) => runCell.get(r.runId) ?? -1);
+  const { offsets, order } = groupRecords(loaded.records, groupOf, cells.length);
+  const byCell = new Map<string, PooledLatency>();
+  cells.forEach((c, g) => {
+    byCell.set(
+      c.cellId,
+      pooled(okLatencies(loaded.records, order, offsets[g] ?? 0, offsets[g + 1] ?? 0)),
+    );
+  });
+  const all = okLatencies(loaded.records, order, 0, order.length);
+  const workloads = (["events", "batch"] as const).filter((w) =>
+    cells.some((c) => c.workload === w),
+  );
+  return {
+    dir: loaded.dir,
+    manifest: loaded.manifest,
+    pricing,
+    seed,
+    skipped: loaded.skipped,
+    hasInvocations: loaded.hasInvocations,
+    runs,
+    unassigned,
+    cells,
+    overall: pooled(all),
+    byCell,
+    effects: analyseEffects(runs),
+    mainEffects: mainEffects(runs),
+    recommendations: workloads.map((w) => recommend(w, cells)),
+  };
+}
+
+/** Loads and analyses a run directory. */
+export function analyseRun(dir: string, options: AnalyseOptions = {}): Analysis {
+  return analyseLoaded(loadRun(dir), options);
+}
+
+/** Where each output goes. */
+export interface OutputPaths {
+  readonly results: string;
+  readonly summary: string;
+  readonly pivot: string;
+  readonly p95: string;
+  readonly cost: string;
+  readonly effects: string;
+  readonly report: string;
+}
+
+/** Output file names in the output directory. */
+export const OUTPUT_FILES = {
+  results: "results.csv",
+  summary: "summary.txt",
+  pivot: "pivot.csv",
+  p95: "p95.csv",
+  cost: "cost.csv",
+  effects: "effects.csv",
+  report: "report.html",
+} as const;
+
+/** Default output paths in `outDir`, with any overrides applied. */
+export function outputPaths(outDir: string, overrides: Partial<OutputPaths> = {}): OutputPaths {
+  return {
+    results: overrides.results ?? join(outDir, OUTPUT_FILES.results),
+    summary: overrides.summary ?? join(outDir, OUTPUT_FILES.summary),
+    pivot: overrides.pivot ?? join(outDir, OUTPUT_FILES.pivot),
+    p95: overrides.p95 ?? join(outDir, OUTPUT_FILES.p95),
+    cost: overrides.cost ?? join(outDir, OUTPUT_FILES.cost),
+    effects: overrides.effects ?? join(outDir, OUTPUT_FILES.effects),
+    report: overrides.report ?? join(outDir, OUTPUT_FILES.report),
+  };
+}
+
+/** Writes every output of an analysis. */
+export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): void {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(paths.results, toCsv(RESULTS_COLUMNS, resultsRows(a.runs)));
+  const pivot = pivotTable(a.runs);
+  writeFileSync(paths.pivot, toCsv(pivot.columns, pivot.rows));
+  writeFileSync(paths.p95, toCsv(P95_COLUMNS, p95Rows(a.cells)));
+  writeFileSync(paths.cost, toCsv(COST_COLUMNS, costRows(a.cells, a.manifest.architecture)));
+  writeFileSync(paths.effects, toCsv(EFFECTS_COLUMNS, effectsRows(a.effects)));
+  writeFileSync(paths.summary, renderSummary(a));
+  writeFileSync(paths.report, renderReport(a));
+}

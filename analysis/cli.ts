@@ -1,0 +1,127 @@
+import { resolve } from "node:path";
+import { InvalidInputError, isInvalidInputError, parseIntInRange } from "../core/errors";
+import { DEFAULT_PRICING, loadPricing, type Pricing } from "../core/pricing";
+import { analyseRun, OUTPUT_FILES, type OutputPaths, outputPaths, writeOutputs } from "./analyze";
+
+/** Usage text of `npm run analyze`. */
+export const USAGE = `Usage: npm run analyze -- <run directory> [options]
+
+Turns a run directory (results/<run>) into results.csv, summary.txt, pivot.csv, p95.csv,
+cost.csv, effects.csv and a self-contained report.html.
+
+Options:
+  --out-dir DIR          write outputs to DIR (default: the run directory)
+  --output-summary FILE  summary path (seed flag; default <out>/${OUTPUT_FILES.summary})
+  --output-pivot FILE    pivot path (seed flag; default <out>/${OUTPUT_FILES.pivot})
+  --output-p95 FILE      per-cell p95 path (seed flag; default <out>/${OUTPUT_FILES.p95})
+  --output-results FILE  results path (default <out>/${OUTPUT_FILES.results})
+  --pricing FILE         JSON file overriding prices (fields of core/pricing.ts Pricing)
+  --seed N               bootstrap seed, 0-4294967295 (default 1)
+  -h, --help             show this help
+
+Exit codes: 0 done, 1 failure, 2 bad input.
+`;
+
+const VALUE_FLAGS = [
+  "--out-dir",
+  "--output-summary",
+  "--output-pivot",
+  "--output-p95",
+  "--output-results",
+  "--pricing",
+  "--seed",
+] as const;
+
+type ValueFlag = (typeof VALUE_FLAGS)[number];
+
+/** Parsed command line. */
+export interface CliOptions {
+  readonly help: boolean;
+  readonly runDir: string;
+  readonly values: Readonly<Partial<Record<ValueFlag, string>>>;
+}
+
+/** Parses argv (without node and script); throws {@link InvalidInputError} on bad flags. */
+export function parseArgs(argv: readonly string[]): CliOptions {
+  const values: Partial<Record<ValueFlag, string>> = {};
+  const positional: string[] = [];
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "-h" || arg === "--help") {
+      help = true;
+      continue;
+    }
+    if (arg.startsWith("-")) {
+      const eq = arg.indexOf("=");
+      const name = eq >= 0 ? arg.slice(0, eq) : arg;
+      if (!(VALUE_FLAGS as readonly string[]).includes(name)) {
+        throw new InvalidInputError("flag", arg, `one of ${VALUE_FLAGS.join(", ")}, --help`);
+      }
+      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined || value === "") {
+        throw new InvalidInputError(name, value, "a value after the flag");
+      }
+      values[name as ValueFlag] = value;
+      continue;
+    }
+    positional.push(arg);
+  }
+  if (help) return { help, runDir: "", values };
+  if (positional.length !== 1) {
+    throw new InvalidInputError(
+      "run directory",
+      positional.length === 0 ? undefined : positional.join(" "),
+      "exactly one run directory, e.g. npm run analyze -- results/<run>",
+    );
+  }
+  return { help, runDir: positional[0] ?? "", values };
+}
+
+/** `npm run analyze`: returns the exit code (0 done, 1 failure, 2 bad input). */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const opts = parseArgs(argv);
+    if (opts.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const v = opts.values;
+    const pricing: Pricing =
+      v["--pricing"] !== undefined ? loadPricing(v["--pricing"]) : DEFAULT_PRICING;
+    const seed =
+      v["--seed"] !== undefined ? parseIntInRange("--seed", v["--seed"], 0, 4294967295) : 1;
+    const runDir = resolve(opts.runDir);
+    const outDir = resolve(v["--out-dir"] ?? runDir);
+    const overrides: Partial<OutputPaths> = {
+      ...(v["--output-summary"] !== undefined ? { summary: resolve(v["--output-summary"]) } : {}),
+      ...(v["--output-pivot"] !== undefined ? { pivot: resolve(v["--output-pivot"]) } : {}),
+      ...(v["--output-p95"] !== undefined ? { p95: resolve(v["--output-p95"]) } : {}),
+      ...(v["--output-results"] !== undefined ? { results: resolve(v["--output-results"]) } : {}),
+    };
+    const paths = outputPaths(outDir, overrides);
+    const analysis = analyseRun(runDir, { pricing, seed });
+    writeOutputs(analysis, paths, outDir);
+    const s = analysis.skipped;
+    const skippedTotal =
+      s.recordsMalformed + s.recordsForeign + s.recordsDuplicate + s.invocationsMalformed;
+    process.stdout.write(
+      `Analysed ${analysis.runs.length} runs in ${analysis.cells.length} cells (${skippedTotal} lines skipped).\n` +
+        Object.values(paths)
+          .map((p) => `  wrote ${p}\n`)
+          .join(""),
+    );
+    return 0;
+  } catch (e: unknown) {
+    if (isInvalidInputError(e)) {
+      process.stderr.write(`analyze: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`analyze: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,451 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Cell } from "../core/cell";
+import { cellId } from "../core/cell";
+import { ARCHITECTURES, WORKLOADS } from "../core/constants";
+import { type EmfRecord, extractEmfRecord } from "../core/emf";
+import { InvalidInputError } from "../core/errors";
+import { type InvocationRecord, type Manifest, RUN_FILES } from "../core/run-files";
+import { forEachLine } from "./lines";
+
+/** One run (cell × trial), with the client-side counts of its invocations. */
+export interface RunInfo {
+  readonly runId: string;
+  cellId: string;
+  cell: Cell | undefined;
+  functionName: string;
+  /** Trial number; NaN when neither the invocations nor the journal say. */
+  trial: number;
+  /** Invocations sent (from invocations.jsonl; equals records when that file is absent). */
+  invocations: number;
+  throttles: number;
+  /** Invocations that reached the function and got a response: the records expected. */
+  reached: number;
+  /** Invocations that got no response and were not throttled (network, client timeout). */
+  noResponse: number;
+  /** Invocations with a function error and no record (crash before the EMF line). */
+  functionErrorsWithoutRecord: number;
+  /** Billed ms (duration + init) from REPORT lines whose invocation has no record. */
+  unmatchedReportBilledMs: number;
+  /** Billed init ms from REPORT lines (all invocations of the run). */
+  initBilledMs: number;
+  /** Invocations whose billing came from a REPORT line. */
+  reportedInvocations: number;
+}
+
+/** Records of all runs, column by column (typed arrays: 1M records must fit comfortably). */
+export interface RecordColumns {
+  readonly length: number;
+  readonly run: Int32Array;
+  readonly latencyMs: Float64Array;
+  readonly tsStartMs: Float64Array;
+  readonly tsEndMs: Float64Array;
+  readonly objectBytes: Float64Array;
+  readonly events: Float64Array;
+  readonly parts: Float64Array;
+  readonly ok: Uint8Array;
+  readonly coldStart: Uint8Array;
+  /** Bytes of the line as stored: the estimate of the EMF line's log size. */
+  readonly lineBytes: Float64Array;
+  /** Billed ms: the REPORT line's billed duration + ceil(init) when known, else ceil(latency). */
+  readonly billedMs: Float64Array;
+}
+
+/** Lines that were skipped, per file and reason: reported, never fatal. */
+export interface SkippedLines {
+  /** records.jsonl lines that are not a valid EMF record (bad JSON, wrong schema, other logs). */
+  recordsMalformed: number;
+  /** Valid records of a run that is not in invocations.jsonl. */
+  recordsForeign: number;
+  /** Records whose (request_id) was already seen: harvested twice. */
+  recordsDuplicate: number;
+  invocationsMalformed: number;
+  journalMalformed: number;
+}
+
+/** Everything analysis needs from a run directory. */
+export interface LoadedRun {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  readonly runs: readonly RunInfo[];
+  readonly records: RecordColumns;
+  readonly skipped: SkippedLines;
+  /** False when invocations.jsonl is missing: client-side counts fall back to the records. */
+  readonly hasInvocations: boolean;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Reads and checks the fields of manifest.json that analysis relies on. */
+export function readManifest(dir: string): Manifest {
+  const file = join(dir, RUN_FILES.manifest);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e: unknown) {
+    throw new InvalidInputError(
+      "run directory",
+      dir,
+      `a run directory with a readable JSON ${RUN_FILES.manifest} (${e instanceof Error ? e.message : String(e)})`,
+    );
+  }
+  const name = (field: string): string => `${file} ${field}`;
+  if (!isObject(parsed)) throw new InvalidInputError(file, parsed, "a JSON object (Manifest)");
+  if (parsed.backend !== "local" && parsed.backend !== "aws") {
+    throw new InvalidInputError(name("backend"), parsed.backend, "one of local, aws");
+  }
+  if (!(ARCHITECTURES as readonly unknown[]).includes(parsed.architecture)) {
+    throw new InvalidInputError(
+      name("architecture"),
+      parsed.architecture,
+      `one of ${ARCHITECTURES.join(", ")}`,
+    );
+  }
+  if (typeof parsed.region !== "string") {
+    throw new InvalidInputError(name("region"), parsed.region, "a string");
+  }
+  const cells = parsed.cells;
+  if (
+    !Array.isArray(cells) ||
+    !cells.every(
+      (c: unknown) =>
+        isObject(c) &&
+        typeof c.cell_id === "string" &&
+        isObject(c.cell) &&
+        (WORKLOADS as readonly unknown[]).includes(c.cell.workload),
+    )
+  ) {
+    throw new InvalidInputError(
+      name("cells"),
+      "(not a list of cells)",
+      "an array of {cell_id, cell, function_name}",
+    );
+  }
+  return parsed as unknown as Manifest;
+}
+
+function asInvocation(v: unknown): InvocationRecord | null {
+  if (!isObject(v)) return null;
+  if (typeof v.run_id !== "string" || typeof v.cell_id !== "string") return null;
+  if (typeof v.throttled !== "boolean" || typeof v.status_code !== "number") return null;
+  if (v.report !== undefined && !isObject(v.report)) return null;
+  return v as unknown as InvocationRecord;
+}
+
+function cellFromRecord(r: EmfRecord): Cell {
+  return r.workload === "events"
+    ? {
+        workload: "events",
+        memoryMb: r.memory_mb,
+        batchEvents: r.batch_events,
+        reservedConcurrency: r.reserved_concurrency,
+      }
+    : {
+        workload: "batch",
+        memoryMb: r.memory_mb,
+        multipartMb: r.multipart_part_mb,
+        reservedConcurrency: r.reserved_concurrency,
+      };
+}
+
+/** Growable typed-array columns. */
+class ColumnBuilder {
+  length = 0;
+  private capacity = 1024;
+  run = new Int32Array(this.capacity);
+  latencyMs = new Float64Array(this.capacity);
+  tsStartMs = new Float64Array(this.capacity);
+  tsEndMs = new Float64Array(this.capacity);
+  objectBytes = new Float64Array(this.capacity);
+  events = new Float64Array(this.capacity);
+  parts = new Float64Array(this.capacity);
+  ok = new Uint8Array(this.capacity);
+  coldStart = new Uint8Array(this.capacity);
+  lineBytes = new Float64Array(this.capacity);
+  billedMs = new Float64Array(this.capacity);
+
+  private grow(): void {
+    this.capacity *= 2;
+    const g = <T extends Float64Array | Int32Array | Uint8Array>(
+      a: T,
+      make: (n: number) => T,
+    ): T => {
+      const b = make(this.capacity);
+      b.set(a);
+      return b;
+    };
+    this.run = g(this.run, (n) => new Int32Array(n));
+    this.latencyMs = g(this.latencyMs, (n) => new Float64Array(n));
+    this.tsStartMs = g(this.tsStartMs, (n) => new Float64Array(n));
+    this.tsEndMs = g(this.tsEndMs, (n) => new Float64Array(n));
+    this.objectBytes = g(this.objectBytes, (n) => new Float64Array(n));
+    this.events = g(this.events, (n) => new Float64Array(n));
+    this.parts = g(this.parts, (n) => new Float64Array(n));
+    this.ok = g(this.ok, (n) => new Uint8Array(n));
+    this.coldStart = g(this.coldStart, (n) => new Uint8Array(n));
+    this.lineBytes = g(this.lineBytes, (n) => new Float64Array(n));
+    this.billedMs = g(this.billedMs, (n) => new Float64Array(n));
+  }
+
+  push(run: number, r: EmfRecord, lineBytes: number, billedMs: number): void {
+    if (this.length === this.capacity) this.grow();
+    const i = this.length++;
+    this.run[i] = run;
+    this.latencyMs[i] = r.latency_ms;
+    this.tsStartMs[i] = r.ts_start_ms;
+    this.tsEndMs[i] = r.ts_end_ms;
+    this.objectBytes[i] = r.object_bytes;
+    this.events[i] = r.events_generated;
+    this.parts[i] = r.multipart_parts;
+    this.ok[i] = r.ok ? 1 : 0;
+    this.coldStart[i] = r.cold_start ? 1 : 0;
+    this.lineBytes[i] = lineBytes;
+    this.billedMs[i] = billedMs;
+  }
+
+  build(): RecordColumns {
+    const n = this.length;
+    return {
+      length: n,
+      run: this.run.subarray(0, n),
+      latencyMs: this.latencyMs.subarray(0, n),
+      tsStartMs: this.tsStartMs.subarray(0, n),
+      tsEndMs: this.tsEndMs.subarray(0, n),
+      objectBytes: this.objectBytes.subarray(0, n),
+      events: this.events.subarray(0, n),
+      parts: this.parts.subarray(0, n),
+      ok: this.ok.subarray(0, n),
+      coldStart: this.coldStart.subarray(0, n),
+      lineBytes: this.lineBytes.subarray(0, n),
+      billedMs: this.billedMs.subarray(0, n),
+    };
+  }
+}
+
+function newRun(runId: string): RunInfo {
+  return {
+    runId,
+    cellId: "",
+    cell: undefined,
+    functionName: "",
+    trial: Number.NaN,
+    invocations: 0,
+    throttles: 0,
+    reached: 0,
+    noResponse: 0,
+    functionErrorsWithoutRecord: 0,
+    unmatchedReportBilledMs: 0,
+    initBilledMs: 0,
+    reportedInvocations: 0,
+  };
+}
+
+function nonEmptyFile(file: string): boolean {
+  return existsSync(file) && statSync(file).size > 0;
+}
+
+/**
+ * Loads a run directory: manifest.json (required), invocations.jsonl and journal.jsonl (used
+ * when present), records.jsonl. Malformed, foreign and duplicate lines are skipped and counted.
+ * A missing directory, missing manifest or a run without any invocation or record is bad input.
+ */
+export function loadRun(dir: string): LoadedRun {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new InvalidInputError(
+      "run directory",
+      dir,
+      "an existing run directory (results/<run>) written by npm run experiment",
+    );
+  }
+  if (!existsSync(join(dir, RUN_FILES.manifest))) {
+    throw new InvalidInputError(
+      "run directory",
+      dir,
+      `a run directory containing ${RUN_FILES.manifest}`,
+    );
+  }
+  const manifest = readManifest(dir);
+  const invFile = join(dir, RUN_FILES.invocations);
+  const recFile = join(dir, RUN_FILES.records);
+  const journalFile = join(dir, RUN_FILES.journal);
+  const hasInvocations = nonEmptyFile(invFile);
+  if (!hasInvocations && !nonEmptyFile(recFile)) {
+    throw new InvalidInputError(
+      "run directory",
+      dir,
+      `a run with data: ${RUN_FILES.invocations} and ${RUN_FILES.records} are both missing or empty`,
+    );
+  }
+  const skipped: SkippedLines = {
+    recordsMalformed: 0,
+    recordsForeign: 0,
+    recordsDuplicate: 0,
+    invocationsMalformed: 0,
+    journalMalformed: 0,
+  };
+  const manifestCells = new Map(manifest.cells.map((c) => [c.cell_id, c]));
+  const runs: RunInfo[] = [];
+  const runIndex = new Map<string, number>();
+  const runOf = (runId: string): number => {
+    let i = runIndex.get(runId);
+    if (i === undefined) {
+      i = runs.length;
+      runs.push(newRun(runId));
+      runIndex.set(runId, i);
+    }
+    return i;
+  };
+  const assignCell = (run: RunInfo, id: string): void => {
+    if (run.cellId !== "") return;
+    const mc = manifestCells.get(id);
+    run.cellId = id;
+    if (mc !== undefined) {
+      run.cell = mc.cell;
+      run.functionName = mc.function_name;
+    }
+  };
+
+  // Journal first: it knows each run's cell and trial even if every invocation was throttled.
+  if (existsSync(journalFile)) {
+    forEachLine(journalFile, (line) => {
+      if (line.trim() === "") return;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        skipped.journalMalformed++;
+        return;
+      }
+      if (!isObject(v) || typeof v.cell_id !== "string" || typeof v.phase !== "string") {
+        skipped.journalMalformed++;
+        return;
+      }
+      if (typeof v.run_id === "string" && v.run_id !== "") {
+        const run = runs[runOf(v.run_id)];
+        if (run === undefined) return;
+        assignCell(run, v.cell_id);
+        if (typeof v.trial === "number") run.trial = v.trial;
+      }
+    });
+  }
+
+  const reports = new Map<string, { run: number; billedMs: number }>();
+  const functionErrors: { run: number; requestId: string }[] = [];
+  if (hasInvocations) {
+    forEachLine(invFile, (line) => {
+      if (line.trim() === "") return;
+      let inv: InvocationRecord | null = null;
+      try {
+        inv = asInvocation(JSON.parse(line));
+      } catch {
+        inv = null;
+      }
+      if (inv === null) {
+        skipped.invocationsMalformed++;
+        return;
+      }
+      const ri = runOf(inv.run_id);
+      const run = runs[ri];
+      if (run === undefined) return;
+      assignCell(run, inv.cell_id);
+      if (run.functionName === "" && typeof inv.function_name === "string") {
+        run.functionName = inv.function_name;
+      }
+      if (typeof inv.trial === "number" && Number.isNaN(run.trial)) run.trial = inv.trial;
+      run.invocations++;
+      if (inv.throttled) run.throttles++;
+      else if (inv.status_code === 0) run.noResponse++;
+      else run.reached++;
+      const rep = inv.report;
+      if (rep !== undefined && typeof rep.billed_duration_ms === "number") {
+        const init = typeof rep.init_duration_ms === "number" ? Math.ceil(rep.init_duration_ms) : 0;
+        run.initBilledMs += init;
+        run.reportedInvocations++;
+        const billed = rep.billed_duration_ms + init;
+        if (typeof inv.request_id === "string" && inv.request_id !== "") {
+          reports.set(inv.request_id, { run: ri, billedMs: billed });
+        } else {
+          run.unmatchedReportBilledMs += billed;
+        }
+      }
+      if (inv.function_error !== undefined && typeof inv.request_id === "string") {
+        functionErrors.push({ run: ri, requestId: inv.request_id });
+      }
+    });
+  }
+
+  const cols = new ColumnBuilder();
+  const seen = new Set<string>();
+  if (existsSync(recFile)) {
+    forEachLine(recFile, (line, bytes) => {
+      if (line.length === 0 || line.trim() === "") return;
+      const r = extractEmfRecord(line);
+      if (r === null) {
+        skipped.recordsMalformed++;
+        return;
+      }
+      let ri = runIndex.get(r.run_id);
+      if (hasInvocations && (ri === undefined || runs[ri]?.invocations === 0)) {
+        skipped.recordsForeign++;
+        return;
+      }
+      if (ri === undefined) ri = runOf(r.run_id);
+      if (r.request_id !== "") {
+        if (seen.has(r.request_id)) {
+          skipped.recordsDuplicate++;
+          return;
+        }
+        seen.add(r.request_id);
+      }
+      const run = runs[ri];
+      if (run === undefined) return;
+      if (run.cell === undefined) {
+        run.cell = cellFromRecord(r);
+        if (run.cellId === "") run.cellId = cellId(run.cell);
+      }
+      if (run.functionName === "") run.functionName = r.function_name;
+      const rep = reports.get(r.request_id);
+      let billed: number;
+      if (rep !== undefined) {
+        billed = rep.billedMs;
+        reports.delete(r.request_id);
+      } else {
+        billed = Math.ceil(r.latency_ms);
+      }
+      // +1: the newline is ingested too.
+      cols.push(ri, r, bytes + 1, billed);
+    });
+  }
+  for (const rep of reports.values()) {
+    const run = runs[rep.run];
+    if (run !== undefined) run.unmatchedReportBilledMs += rep.billedMs;
+  }
+  for (const fe of functionErrors) {
+    const run = runs[fe.run];
+    if (run !== undefined && !seen.has(fe.requestId)) run.functionErrorsWithoutRecord++;
+  }
+  const records = cols.build();
+  if (!hasInvocations) {
+    // Without the client's view, every record is one invocation that reached the function.
+    for (let i = 0; i < records.length; i++) {
+      const run = runs[records.run[i] ?? 0];
+      if (run !== undefined) {
+        run.invocations++;
+        run.reached++;
+      }
+    }
+  }
+  // A run known only from the journal with neither invocations nor records carries no data.
+  const live = runs.filter((r) => r.invocations > 0);
+  if (live.length !== runs.length) {
+    const remap = new Int32Array(runs.length).fill(-1);
+    live.forEach((r, j) => {
+      const i = runIndex.get(r.runId);
+      if (i !== undefined) remap[i] = j;
+    });
+    for (let i = 0; i < records.length; i++) records.run[i] = remap[records.run[i] ?? 0] ?? -1;
+  }
+  return { dir, manifest, runs: live, records, skipped, hasInvocations };
+}

@@ -1,0 +1,260 @@
+import type { Workload } from "../core/cell";
+import type { Analysis } from "./analyze";
+import { hasAnova } from "./anova";
+import type { CellStats, Recommendation } from "./cells";
+import { PLATFORM_LOG_BYTES } from "./cost";
+import { factorNames } from "./effects";
+import { esc, heatMap, lineChart, scatterChart, short } from "./svg";
+
+const STYLE = `
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1f;max-width:1180px;margin:0 auto;padding:24px;background:#fafafa}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:36px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h3{font-size:16px;margin:20px 0 6px}.muted{color:#666}.headline{background:#fff;border:1px solid #ddd;border-left:5px solid #0072B2;padding:12px 18px;border-radius:6px}
+.headline li{margin:6px 0}.grid{display:flex;flex-wrap:wrap;gap:12px}.chart{background:#fff;border:1px solid #e3e3e3;border-radius:6px}
+.chart text{font:11px system-ui,sans-serif;fill:#333}.chart .ctitle{font-size:12px;font-weight:600}.chart .axis{font-size:11px;fill:#555}.chart .cell{font-size:11px}
+table{border-collapse:collapse;background:#fff;margin:8px 0;font-size:13px}th,td{border:1px solid #e0e0e0;padding:3px 8px;text-align:right}th{background:#f0f0f0}
+td.l,th.l{text-align:left}tr.warn td{background:#fff4e5}.sig{font-weight:600}code{background:#f0f0f0;padding:1px 4px;border-radius:3px}
+.formula{background:#fff;border:1px solid #e3e3e3;padding:10px 16px;border-radius:6px}`;
+
+function ms(x: number): string {
+  return Number.isFinite(x) ? `${short(x)} ms` : "n/a";
+}
+
+function usd(x: number): string {
+  return Number.isFinite(x) ? `$${x.toPrecision(3)}` : "n/a";
+}
+
+function sizeLabel(workload: Workload, size: number): string {
+  return workload === "events" ? `${size} ev/obj` : `${size} MiB parts`;
+}
+
+function rcLabel(rc: number): string {
+  return rc === 0 ? "unreserved" : `rc ${rc}`;
+}
+
+function describe(c: CellStats): string {
+  return `${c.memoryMb} MB, ${sizeLabel(c.workload, c.size)}, ${rcLabel(c.reservedConcurrency)}`;
+}
+
+function headline(a: Analysis, r: Recommendation): string {
+  const pick = r.balanced ?? r.fastest;
+  if (pick === undefined)
+    return `<li><b>${r.workload}</b>: no successful invocations to judge.</li>`;
+  const eff = a.effects.find((e) => e.workload === r.workload && e.response === "log_p95");
+  let driver = "";
+  if (eff !== undefined && hasAnova(eff.result)) {
+    const total = eff.result.rows.find((x) => x.term === "total")?.ss ?? Number.NaN;
+    const terms = eff.result.rows.filter((x) => x.term !== "total" && x.term !== "residual");
+    const top = [...terms].sort((x, y) => y.ss - x.ss)[0];
+    if (top !== undefined && total > 0) {
+      driver = ` The factor that matters most for latency is <b>${esc(top.term)}</b> (${((100 * top.ss) / total).toFixed(0)}% of the variance of ln p95${Number.isFinite(top.p) ? `, p = ${top.p.toPrecision(2)}` : ""}).`;
+    }
+  }
+  const alt: string[] = [];
+  if (r.fastest !== undefined && r.fastest !== pick)
+    alt.push(`fastest: ${esc(describe(r.fastest))} (${ms(r.fastest.p95Mean)})`);
+  if (r.cheapest !== undefined && r.cheapest !== pick)
+    alt.push(
+      `cheapest: ${esc(describe(r.cheapest))} (${usd(r.cheapest.usdPer1000Invocations)} / 1,000)`,
+    );
+  if (r.highestThroughput !== undefined)
+    alt.push(
+      `highest throughput: ${esc(describe(r.highestThroughput))} (${short(r.highestThroughput.throughputMean)} obj/s)`,
+    );
+  return `<li><b>${r.workload}</b>: use <b>${esc(describe(pick))}</b> — p95 ${ms(pick.p95Mean)} (95% CI ${short(pick.p95CiLow)}–${short(pick.p95CiHigh)}), ${short(pick.throughputMean)} obj/s, ${usd(pick.usdPer1000Invocations)} per 1,000 invocations.${driver}<br><span class="muted">${alt.join("; ")}</span></li>`;
+}
+
+function effectCharts(a: Analysis, w: Workload): string {
+  const out: string[] = [];
+  for (const me of a.mainEffects.filter((m) => m.workload === w)) {
+    out.push(
+      lineChart({
+        id: `effect-${w}-${me.factor}-p95`,
+        title: `${w}: p95 by ${me.factor}`,
+        xLevels: me.levels.map((l) => String(l.level)),
+        series: [{ name: "p95", values: me.levels.map((l) => l.p95GeoMeanMs) }],
+        xLabel: me.factor,
+        yLabel: "p95, ms (geometric mean)",
+      }),
+    );
+  }
+  for (const me of a.mainEffects.filter((m) => m.workload === w)) {
+    out.push(
+      lineChart({
+        id: `effect-${w}-${me.factor}-throughput`,
+        title: `${w}: throughput by ${me.factor}`,
+        xLevels: me.levels.map((l) => String(l.level)),
+        series: [{ name: "throughput", values: me.levels.map((l) => l.throughputMean) }],
+        xLabel: me.factor,
+        yLabel: "objects/s (mean)",
+        zero: true,
+      }),
+    );
+  }
+  return `<div class="grid">${out.join("")}</div>`;
+}
+
+function uniq(values: readonly number[]): number[] {
+  return [...new Set(values)].sort((x, y) => x - y);
+}
+
+function heat(cells: readonly CellStats[], w: Workload): string {
+  const mine = cells.filter((c) => c.workload === w);
+  const mems = uniq(mine.map((c) => c.memoryMb));
+  const rcs = uniq(mine.map((c) => c.reservedConcurrency));
+  const sizes = uniq(mine.map((c) => c.size));
+  const rows: string[] = [];
+  const values: number[][] = [];
+  for (const m of mems) {
+    for (const rc of rcs) {
+      rows.push(`${m} MB · ${rcLabel(rc)}`);
+      values.push(
+        sizes.map(
+          (s) =>
+            mine.find((c) => c.memoryMb === m && c.reservedConcurrency === rc && c.size === s)
+              ?.p95Mean ?? Number.NaN,
+        ),
+      );
+    }
+  }
+  return heatMap({
+    id: `heatmap-${w}`,
+    title: `${w}: mean p95 (ms) per cell`,
+    rows,
+    cols: sizes.map((s) => sizeLabel(w, s)),
+    values,
+    xLabel: factorNames(w)[1],
+  });
+}
+
+function throughputVsMemory(cells: readonly CellStats[], w: Workload): string {
+  const mine = cells.filter((c) => c.workload === w);
+  const mems = uniq(mine.map((c) => c.memoryMb));
+  const sizes = uniq(mine.map((c) => c.size));
+  return lineChart({
+    id: `throughput-${w}`,
+    title: `${w}: throughput vs memory`,
+    xLevels: mems.map((m) => `${m} MB`),
+    series: sizes.map((s) => ({
+      name: sizeLabel(w, s),
+      values: mems.map((m) => {
+        const v = mine
+          .filter((c) => c.memoryMb === m && c.size === s)
+          .map((c) => c.throughputMean)
+          .filter(Number.isFinite);
+        return v.length > 0 ? v.reduce((x, y) => x + y, 0) / v.length : Number.NaN;
+      }),
+    })),
+    xLabel: "memory (mean over reserved-concurrency levels)",
+    yLabel: "objects/s",
+    zero: true,
+  });
+}
+
+function costScatter(a: Analysis, r: Recommendation): string {
+  const front = new Set(r.pareto.map((c) => c.cellId));
+  return scatterChart({
+    id: `pareto-${r.workload}`,
+    title: `${r.workload}: cost vs p95 (Pareto front in orange)`,
+    points: a.cells
+      .filter((c) => c.workload === r.workload)
+      .map((c) => ({
+        x: c.p95Mean,
+        y: c.usdPer1000Invocations,
+        label: c.cellId,
+        highlight: front.has(c.cellId),
+      })),
+    xLabel: "mean p95, ms",
+    yLabel: "$ per 1,000 invocations",
+  });
+}
+
+function num(x: number, d = 3): string {
+  return Number.isFinite(x) ? x.toPrecision(d) : "";
+}
+
+function anovaTables(a: Analysis): string {
+  const out: string[] = [];
+  for (const e of a.effects) {
+    out.push(
+      `<h3>${e.workload} — ${e.response === "log_p95" ? "ln(p95 latency) per run" : "throughput per run"}</h3>`,
+    );
+    if (!hasAnova(e.result)) {
+      out.push(`<p class="muted">Not computed: ${esc(e.result.reason)}.</p>`);
+      continue;
+    }
+    for (const n of e.result.notes) out.push(`<p class="muted">Note: ${esc(n)}.</p>`);
+    out.push(
+      '<table><tr><th class="l">term</th><th>SS</th><th>df</th><th>MS</th><th>F</th><th>p</th></tr>',
+    );
+    for (const row of e.result.rows) {
+      const sig = Number.isFinite(row.p) && row.p < 0.05 ? ' class="sig"' : "";
+      out.push(
+        `<tr${sig}><td class="l">${esc(row.term)}</td><td>${num(row.ss, 4)}</td><td>${row.df}</td><td>${num(row.ms, 4)}</td><td>${num(row.f)}</td><td>${Number.isFinite(row.p) ? row.p.toExponential(2) : ""}</td></tr>`,
+      );
+    }
+    out.push("</table>");
+  }
+  return out.join("");
+}
+
+function completenessTable(a: Analysis): string {
+  const rows = a.cells.map((c) => {
+    const warn = c.missing > 0 || c.throttles > 0 || c.errors > 0 ? ' class="warn"' : "";
+    return `<tr${warn}><td class="l">${esc(c.cellId)}</td><td>${c.runs}</td><td>${c.invocations}</td><td>${c.ok}</td><td>${c.errors}</td><td>${c.throttles}</td><td>${c.coldStarts}</td><td>${c.expected}</td><td>${c.records}</td><td>${c.missing}</td></tr>`;
+  });
+  const s = a.skipped;
+  return `<table><tr><th class="l">cell</th><th>runs</th><th>invocations</th><th>ok</th><th>errors</th><th>throttles</th><th>cold starts</th><th>records expected</th><th>found</th><th>missing</th></tr>${rows.join("")}</table>
+<p>Skipped lines (counted, never fatal): records.jsonl ${s.recordsMalformed} malformed, ${s.recordsForeign} of a foreign run, ${s.recordsDuplicate} duplicate; invocations.jsonl ${s.invocationsMalformed} malformed; journal.jsonl ${s.journalMalformed} malformed.${a.hasInvocations ? "" : " invocations.jsonl is absent: expected records = records found."}</p>`;
+}
+
+function bestTable(a: Analysis): string {
+  const rows = a.recommendations.map(
+    (r) =>
+      `<tr><td class="l">${r.workload}</td><td class="l">${esc(r.fastest?.cellId ?? "n/a")} (${ms(r.fastest?.p95Mean ?? Number.NaN)})</td><td class="l">${esc(r.highestThroughput?.cellId ?? "n/a")} (${short(r.highestThroughput?.throughputMean ?? Number.NaN)} obj/s)</td><td class="l">${esc(r.cheapest?.cellId ?? "n/a")} (${usd(r.cheapest?.usdPer1000Invocations ?? Number.NaN)} / 1,000)</td><td class="l">${r.pareto.map((c) => esc(c.cellId)).join("<br>")}</td></tr>`,
+  );
+  return `<table><tr><th class="l">workload</th><th class="l">lowest p95</th><th class="l">highest throughput</th><th class="l">lowest cost</th><th class="l">Pareto-optimal (cost vs p95)</th></tr>${rows.join("")}</table>`;
+}
+
+/**
+ * report.html: one self-contained page (inline CSS and SVG, no script, no external resource of
+ * any kind) with the headline recommendation, effect plots, heat maps, throughput and cost
+ * charts, the ANOVA tables, completeness and the definitions.
+ */
+export function renderReport(a: Analysis): string {
+  const m = a.manifest;
+  const p = a.pricing;
+  const workloads = a.recommendations.map((r) => r.workload);
+  const perWorkload = (f: (w: Workload) => string): string => workloads.map(f).join("");
+  const platformBytes =
+    PLATFORM_LOG_BYTES.start + PLATFORM_LOG_BYTES.end + PLATFORM_LOG_BYTES.report;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>S3 ingestion experiment — report</title><style>${STYLE}</style></head><body>
+<h1>Lambda → S3 ingestion: results</h1>
+<p class="muted">${esc(m.backend)} backend · ${esc(m.region)} · ${esc(m.architecture)} · ${a.runs.length} runs in ${a.cells.length} cells · ${m.trials} trials per cell · created ${esc(String(m.created_at ?? ""))}</p>
+<div class="headline"><h2 style="margin-top:4px;border:0">Recommendation</h2><ul>${a.recommendations.map((r) => headline(a, r)).join("")}</ul>
+<p class="muted">The pick is the cheapest Pareto-optimal cell (cost vs p95) whose mean p95 is within 10% of the fastest cell's.${m.backend === "local" ? " Local backend: CPU scaling with memory and AWS network limits are not reproduced, so absolute numbers do not transfer to AWS." : ""}</p></div>
+<h2>Best cells</h2>${bestTable(a)}
+<h2>Effect of each factor</h2>
+<p>Main effects: the response averaged over the other two factors and the trials (p95 as a geometric mean, matching the ANOVA on ln p95).</p>
+${perWorkload((w) => `<h3>${w}</h3>${effectCharts(a, w)}`)}
+<h2>p95 latency per cell</h2><div class="grid">${perWorkload((w) => heat(a.cells, w))}</div>
+<h2>Throughput vs memory</h2><div class="grid">${perWorkload((w) => throughputVsMemory(a.cells, w))}</div>
+<h2>Cost vs p95</h2><div class="grid">${a.recommendations.map((r) => costScatter(a, r)).join("")}</div>
+<h2>Factorial ANOVA</h2>
+<p>Per workload, three factors (memory, size factor, reserved concurrency) with main effects and two-way interactions; each run (trial) is one replicate; the three-way interaction is pooled with error into the residual. Latency is analysed as <b>ln of each run's p95</b> (the log makes memory's multiplicative effect additive and stabilises the variance); throughput as each run's objects/s. Bold rows: p &lt; 0.05.</p>
+${anovaTables(a)}
+<h2>Completeness and throttles</h2>${completenessTable(a)}
+<h2>Definitions and formulas</h2><div class="formula">
+<p><b>Percentile</b> (p50, p95, p99): linear interpolation between closest ranks (numpy/pandas default): for sorted successful latencies x₀…xₙ₋₁, h = (n−1)·p/100, value = x⌊h⌋ + (h−⌊h⌋)(x⌊h⌋+1 − x⌊h⌋). Failed invocations are counted (errors) and excluded from latency percentiles.</p>
+<p><b>Throughput</b> of a run = successful records / window, window = max(ts_end_ms) − min(ts_start_ms) over its successful records (a run of one record: its latency). MB/s uses MB = 2²⁰ bytes.</p>
+<p><b>Cell p95</b>: mean of the per-trial p95; std is the sample standard deviation; the 95% CI is a percentile bootstrap of that mean (trials resampled with replacement, 2,000 resamples, seed ${a.seed}).</p>
+<p><b>Records expected</b> = invocations that reached the function and got a response (not throttled, HTTP status ≠ 0). Errors = records with ok = false + invocations without a response + function errors without a record.</p>
+<p><b>Cost</b> = Lambda compute Σ(billed ms)/1000 × memory MB/1024 × $${p.lambdaGbSecond[m.architecture]}/GB-s (${esc(m.architecture)}; billed ms = REPORT billed duration + ⌈init duration⌉ when the REPORT line is known, else ⌈latency_ms⌉ — local runs) + requests × $${p.lambdaRequest} + S3 PUT-class requests × $${p.s3PutRequest} (1 per events object; parts + 2 per multipart upload; failed uploads not counted) + CloudWatch Logs bytes / 2³⁰ × $${p.logsIngestGb}/GB (bytes = each record's EMF line + ${platformBytes} bytes of START/END/REPORT per invocation + ${PLATFORM_LOG_BYTES.init} per cold start). Normalised per 1,000 billed invocations, per GB (2³⁰ bytes) written to S3, per 1M events.</p>
+<p><b>Prices</b>: ${esc(p.region)}, as of <b>${esc(p.asOf)}</b>; sources: ${p.sources.map((s) => `<code>${esc(s)}</code>`).join(", ")}.</p>
+</div>
+<p class="muted">Generated by <code>npm run analyze</code> from ${esc(a.dir)}.</p>
+</body></html>
+`;
+}

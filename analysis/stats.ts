@@ -1,0 +1,98 @@
+import { seededRandom } from "../core/matrix";
+
+/**
+ * The p-th percentile (0–100) of values already sorted ascending, by linear interpolation
+ * between closest ranks (numpy's and pandas' default): rank h = (n − 1)·p/100, value
+ * x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋]). NaN for an empty input.
+ */
+export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const h = ((n - 1) * p) / 100;
+  const lo = Math.floor(h);
+  const a = sorted[lo] ?? Number.NaN;
+  if (lo + 1 >= n) return a;
+  const b = sorted[lo + 1] ?? Number.NaN;
+  return a + (h - lo) * (b - a);
+}
+
+/** The p-th percentile (0–100) of unsorted values; see {@link percentileSorted}. */
+export function percentile(values: ArrayLike<number>, p: number): number {
+  return percentileSorted(Float64Array.from(values).sort(), p);
+}
+
+/** Arithmetic mean; NaN for an empty input. */
+export function mean(values: ArrayLike<number>): number {
+  if (values.length === 0) return Number.NaN;
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i] ?? 0;
+  return s / values.length;
+}
+
+/** Sample standard deviation (n − 1 denominator, as pandas); NaN for fewer than 2 values. */
+export function sampleStd(values: ArrayLike<number>): number {
+  const n = values.length;
+  if (n < 2) return Number.NaN;
+  const m = mean(values);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += ((values[i] ?? 0) - m) ** 2;
+  return Math.sqrt(s / (n - 1));
+}
+
+/** A two-sided confidence interval. */
+export interface Interval {
+  readonly low: number;
+  readonly high: number;
+}
+
+/**
+ * Percentile bootstrap confidence interval of the mean: `resamples` resamples with replacement
+ * drawn by a seeded generator (so the output is reproducible), interval bounds at
+ * (1 − level)/2 and (1 + level)/2 of the resampled means (linear interpolation). A single value
+ * gives a zero-width interval; no values gives NaN bounds.
+ */
+export function bootstrapMeanCi(
+  values: ArrayLike<number>,
+  seed: number,
+  resamples = 2000,
+  level = 0.95,
+): Interval {
+  const n = values.length;
+  if (n === 0) return { low: Number.NaN, high: Number.NaN };
+  const random = seededRandom(seed);
+  const means = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += values[Math.floor(random() * n)] ?? 0;
+    means[b] = s / n;
+  }
+  means.sort();
+  return {
+    low: percentileSorted(means, ((1 - level) / 2) * 100),
+    high: percentileSorted(means, ((1 + level) / 2) * 100),
+  };
+}
+
+/**
+ * Indices of the Pareto-optimal points when both coordinates are minimised: no other point is
+ * at least as good in both and strictly better in one. Points with a NaN coordinate never qualify.
+ */
+export function paretoMinMin(
+  points: readonly { readonly x: number; readonly y: number }[],
+): number[] {
+  const out: number[] = [];
+  points.forEach((p, i) => {
+    if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) return;
+    const dominated = points.some(
+      (q, j) =>
+        j !== i &&
+        Number.isFinite(q.x) &&
+        Number.isFinite(q.y) &&
+        q.x <= p.x &&
+        q.y <= p.y &&
+        (q.x < p.x || q.y < p.y),
+    );
+    if (!dominated) out.push(i);
+  });
+  return out;
+}

@@ -1,0 +1,153 @@
+import type { Analysis } from "./analyze";
+import { hasAnova } from "./anova";
+import type { CellStats } from "./cells";
+import { formatNumber } from "./csv";
+
+function ms(x: number): string {
+  return Number.isFinite(x) ? `${x.toFixed(1)} ms` : "n/a";
+}
+
+function num(x: number, digits = 2): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
+}
+
+function usd(x: number): string {
+  return Number.isFinite(x) ? `$${x < 0.01 ? x.toPrecision(3) : x.toFixed(4)}` : "n/a";
+}
+
+function pct(part: number, whole: number): string {
+  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : "n/a";
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + " ".repeat(n - s.length);
+}
+
+function cellLabel(c: CellStats | undefined): string {
+  return c === undefined ? "n/a" : c.cellId;
+}
+
+/**
+ * summary.txt: the seed's report (totals, performance, data transfer, function-by-function
+ * breakdown) plus cold starts, record completeness, skipped lines, best cells and the ANOVA.
+ */
+export function renderSummary(a: Analysis): string {
+  const m = a.manifest;
+  const sum = (f: (c: CellStats) => number): number => a.cells.reduce((s, c) => s + f(c), 0);
+  const inv = sum((c) => c.invocations);
+  const ok = sum((c) => c.ok);
+  const errors = sum((c) => c.errors);
+  const throttles = sum((c) => c.throttles);
+  const cold = sum((c) => c.coldStarts);
+  const expected = sum((c) => c.expected);
+  const records = sum((c) => c.records);
+  const missing = sum((c) => c.missing);
+  const bytes = sum((c) => c.bytesSum);
+  const events = sum((c) => c.eventsSum);
+  const cost = sum((c) => c.cost.total);
+  const L: string[] = [];
+  L.push("S3 ingestion experiment — summary");
+  L.push("=".repeat(34));
+  L.push(`Run directory:  ${a.dir}`);
+  L.push(
+    `Backend:        ${m.backend} (${m.region}, ${m.architecture}), created ${m.created_at ?? "?"}`,
+  );
+  L.push(
+    `Runs:           ${a.runs.length} in ${a.cells.length} cells (trials per cell: ${m.trials})`,
+  );
+  L.push("");
+  L.push("Overall statistics");
+  L.push(`  Total invocations:      ${inv}`);
+  L.push(`  Successful:             ${ok} (${pct(ok, inv)})`);
+  L.push(`  Failed:                 ${errors} (${pct(errors, inv)})`);
+  L.push(`  Throttled (HTTP 429):   ${throttles} (${pct(throttles, inv)})`);
+  L.push(`  Cold starts:            ${cold} (${pct(cold, records)} of records)`);
+  L.push("");
+  L.push("Performance statistics (successful invocations, all runs pooled)");
+  L.push(`  Average latency:        ${ms(a.overall.meanMs)}`);
+  L.push(`  p50 latency:            ${ms(a.overall.p50Ms)}`);
+  L.push(`  p95 latency:            ${ms(a.overall.p95Ms)}`);
+  L.push(`  p99 latency:            ${ms(a.overall.p99Ms)}`);
+  L.push("");
+  L.push("Data transfer statistics");
+  L.push(`  Bytes written:          ${bytes} (${num(bytes / 1024 ** 3, 3)} GiB)`);
+  L.push(`  Objects written:        ${ok}`);
+  L.push(`  Events generated:       ${events}`);
+  L.push(
+    `  Estimated cost:         ${usd(cost)} (prices ${a.pricing.region}, as of ${a.pricing.asOf})`,
+  );
+  L.push("");
+  L.push(
+    "Record completeness (expected = invocations that reached the function and got a response)",
+  );
+  L.push(`  Expected records:       ${expected}`);
+  L.push(`  Records found:          ${records} (${pct(records, expected)})`);
+  L.push(`  Missing records:        ${missing}`);
+  if (!a.hasInvocations) L.push("  (invocations.jsonl absent: expected = records found)");
+  const incomplete = a.runs.filter((r) => r.missing > 0);
+  for (const r of incomplete.slice(0, 20)) {
+    L.push(`    ${r.runId} ${r.cellId} trial ${r.trial}: ${r.records}/${r.expected}`);
+  }
+  if (incomplete.length > 20) L.push(`    … and ${incomplete.length - 20} more runs`);
+  const s = a.skipped;
+  L.push("Skipped lines (counted, not fatal)");
+  L.push(
+    `  records.jsonl:          ${s.recordsMalformed} malformed, ${s.recordsForeign} foreign run, ${s.recordsDuplicate} duplicate`,
+  );
+  L.push(`  invocations.jsonl:      ${s.invocationsMalformed} malformed`);
+  L.push(`  journal.jsonl:          ${s.journalMalformed} malformed`);
+  if (a.unassigned.length > 0)
+    L.push(`  runs without a known cell (left out): ${a.unassigned.join(", ")}`);
+  L.push("");
+  L.push("Function-by-function performance breakdown");
+  const head = `  ${pad("function", 44)} ${pad("inv", 6)} ${pad("ok", 6)} ${pad("err", 5)} ${pad("thr", 5)} ${pad("cold", 5)} ${pad("mean", 10)} ${pad("p95", 10)} ${pad("p99", 10)} obj/s`;
+  L.push(head);
+  for (const c of a.cells) {
+    const p = a.byCell.get(c.cellId);
+    L.push(
+      `  ${pad(c.functionName || c.cellId, 44)} ${pad(String(c.invocations), 6)} ${pad(String(c.ok), 6)} ${pad(String(c.errors), 5)} ${pad(String(c.throttles), 5)} ${pad(String(c.coldStarts), 5)} ${pad(ms(p?.meanMs ?? Number.NaN), 10)} ${pad(ms(p?.p95Ms ?? Number.NaN), 10)} ${pad(ms(p?.p99Ms ?? Number.NaN), 10)} ${num(c.throughputMean)}`,
+    );
+  }
+  L.push("");
+  L.push("Best cells per workload (means over trials)");
+  for (const r of a.recommendations) {
+    L.push(`  ${r.workload}:`);
+    L.push(
+      `    lowest p95:        ${cellLabel(r.fastest)} (${ms(r.fastest?.p95Mean ?? Number.NaN)})`,
+    );
+    L.push(
+      `    highest throughput:${" "}${cellLabel(r.highestThroughput)} (${num(r.highestThroughput?.throughputMean ?? Number.NaN)} obj/s)`,
+    );
+    L.push(
+      `    lowest cost:       ${cellLabel(r.cheapest)} (${usd(r.cheapest?.usdPer1000Invocations ?? Number.NaN)} per 1,000 invocations)`,
+    );
+    L.push(`    Pareto (cost vs p95): ${r.pareto.map((c) => c.cellId).join(", ") || "n/a"}`);
+  }
+  L.push("");
+  L.push("Factorial ANOVA (per workload; trials as replicates; residual = three-way + error)");
+  for (const e of a.effects) {
+    L.push(
+      `  ${e.workload} — ${e.response === "log_p95" ? "ln(p95 per run)" : "throughput per run"}`,
+    );
+    if (!hasAnova(e.result)) {
+      L.push(`    not computed: ${e.result.reason}`);
+      continue;
+    }
+    for (const note of e.result.notes) L.push(`    note: ${note}`);
+    L.push(`    ${pad("term", 36)} ${pad("SS", 14)} ${pad("df", 4)} ${pad("F", 10)} p`);
+    for (const row of e.result.rows) {
+      L.push(
+        `    ${pad(row.term, 36)} ${pad(formatNumber(Number(row.ss.toPrecision(6))), 14)} ${pad(String(row.df), 4)} ${pad(Number.isFinite(row.f) ? row.f.toFixed(2) : "", 10)} ${Number.isFinite(row.p) ? row.p.toExponential(2) : ""}`,
+      );
+    }
+  }
+  L.push("");
+  L.push(
+    "Definitions: percentiles by linear interpolation between closest ranks; throughput window =",
+  );
+  L.push(
+    "max(ts_end_ms) − min(ts_start_ms) over a run's successful records (one record: its latency);",
+  );
+  L.push("failed invocations are counted and excluded from latency percentiles.");
+  return `${L.join("\n")}\n`;
+}
