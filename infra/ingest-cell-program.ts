@@ -1,0 +1,47 @@
+/**
+ * The Pulumi program of one cell, shared by `index.ts` (`pulumi up`) and the Automation API
+ * loop (an inline program per ephemeral stack), so both deploy exactly the same IngestCell.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { type Cell, type CellSettings, cellId } from "../core/cell";
+import { IngestCell, ingestCellArgs } from "./ingest-cell";
+
+/** The stack outputs of a cell's program. */
+export interface IngestCellOutputs {
+  readonly functionName: pulumi.Output<string>;
+  readonly functionArn: pulumi.Output<string>;
+  readonly bucketName: pulumi.Output<string>;
+  readonly logGroupName: pulumi.Output<string>;
+}
+
+/** Options of {@link ingestCellProgram}. */
+export interface IngestCellProgramOptions {
+  /** The handler bundle, default `HANDLER_BUNDLE` (see {@link IngestCellArgs.bundlePath}). */
+  readonly bundlePath?: string;
+  /** Resource options of the component, e.g. `{ providers: [provider] }` for an explicit provider. */
+  readonly resourceOptions?: pulumi.ComponentResourceOptions;
+}
+
+/**
+ * A Pulumi program that creates one {@link IngestCell} named after the cell (`cellId`) and
+ * returns its outputs as stack outputs. Nothing is created until Pulumi runs the program.
+ */
+export function ingestCellProgram(
+  cell: Cell,
+  settings: Omit<CellSettings, "region">,
+  options: IngestCellProgramOptions = {},
+): () => Promise<IngestCellOutputs> {
+  return async () => {
+    const ingestCell = new IngestCell(
+      cellId(cell),
+      ingestCellArgs(cell, settings, options.bundlePath),
+      options.resourceOptions,
+    );
+    return {
+      functionName: ingestCell.functionName,
+      functionArn: ingestCell.functionArn,
+      bucketName: ingestCell.bucketName,
+      logGroupName: ingestCell.logGroupName,
+    };
+  };
+}

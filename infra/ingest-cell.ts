@@ -1,0 +1,292 @@
+/**
+ * One cell of the experiment as Pulumi infrastructure: the bucket the function writes to, the
+ * function's role, its log group and the function itself. Used by `index.ts` (`pulumi up`, one
+ * manual cell) and by the Automation API loop (one ephemeral stack per cell) alike.
+ */
+import { existsSync } from "node:fs";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  type Architecture,
+  type Cell,
+  type CellSettings,
+  cellEnvironment,
+  cellId,
+  functionTimeoutSeconds,
+  reservedConcurrencySetting,
+  type Workload,
+} from "../core/cell";
+import { DEFAULT_REGION } from "../core/constants";
+import { InvalidInputError, isInvalidInputError } from "../core/errors";
+import { functionName, logGroupName } from "../core/names";
+import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
+import { type CellField, type CellInputs, parseCellInputs } from "./cell-config";
+import { functionPolicy, lambdaTrustPolicy, tlsOnlyBucketPolicy } from "./policies";
+
+/** The Pulumi type token of {@link IngestCell}. */
+export const INGEST_CELL_TYPE = "s3ingest:experiment:IngestCell";
+
+/** Value of the `experiment` tag on every taggable resource of a cell. */
+export const EXPERIMENT_TAG = "s3-ingestion-experiment";
+
+/** Days the function's log group keeps its events (harvesting happens within minutes). */
+export const LOG_RETENTION_DAYS = 7;
+
+/** Days after which S3 aborts a multipart upload that was never completed (and stops billing it). */
+export const ABORT_INCOMPLETE_MULTIPART_DAYS = 1;
+
+/** The Lambda runtime of every cell. */
+export const NODE_RUNTIME = "nodejs22.x";
+
+/**
+ * Longest component name: the bucket is auto-named `<name>-bucket-<7 random>` and S3 allows
+ * 63 characters.
+ */
+export const MAX_CELL_NAME_LENGTH = 63 - "-bucket-".length - 7;
+
+const ARGS_LABEL = "IngestCellArgs.";
+
+const CELL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+
+/** The inputs of one {@link IngestCell}: a cell and its run-wide settings, as plain values. */
+export interface IngestCellArgs {
+  readonly workload: Workload;
+  /** Lambda memory, MB (128–10240). */
+  readonly memoryMb: number;
+  /** Events per object; required for the events workload, absent for batch. */
+  readonly batchEvents?: number;
+  /** Multipart part size, MiB (5–5120); required for the batch workload, absent for events. */
+  readonly multipartMb?: number;
+  /** 0 = unreserved (no reserved concurrency set at all); otherwise reserved. */
+  readonly reservedConcurrency: number;
+  /** Object size of the batch workload, MiB (default 100). */
+  readonly objectMb?: number;
+  /** Bytes per generated event of the events workload (default 1024). */
+  readonly eventBytes?: number;
+  /** Default arm64. */
+  readonly architecture?: Architecture;
+  /** Prefix of the function name (`NAME_PREFIX`), default none. */
+  readonly namePrefix?: string;
+  /**
+   * The handler bundle to deploy, default {@link HANDLER_BUNDLE} (`npm run build`). Absolute,
+   * so it resolves from an Automation API work dir. Must exist when the cell is created.
+   */
+  readonly bundlePath?: string;
+}
+
+/** The tags every taggable resource of a cell carries, so a leaked resource is findable. */
+export function cellTags(cell: Cell): Record<string, string> {
+  return { experiment: EXPERIMENT_TAG, workload: cell.workload, cell: cellId(cell) };
+}
+
+/** {@link IngestCellArgs} for a cell and its settings. */
+export function ingestCellArgs(
+  cell: Cell,
+  settings: Omit<CellSettings, "region">,
+  bundlePath?: string,
+): IngestCellArgs {
+  return {
+    workload: cell.workload,
+    memoryMb: cell.memoryMb,
+    ...(cell.workload === "events"
+      ? { batchEvents: cell.batchEvents }
+      : { multipartMb: cell.multipartMb }),
+    reservedConcurrency: cell.reservedConcurrency,
+    objectMb: settings.objectMb,
+    eventBytes: settings.eventBytes,
+    architecture: settings.architecture,
+    namePrefix: settings.namePrefix,
+    ...(bundlePath === undefined ? {} : { bundlePath }),
+  };
+}
+
+interface ValidatedCell {
+  readonly cell: Cell;
+  readonly settings: Omit<CellSettings, "region">;
+  readonly bundlePath: string;
+}
+
+function validateCell(name: string, args: IngestCellArgs): ValidatedCell {
+  if (!CELL_NAME_PATTERN.test(name) || name.length > MAX_CELL_NAME_LENGTH) {
+    throw new InvalidInputError(
+      "IngestCell name",
+      name,
+      `lowercase letters, digits and '-', at most ${MAX_CELL_NAME_LENGTH} characters (it names the bucket)`,
+    );
+  }
+  let inputs: CellInputs;
+  try {
+    inputs = parseCellInputs(
+      (field) => argValue(args, field),
+      (field) => `${ARGS_LABEL}${field}`,
+    );
+  } catch (e: unknown) {
+    // Report the value as passed (a number), not as the string the parser saw.
+    if (isInvalidInputError(e) && e.input.startsWith(ARGS_LABEL)) {
+      const field = e.input.slice(ARGS_LABEL.length) as CellField;
+      throw new InvalidInputError(e.input, args[field], e.allowed);
+    }
+    throw e;
+  }
+  const { cell, settings } = inputs;
+  const bundlePath = args.bundlePath ?? HANDLER_BUNDLE;
+  if (!existsSync(bundlePath)) {
+    throw new InvalidInputError(
+      "IngestCellArgs.bundlePath",
+      bundlePath,
+      "an existing handler bundle: run `npm run build` first",
+    );
+  }
+  return { cell, settings, bundlePath };
+}
+
+function argValue(args: IngestCellArgs, field: CellField): string | undefined {
+  const value = args[field];
+  return value === undefined ? undefined : String(value);
+}
+
+/**
+ * One experiment cell: an S3 bucket (private, encrypted, TLS only, incomplete multipart
+ * uploads aborted after a day, destroyed with its objects), a least-privilege role, the log
+ * group `/aws/lambda/<function>` and the function, which logs JSON into that group.
+ *
+ * The function depends on the bucket's configuration, the role's policy and the log group, so
+ * once `functionName` resolves the whole cell exists and may be invoked.
+ */
+export class IngestCell extends pulumi.ComponentResource {
+  /** The Lambda function's name (DESIGN.md "Function and key names"). */
+  readonly functionName: pulumi.Output<string>;
+  /** The Lambda function's ARN. */
+  readonly functionArn: pulumi.Output<string>;
+  /** The bucket the function writes to (`OUTPUT_BUCKET`). */
+  readonly bucketName: pulumi.Output<string>;
+  /** The function's log group, where its EMF lines land. */
+  readonly logGroupName: pulumi.Output<string>;
+
+  /**
+   * @param name lowercase letters, digits and '-', at most {@link MAX_CELL_NAME_LENGTH}
+   *   characters: it names the bucket. `cellId(cell)` fits.
+   * @throws InvalidInputError for a bad name, bad args or a missing handler bundle.
+   */
+  constructor(name: string, args: IngestCellArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before registering anything: a bad cell must not leave a half-registered component.
+    const { cell, settings, bundlePath } = validateCell(name, args);
+    super(INGEST_CELL_TYPE, name, {}, opts);
+    const tags = cellTags(cell);
+    const fnName = functionName(cell, settings.namePrefix);
+    const parent = { parent: this };
+
+    const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: true, tags }, parent);
+    const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      parent,
+    );
+    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket: bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+      },
+      parent,
+    );
+    // S3 rejects concurrent changes of a bucket's policy and its public access block.
+    const bucketPolicy = new aws.s3.BucketPolicy(
+      `${name}-tls-only`,
+      {
+        bucket: bucket.id,
+        policy: bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))),
+      },
+      { parent: this, dependsOn: [publicAccessBlock] },
+    );
+    const lifecycle = new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket: bucket.id,
+        rules: [
+          {
+            id: "abort-incomplete-multipart-uploads",
+            status: "Enabled",
+            // An explicit empty prefix: the whole bucket (a rule without filter is deprecated).
+            filter: { prefix: "" },
+            abortIncompleteMultipartUpload: {
+              daysAfterInitiation: ABORT_INCOMPLETE_MULTIPART_DAYS,
+            },
+          },
+        ],
+      },
+      parent,
+    );
+
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: logGroupName(fnName), retentionInDays: LOG_RETENTION_DAYS, tags },
+      parent,
+    );
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      { assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()), tags },
+      parent,
+    );
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: role.id,
+        policy: pulumi
+          .all([bucket.arn, logGroup.arn])
+          .apply(([bucketArn, logGroupArn]) =>
+            JSON.stringify(functionPolicy(bucketArn, logGroupArn)),
+          ),
+      },
+      parent,
+    );
+
+    // cellEnvironment ignores the region (Lambda sets AWS_REGION itself); the type wants one.
+    const envSettings: CellSettings = { ...settings, region: DEFAULT_REGION };
+    const fn = new aws.lambda.Function(
+      `${name}-fn`,
+      {
+        name: fnName,
+        role: role.arn,
+        runtime: NODE_RUNTIME,
+        handler: `handler.${HANDLER_EXPORT}`,
+        code: new pulumi.asset.AssetArchive({
+          "handler.js": new pulumi.asset.FileAsset(bundlePath),
+        }),
+        memorySize: cell.memoryMb,
+        timeout: functionTimeoutSeconds(cell),
+        architectures: [settings.architecture],
+        environment: {
+          variables: bucket.bucket.apply((bucketName) =>
+            cellEnvironment(cell, envSettings, bucketName),
+          ),
+        },
+        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+        // undefined for level 0: no reserved concurrency at all (a literal 0 would throttle all).
+        reservedConcurrentExecutions: reservedConcurrencySetting(cell),
+        tags,
+      },
+      {
+        parent: this,
+        dependsOn: [logGroup, rolePolicy, publicAccessBlock, encryption, bucketPolicy, lifecycle],
+      },
+    );
+
+    this.functionName = fn.name;
+    this.functionArn = fn.arn;
+    this.bucketName = bucket.bucket;
+    this.logGroupName = logGroup.name;
+    this.registerOutputs({
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      bucketName: this.bucketName,
+      logGroupName: this.logGroupName,
+    });
+  }
+}
