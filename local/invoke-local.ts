@@ -70,6 +70,23 @@ function loadHandler(): Handler {
   return fn as Handler;
 }
 
+/** All flags, as `--help` lists them. */
+const ALL_FLAGS = [...Object.keys(FLAGS), "run-id", "help"].map((f) => `--${f}`);
+
+/** Turns a `parseArgs` error into an InvalidInputError naming the flag and what is allowed. */
+function flagError(e: unknown): InvalidInputError {
+  const text = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: unknown }).code;
+  const option = /'([^' ]+)/.exec(text)?.[1] ?? text;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    return new InvalidInputError("flag", option, `one of ${ALL_FLAGS.join(", ")}`);
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    return new InvalidInputError("argument", option, `flags only (${ALL_FLAGS.join(", ")})`);
+  }
+  return new InvalidInputError(option, undefined, "a value after the flag");
+}
+
 /** Parses the flags into the handler's environment and event; bad flags throw InvalidInputError. */
 export function parseFlags(argv: readonly string[]): {
   help: boolean;
@@ -88,9 +105,7 @@ export function parseFlags(argv: readonly string[]): {
       allowPositionals: false,
     });
   } catch (e: unknown) {
-    const text = e instanceof Error ? e.message : String(e);
-    const flag = /'([^']+)'/.exec(text)?.[1] ?? argv.join(" ");
-    throw new InvalidInputError(flag, argv.join(" "), `the flags of --help (${text})`);
+    throw flagError(e);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const env: Record<string, string> = {};
