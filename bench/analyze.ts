@@ -1,0 +1,65 @@
+/**
+ * `npm run bench:analyze`: analyses a synthetic run of ~1,000,000 records (54 cells × 5 trials,
+ * AWS-style invocations with REPORT lines) and prints the analysis time and peak memory.
+ * Goal: under 15 s and under 2 GB. Generation is not timed. `--records N` changes the size.
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { analyseLoaded, outputPaths, writeOutputs } from "../analysis/analyze";
+import { loadRun } from "../analysis/load-run";
+import { writeSyntheticRun } from "../analysis/synthetic";
+import { RUN_FILES } from "../core/run-files";
+
+async function main(argv: readonly string[]): Promise<number> {
+  const i = argv.indexOf("--records");
+  const target = i >= 0 ? Number(argv[i + 1]) : 1_000_000;
+  if (!Number.isSafeInteger(target) || target < 1000) {
+    process.stderr.write(
+      `bench:analyze: --records=${argv[i + 1]} is invalid: allowed an integer ≥ 1000\n`,
+    );
+    return 2;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "bench-analyze-"));
+  try {
+    const runs = 54 * 5;
+    const throttleRate = 0.15;
+    // A third of the cells (reserved concurrency 10) throttle: send enough to keep `target` records.
+    const perRun = Math.ceil(target / runs / (1 - throttleRate / 3));
+    const g0 = performance.now();
+    const s = writeSyntheticRun(dir, {
+      seed: 42,
+      trials: 5,
+      invocations: perRun,
+      backend: "aws",
+      throttleRate,
+      junkLines: 100,
+    });
+    const gen = (performance.now() - g0) / 1000;
+    const mb = (f: string): string => (statSync(join(dir, f)).size / 1024 ** 2).toFixed(0);
+    process.stdout.write(
+      `generated ${s.records} records, ${s.invocations} invocations in ${gen.toFixed(1)} s (records.jsonl ${mb(RUN_FILES.records)} MiB, invocations.jsonl ${mb(RUN_FILES.invocations)} MiB)\n`,
+    );
+    const rssBefore = process.memoryUsage().rss;
+    const t0 = performance.now();
+    const loaded = loadRun(dir);
+    const t1 = performance.now();
+    const analysis = analyseLoaded(loaded);
+    const t2 = performance.now();
+    const out = join(dir, "out");
+    writeOutputs(analysis, outputPaths(out), out);
+    const t3 = performance.now();
+    const peakMiB = process.resourceUsage().maxRSS / 1024;
+    const total = (t3 - t0) / 1000;
+    process.stdout.write(
+      `analysed ${loaded.records.length} records, ${analysis.runs.length} runs, ${analysis.cells.length} cells\n` +
+        `  load+parse ${((t1 - t0) / 1000).toFixed(2)} s, statistics ${((t2 - t1) / 1000).toFixed(2)} s, outputs ${((t3 - t2) / 1000).toFixed(2)} s\n` +
+        `  total ${total.toFixed(2)} s (goal < 15 s); peak RSS ${peakMiB.toFixed(0)} MiB (goal < 2048 MiB; RSS before analysis ${(rssBefore / 1024 ** 2).toFixed(0)} MiB)\n`,
+    );
+    return total < 15 && peakMiB < 2048 ? 0 : 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

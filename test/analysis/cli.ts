@@ -1,0 +1,197 @@
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import t from "tap";
+import { main } from "../../analysis/cli";
+
+const FIXTURE = join(__dirname, "..", "fixtures", "runs", "small-local");
+
+/** Runs main() capturing stdout and stderr. */
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  process.stdout.write = (s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  };
+  process.stderr.write = (s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  };
+  try {
+    return { code: await main(argv), out, err };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}
+
+function header(file: string): string {
+  return readFileSync(file, "utf8").split("\n")[0] ?? "";
+}
+
+t.test("analyze writes every output with the exact columns into the run directory", async (t) => {
+  const dir = join(t.testdir(), "run");
+  cpSync(FIXTURE, dir, { recursive: true });
+  const r = await run([dir]);
+  t.equal(r.code, 0, `exit 0 (${r.err})`);
+  t.match(
+    r.out,
+    /Analysed 108 runs in 54 cells \(4 lines skipped\)/,
+    "one line per run counted, junk counted",
+  );
+  t.equal(
+    header(join(dir, "results.csv")),
+    "workload,memory_mb,batch_or_multipart,reserved_concurrency,run_id,p95_ms,throughput_obj_per_s,bytes_sum," +
+      "invocations,ok,errors,throttles,cold_starts,p50_ms,p99_ms,mean_ms,mb_per_s,cost_usd," +
+      "cell_id,trial,function_name,records_expected,records_found,records_missing,window_ms,events_sum,s3_put_requests,billed_ms,log_bytes_est",
+    "results.csv: the seed's columns, then ours",
+  );
+  t.equal(
+    readFileSync(join(dir, "results.csv"), "utf8").trim().split("\n").length,
+    109,
+    "header + 108 runs",
+  );
+  t.equal(
+    header(join(dir, "pivot.csv")),
+    "workload,memory_mb,1,8,10,32,64,100",
+    "pivot: size levels as columns",
+  );
+  t.equal(
+    header(join(dir, "p95.csv")),
+    "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,trials,p95_mean_ms,p95_std_ms,p95_ci95_low_ms,p95_ci95_high_ms,throughput_mean_obj_per_s,throughput_std_obj_per_s",
+    "p95.csv columns",
+  );
+  t.equal(
+    header(join(dir, "cost.csv")),
+    "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,architecture,runs,invocations,billed_requests,billed_ms,init_billed_ms,gb_seconds,lambda_compute_usd,lambda_request_usd,s3_put_requests,s3_put_usd,log_bytes_est,logs_ingest_usd,total_usd,usd_per_1000_invocations,usd_per_gb_ingested,usd_per_1m_events",
+    "cost.csv columns",
+  );
+  t.equal(
+    header(join(dir, "effects.csv")),
+    "workload,response,term,ss,df,ms,f,p,replicates,note",
+    "effects.csv columns",
+  );
+  const effects = readFileSync(join(dir, "effects.csv"), "utf8");
+  t.match(effects, /events,log_p95,memory_mb×batch_events,/, "two-way interaction rows present");
+  t.match(effects, /batch,throughput,residual,/, "residual row per table");
+  const summary = readFileSync(join(dir, "summary.txt"), "utf8");
+  t.match(
+    summary,
+    /records\.jsonl: +4 malformed, 0 foreign run, 0 duplicate/,
+    "skipped lines reported",
+  );
+  t.match(summary, /Total invocations: +324\n/, "totals");
+  t.match(summary, /Cold starts:/, "cold starts");
+  t.match(summary, /Missing records:/, "completeness");
+  t.match(readFileSync(join(dir, "report.html"), "utf8"), /^<!doctype html>/, "report written");
+});
+
+t.test("the bootstrap CI is reproducible: two analyses write identical p95.csv", async (t) => {
+  const root = t.testdir();
+  const a = join(root, "a");
+  const b = join(root, "b");
+  t.equal((await run([FIXTURE, "--out-dir", a])).code, 0, "first");
+  t.equal((await run([FIXTURE, "--out-dir", b])).code, 0, "second");
+  t.equal(
+    readFileSync(join(a, "p95.csv"), "utf8"),
+    readFileSync(join(b, "p95.csv"), "utf8"),
+    "same bytes",
+  );
+});
+
+t.test("the seed's --output-* flags choose where summary, pivot and p95 go", async (t) => {
+  const root = t.testdir();
+  const r = await run([
+    FIXTURE,
+    "--out-dir",
+    join(root, "out"),
+    "--output-summary",
+    join(root, "s.txt"),
+    `--output-pivot=${join(root, "pv.csv")}`,
+    "--output-p95",
+    join(root, "p95_analysis.csv"),
+  ]);
+  t.equal(r.code, 0, "exit 0");
+  t.match(
+    readFileSync(join(root, "s.txt"), "utf8"),
+    /^S3 ingestion experiment — summary/,
+    "summary at its path",
+  );
+  t.match(header(join(root, "pv.csv")), /^workload,memory_mb/, "pivot at its path");
+  t.match(
+    header(join(root, "p95_analysis.csv")),
+    /^workload,memory_mb,batch_or_multipart/,
+    "p95 at its path",
+  );
+  t.match(header(join(root, "out", "results.csv")), /^workload,/, "the rest in --out-dir");
+});
+
+t.test("--pricing overrides prices and the report states the price date", async (t) => {
+  const root = t.testdir();
+  const prices = join(root, "prices.json");
+  writeFileSync(
+    prices,
+    JSON.stringify({
+      asOf: "2030-01-01",
+      lambdaRequest: 0,
+      s3PutRequest: 0,
+      logsIngestGb: 0,
+      lambdaGbSecond: { arm64: 0 },
+    }),
+  );
+  t.equal((await run([FIXTURE, "--out-dir", root, "--pricing", prices])).code, 0, "exit 0");
+  const cost = readFileSync(join(root, "cost.csv"), "utf8").trim().split("\n").slice(1);
+  t.ok(
+    cost.every((l) => l.split(",")[18] === "0"),
+    "every total is 0 with zero prices",
+  );
+  t.match(
+    readFileSync(join(root, "report.html"), "utf8"),
+    /as of <b>2030-01-01<\/b>/,
+    "price date shown",
+  );
+});
+
+t.test("--help prints usage and exits 0", async (t) => {
+  const r = await run(["--help"]);
+  t.equal(r.code, 0, "exit 0");
+  t.match(r.out, /^Usage: npm run analyze -- <run directory>/, "usage");
+});
+
+t.test("bad input exits 2 with a message naming the input", async (t) => {
+  const root = t.testdir({ "bad.json": "{" });
+  const cases: [string[], RegExp][] = [
+    [[], /^analyze: run directory=\(missing\) is invalid: allowed exactly one run directory/],
+    [
+      [FIXTURE, "--frobnicate"],
+      /^analyze: flag="--frobnicate" is invalid: allowed one of --out-dir/,
+    ],
+    [
+      [FIXTURE, "--seed", "x"],
+      /^analyze: --seed="x" is invalid: allowed an integer from 0 to 4294967295/,
+    ],
+    [
+      [FIXTURE, "--pricing"],
+      /^analyze: --pricing=\(missing\) is invalid: allowed a value after the flag/,
+    ],
+    [
+      [FIXTURE, "--pricing", join(root, "bad.json")],
+      /^analyze: --pricing=".*bad.json" is invalid: allowed valid JSON/,
+    ],
+    [
+      [join(root, "missing")],
+      /^analyze: run directory=".*missing" is invalid: allowed an existing run directory/,
+    ],
+    [
+      [root],
+      /^analyze: run directory=".*" is invalid: allowed a run directory containing manifest.json/,
+    ],
+  ];
+  for (const [argv, message] of cases) {
+    const r = await run(argv);
+    t.equal(r.code, 2, `exit 2 for ${argv.join(" ")}`);
+    t.match(r.err, message, `message for ${argv.join(" ")}`);
+  }
+});

@@ -1,0 +1,261 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import t from "tap";
+import { PLATFORM_LOG_BYTES } from "../../analysis/cost";
+import { loadRun } from "../../analysis/load-run";
+import { computeRunStats } from "../../analysis/runs";
+import type { Cell } from "../../core/cell";
+import { type EmfRecord, serializeEmfLine } from "../../core/emf";
+import { DEFAULT_PRICING } from "../../core/pricing";
+import type { InvocationRecord, Manifest } from "../../core/run-files";
+
+const RUN = "run_1767225600000_abc123";
+const CELL: Cell = { workload: "events", memoryMb: 512, batchEvents: 10, reservedConcurrency: 0 };
+const CELL_ID = "events-512mb-b10-rc0";
+const FN = "s3-experiment-events-512mb-b10-rc0";
+
+const manifest: Manifest = {
+  schema_version: 1,
+  tool_version: "test",
+  created_at: "2026-11-23T00:00:00.000Z",
+  backend: "aws",
+  region: "us-east-1",
+  architecture: "arm64",
+  matrix: "all",
+  cells: [{ cell_id: CELL_ID, cell: CELL, function_name: FN }],
+  order_seed: 1,
+  cell_order: [CELL_ID],
+  invocations: { events: 4, batch: 0 },
+  trials: 1,
+  concurrency: 20,
+  parallel: 1,
+  object_mb: 100,
+  event_bytes: 1024,
+  name_prefix: "",
+  versions: {},
+};
+
+function record(
+  requestId: string,
+  start: number,
+  latency: number,
+  cold: boolean,
+  runId = RUN,
+): EmfRecord {
+  return {
+    ts_start_ms: start,
+    ts_end_ms: start + Math.round(latency),
+    latency_ms: latency,
+    workload: "events",
+    run_id: runId,
+    function_name: FN,
+    region: "us-east-1",
+    memory_mb: 512,
+    reserved_concurrency: 0,
+    events_generated: 10,
+    object_bytes: 10240,
+    multipart_part_mb: 0,
+    multipart_parts: 0,
+    s3_bucket: "b",
+    s3_key: `events/512mb/${runId}/${start}-${requestId}.jsonl`,
+    schema_version: 1,
+    request_id: requestId,
+    cold_start: cold,
+    ok: true,
+    batch_events: 10,
+    event_bytes: 1024,
+    object_mb: 0,
+  };
+}
+
+const base = {
+  run_id: RUN,
+  cell_id: CELL_ID,
+  function_name: FN,
+  workload: "events" as const,
+  trial: 1,
+};
+const invocations: InvocationRecord[] = [
+  {
+    ...base,
+    seq: 0,
+    request_id: "r1",
+    client_start_ms: 999,
+    client_end_ms: 1101,
+    status_code: 200,
+    throttled: false,
+    report: {
+      duration_ms: 100.5,
+      billed_duration_ms: 101,
+      memory_size_mb: 512,
+      max_memory_used_mb: 80,
+      init_duration_ms: 150.2,
+    },
+  },
+  {
+    ...base,
+    seq: 1,
+    request_id: "r2",
+    client_start_ms: 1049,
+    client_end_ms: 1251,
+    status_code: 200,
+    throttled: false,
+  },
+  {
+    ...base,
+    seq: 2,
+    client_start_ms: 1060,
+    client_end_ms: 1063,
+    status_code: 429,
+    throttled: true,
+    throttle_reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
+  },
+  {
+    ...base,
+    seq: 3,
+    client_start_ms: 1070,
+    client_end_ms: 2070,
+    status_code: 0,
+    throttled: false,
+    error: "socket hang up",
+  },
+];
+
+function writeRun(dir: string): { r1: string; r2: string } {
+  writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
+  writeFileSync(
+    join(dir, "invocations.jsonl"),
+    `${invocations.map((i) => JSON.stringify(i)).join("\n")}\n{broken\n`,
+  );
+  const r1 = serializeEmfLine(record("r1", 1000, 100, true));
+  const r2 = serializeEmfLine(record("r2", 1050, 200.4, false));
+  const foreign = serializeEmfLine(record("r9", 1000, 50, false, "run_1767225699999_zzzzzz"));
+  const wrongSchema = JSON.stringify({ ...record("r8", 1, 1, false), schema_version: 2 });
+  writeFileSync(
+    join(dir, "records.jsonl"),
+    [
+      r1,
+      r2,
+      r2,
+      foreign,
+      "{not json\n",
+      `${wrongSchema}\n`,
+      "START RequestId: r1 Version: $LATEST\n",
+      "\n",
+    ].join(""),
+  );
+  return { r1, r2 };
+}
+
+t.test("platform log line estimates have the byte counts of Lambda's templates", async (t) => {
+  t.same(
+    PLATFORM_LOG_BYTES,
+    { start: 71, end: 52, report: 147, init: 25 },
+    "START/END/REPORT/Init bytes",
+  );
+});
+
+t.test("malformed, foreign and duplicate record lines are skipped and counted", async (t) => {
+  const dir = t.testdir();
+  writeRun(dir);
+  const loaded = loadRun(dir);
+  t.same(
+    loaded.skipped,
+    {
+      recordsMalformed: 3,
+      recordsForeign: 1,
+      recordsDuplicate: 1,
+      invocationsMalformed: 1,
+      journalMalformed: 0,
+    },
+    "bad JSON, wrong schema and a START line are malformed; blank lines ignored",
+  );
+  t.equal(loaded.records.length, 2, "two distinct records kept");
+});
+
+t.test("a run's statistics and cost match hand-computed values", async (t) => {
+  const dir = t.testdir();
+  const { r1, r2 } = writeRun(dir);
+  const { runs } = computeRunStats(loadRun(dir), DEFAULT_PRICING);
+  t.equal(runs.length, 1, "one run");
+  const r = runs[0];
+  if (r === undefined) throw new Error("no run");
+  t.equal(r.invocations, 4, "four invocations");
+  t.equal(r.throttles, 1, "one throttle");
+  t.equal(r.expected, 2, "records expected: not throttled and got a response");
+  t.equal(r.records, 2, "records found");
+  t.equal(r.missing, 0, "none missing");
+  t.equal(r.ok, 2, "two successes");
+  t.equal(r.errors, 1, "the invocation without a response is an error");
+  t.equal(r.coldStarts, 1, "one cold start");
+  t.equal(r.p95Ms, 100 + 0.95 * 100.4, "p95 of [100, 200.4]");
+  t.equal(r.windowMs, 250, "window = max(ts_end) 1250 − min(ts_start) 1000");
+  t.equal(r.throughputObjPerS, 8, "2 objects / 0.25 s");
+  t.equal(r.bytesSum, 20480, "bytes summed");
+  t.equal(r.mbPerS, 20480 / 1048576 / 0.25, "MiB per second");
+  t.equal(
+    r.billedMs,
+    101 + 151 + 201,
+    "REPORT billed 101 + ceil(init 150.2) for r1; ceil(200.4) for r2",
+  );
+  t.equal(r.initBilledMs, 151, "init billed");
+  t.equal(r.s3PutRequests, 2, "one PUT per events object");
+  const logBytes = Buffer.byteLength(r1) + Buffer.byteLength(r2) + 2 * (71 + 52 + 147) + 25;
+  t.equal(r.logBytes, logBytes, "EMF lines (with newline) + platform lines + one Init");
+  const compute = 0.453 * 0.5 * 0.0000133334;
+  const expected = compute + 2 * 0.0000002 + 2 * 0.000005 + (logBytes / 1024 ** 3) * 0.5;
+  t.ok(Math.abs(r.cost.lambdaCompute - compute) < 1e-15, `compute cost ${r.cost.lambdaCompute}`);
+  t.ok(Math.abs(r.cost.total - expected) < 1e-15, `total ${r.cost.total} ≈ ${expected}`);
+});
+
+t.test("a run with a single successful record uses its latency as the window", async (t) => {
+  const dir = t.testdir();
+  writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...manifest, backend: "local" }));
+  writeFileSync(join(dir, "records.jsonl"), serializeEmfLine(record("r1", 5000, 400, false)));
+  const { runs } = computeRunStats(loadRun(dir), DEFAULT_PRICING);
+  t.equal(runs[0]?.windowMs, 400, "window = latency");
+  t.equal(runs[0]?.throughputObjPerS, 2.5, "1 / 0.4 s");
+  t.equal(runs[0]?.invocations, 1, "without invocations.jsonl each record is an invocation");
+  t.equal(runs[0]?.billedMs, 400, "local: ceil(latency)");
+});
+
+t.test("missing or empty run directories are named bad input", async (t) => {
+  const dir = t.testdir({
+    empty: {},
+    nomanifest: { "records.jsonl": "x\n" },
+    nodata: { "manifest.json": JSON.stringify(manifest) },
+  });
+  t.throws(
+    () => loadRun(join(dir, "nope")),
+    {
+      name: "InvalidInputError",
+      message: /^run directory=".*nope" is invalid: allowed an existing run directory/,
+    },
+    "missing",
+  );
+  t.throws(
+    () => loadRun(join(dir, "nomanifest")),
+    { name: "InvalidInputError", message: /allowed a run directory containing manifest.json$/ },
+    "no manifest",
+  );
+  t.throws(
+    () => loadRun(join(dir, "nodata")),
+    {
+      name: "InvalidInputError",
+      message: /invocations.jsonl and records.jsonl are both missing or empty/,
+    },
+    "no data",
+  );
+  writeFileSync(
+    join(dir, "nodata", "manifest.json"),
+    JSON.stringify({ ...manifest, architecture: "sparc" }),
+  );
+  t.throws(
+    () => loadRun(join(dir, "nodata")),
+    {
+      name: "InvalidInputError",
+      message: /architecture="sparc" is invalid: allowed one of arm64, x86_64$/,
+    },
+    "bad architecture",
+  );
+});
