@@ -1,0 +1,189 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import {
+  type Cell,
+  type CellSettings,
+  cellEnvironment,
+  cellId,
+  functionTimeoutSeconds,
+  reservedConcurrencySetting,
+} from "../core/cell";
+import { InvalidInputError } from "../core/errors";
+import { functionName, localBucketName, logGroupName } from "../core/names";
+import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
+import type { LocalBackend } from "../local/backend";
+import type { DeployedCell, Deployer } from "./deployer";
+
+/** Options of {@link LocalDeployer}. */
+export interface LocalDeployerOptions {
+  /** Makes bucket names unique per run; default 6 random hex characters. */
+  bucketSuffix?: string;
+  /** The handler bundle; default {@link HANDLER_BUNDLE} (`npm run build`). */
+  bundlePath?: string;
+}
+
+/**
+ * `--backend local`: a cell becomes a bucket on the local S3 server and a function on the local
+ * Lambda runtime. The backend belongs to the caller: `close()` does not stop it.
+ */
+export class LocalDeployer implements Deployer {
+  readonly backend = "local" as const;
+  private readonly local: LocalBackend;
+  private readonly settings: CellSettings;
+  private readonly suffix: string;
+  private readonly bundlePath: string;
+  private readonly s3: S3Client;
+
+  constructor(backend: LocalBackend, settings: CellSettings, options: LocalDeployerOptions = {}) {
+    this.local = backend;
+    this.settings = settings;
+    this.suffix = options.bucketSuffix ?? randomBytes(3).toString("hex");
+    this.bundlePath = options.bundlePath ?? HANDLER_BUNDLE;
+    this.s3 = new S3Client({
+      endpoint: backend.s3.endpoint,
+      region: backend.s3.region,
+      forcePathStyle: true,
+      credentials: backend.s3.credentials,
+      maxAttempts: 1,
+    });
+  }
+
+  /** Fails fast when the handler bundle has not been built. */
+  async prepare(_cells: readonly Cell[]): Promise<void> {
+    if (!existsSync(this.bundlePath)) {
+      throw new InvalidInputError(
+        "bundlePath",
+        this.bundlePath,
+        "an existing bundle: run `npm run build` first",
+      );
+    }
+  }
+
+  /** The bucket a cell uses in this run. */
+  bucketName(cell: Cell): string {
+    return localBucketName(cell, this.suffix);
+  }
+
+  async deploy(cell: Cell, signal?: AbortSignal): Promise<DeployedCell> {
+    signal?.throwIfAborted();
+    const name = functionName(cell, this.settings.namePrefix);
+    const bucket = this.bucketName(cell);
+    const { s3, runtime } = this.local;
+    try {
+      await this.s3.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+    } catch (e: unknown) {
+      if (!hasName(e, "BucketAlreadyOwnedByYou")) throw e;
+    }
+    signal?.throwIfAborted();
+    // A leftover registration (an interrupted run) is replaced, as `pulumi up` would update it.
+    if (runtime.listFunctions().includes(name)) await runtime.deleteFunction(name);
+    const reserved = reservedConcurrencySetting(cell);
+    await runtime.createFunction({
+      functionName: name,
+      memoryMb: cell.memoryMb,
+      timeoutSeconds: functionTimeoutSeconds(cell),
+      environment: {
+        ...cellEnvironment(cell, this.settings, bucket),
+        S3_ENDPOINT: s3.endpoint,
+        AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      },
+      ...(reserved === undefined ? {} : { reservedConcurrency: reserved }),
+      bundlePath: this.bundlePath,
+      handlerExport: HANDLER_EXPORT,
+    });
+    return {
+      cellId: cellId(cell),
+      functionName: name,
+      bucket,
+      logGroup: logGroupName(name),
+      region: runtime.region,
+      endpoints: { lambda: runtime.endpoint, s3: s3.endpoint },
+      credentials: {
+        accessKeyId: s3.credentials.accessKeyId,
+        secretAccessKey: s3.credentials.secretAccessKey,
+      },
+    };
+  }
+
+  /** Deletes the function, aborts unfinished uploads, empties and deletes the bucket. */
+  async destroy(cell: Cell, _signal?: AbortSignal): Promise<void> {
+    const name = functionName(cell, this.settings.namePrefix);
+    if (this.local.runtime.listFunctions().includes(name)) {
+      try {
+        await this.local.runtime.deleteFunction(name);
+      } catch (e: unknown) {
+        if (!hasName(e, "ResourceNotFoundException")) throw e;
+      }
+    }
+    const bucket = this.bucketName(cell);
+    try {
+      await this.emptyBucket(bucket);
+      await this.s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    } catch (e: unknown) {
+      if (!hasName(e, "NoSuchBucket")) throw e;
+    }
+  }
+
+  /** Releases the S3 client; the backend itself stays up. */
+  async close(): Promise<void> {
+    this.s3.destroy();
+  }
+
+  private async emptyBucket(bucket: string): Promise<void> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListMultipartUploadsCommand({
+          Bucket: bucket,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (u.Key === undefined || u.UploadId === undefined) continue;
+        await this.s3.send(
+          new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }),
+        );
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker !== undefined);
+
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+      );
+      const keys = (page.Contents ?? []).flatMap((o) =>
+        o.Key === undefined ? [] : [{ Key: o.Key }],
+      );
+      if (keys.length > 0) {
+        const result = await this.s3.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }),
+        );
+        const failed = result.Errors ?? [];
+        if (failed.length > 0) {
+          throw new Error(
+            `could not delete ${failed.length} objects from ${bucket}: ${failed[0]?.Code} ${failed[0]?.Message}`,
+          );
+        }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+}
+
+function hasName(e: unknown, name: string): boolean {
+  return e instanceof Error && e.name === name;
+}

@@ -1,0 +1,65 @@
+import { join } from "node:path";
+import { type LambdaRuntime, startLambdaRuntime } from "./lambda/runtime";
+import { type S3Server, startS3Server } from "./s3/server";
+
+/** The embedded default backend: the local S3 server and the local Lambda runtime. */
+export interface LocalBackend {
+  s3: S3Server;
+  runtime: LambdaRuntime;
+  /** Stops the runtime (every environment) and then the S3 server; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startLocalBackend}. */
+export interface LocalBackendOptions {
+  /** Root of the backend's state: S3 data in `<dataDir>/s3`, function logs in `<dataDir>/logs`. */
+  dataDir: string;
+  /** Concurrency of the unreserved pool (see DEFAULT_ACCOUNT_CONCURRENCY). */
+  accountConcurrency?: number;
+  /** "auto" puts environments under CPU cgroups where the machine allows it. */
+  cpuScaling?: "auto" | "off";
+  /** Fixed ports on 127.0.0.1 (serve mode); default any free port. */
+  s3Port?: number;
+  lambdaPort?: number;
+}
+
+/**
+ * Starts what `--backend local` and serve mode use. The log store lives under `dataDir`, so the
+ * harvester can read it after the backend has stopped.
+ */
+export async function startLocalBackend(options: LocalBackendOptions): Promise<LocalBackend> {
+  const s3 = await startS3Server({
+    dataDir: join(options.dataDir, "s3"),
+    ...(options.s3Port === undefined ? {} : { port: options.s3Port }),
+  });
+  let runtime: LambdaRuntime;
+  try {
+    runtime = await startLambdaRuntime({
+      logDir: join(options.dataDir, "logs"),
+      region: s3.region,
+      ...(options.accountConcurrency === undefined
+        ? {}
+        : { accountConcurrency: options.accountConcurrency }),
+      ...(options.cpuScaling === undefined ? {} : { cpuScaling: options.cpuScaling }),
+      ...(options.lambdaPort === undefined ? {} : { port: options.lambdaPort }),
+    });
+  } catch (e: unknown) {
+    await s3.stop();
+    throw e;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    s3,
+    runtime,
+    stop() {
+      stopping ??= (async () => {
+        try {
+          await runtime.stop();
+        } finally {
+          await s3.stop();
+        }
+      })();
+      return stopping;
+    },
+  };
+}

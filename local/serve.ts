@@ -1,0 +1,207 @@
+/**
+ * Serve mode: `npx ts-node local/serve.ts --matrix full` starts the local S3 server and the
+ * local Lambda runtime, deploys the cells of the matrix (a bucket and a function each), prints
+ * how to reach them and runs until SIGINT/SIGTERM, then destroys everything and stops.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { DeployedCell } from "../automation/deployer";
+import { LocalDeployer } from "../automation/local-deployer";
+import { type Cell, DEFAULT_CELL_SETTINGS } from "../core/cell";
+import {
+  InvalidInputError,
+  isInvalidInputError,
+  parseIntInRange,
+  parseOneOf,
+} from "../core/errors";
+import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
+import { type LocalBackend, startLocalBackend } from "./backend";
+
+/** What `--help` prints. */
+export const USAGE = `Usage: npx ts-node local/serve.ts [options]
+
+Starts the embedded local backend (S3 server + Lambda runtime), deploys the cells of a matrix and
+serves them until Ctrl-C (SIGINT) or SIGTERM; then destroys every function and bucket and stops.
+
+Options:
+  --matrix SPEC               cells to deploy (default: full): ${MATRIX_SYNTAX}
+  --data-dir DIR              S3 data and function logs (default: a temp dir, removed on exit)
+  --port N                    Lambda endpoint port on 127.0.0.1 (default: any free port)
+  --s3-port N                 S3 endpoint port on 127.0.0.1 (default: any free port)
+  --account-concurrency N     concurrency shared by unreserved functions (default: 100)
+  --cpu-scaling auto|off      CPU cgroups of memory/1769 vCPU per environment (default: auto)
+  --name-prefix P             NAME_PREFIX of the function names (default: none)
+  -h, --help                  this text
+`;
+
+/** Parsed serve-mode flags. */
+export interface ServeOptions {
+  readonly cells: Cell[];
+  readonly dataDir?: string;
+  readonly port?: number;
+  readonly s3Port?: number;
+  readonly accountConcurrency?: number;
+  readonly cpuScaling: "auto" | "off";
+  readonly namePrefix: string;
+}
+
+const FLAGS = [
+  "--matrix",
+  "--data-dir",
+  "--port",
+  "--s3-port",
+  "--account-concurrency",
+  "--cpu-scaling",
+  "--name-prefix",
+] as const;
+
+/** Parses argv (without node and script); throws InvalidInputError naming the flag. */
+export function parseServeArgs(argv: readonly string[]): ServeOptions | "help" {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--help" || arg === "-h") return "help";
+    const eq = arg.indexOf("=");
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!(FLAGS as readonly string[]).includes(flag)) {
+      throw new InvalidInputError("argument", arg, `one of ${FLAGS.join(", ")}, --help`);
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new InvalidInputError(flag, undefined, "a value");
+    values.set(flag, value);
+  }
+  const port = (flag: string) => {
+    const raw = values.get(flag);
+    return raw === undefined ? undefined : parseIntInRange(flag, raw, 0, 65535);
+  };
+  const concurrency = values.get("--account-concurrency");
+  return {
+    cells: parseMatrix(values.get("--matrix") ?? "full"),
+    ...(values.has("--data-dir") ? { dataDir: resolve(values.get("--data-dir") ?? "") } : {}),
+    ...(port("--port") === undefined ? {} : { port: port("--port") }),
+    ...(port("--s3-port") === undefined ? {} : { s3Port: port("--s3-port") }),
+    ...(concurrency === undefined
+      ? {}
+      : { accountConcurrency: parseIntInRange("--account-concurrency", concurrency, 1, 10_000) }),
+    cpuScaling: parseOneOf("--cpu-scaling", values.get("--cpu-scaling") ?? "auto", ["auto", "off"]),
+    namePrefix: values.get("--name-prefix") ?? "",
+  };
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((done) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+      done(signal);
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
+  });
+}
+
+function describe(
+  backend: LocalBackend,
+  deployed: readonly DeployedCell[],
+  dataDir: string,
+): string {
+  const { s3, runtime } = backend;
+  const first = deployed[0];
+  const lines = [
+    "Local backend is serving.",
+    `  Lambda endpoint: ${runtime.endpoint}`,
+    `  S3 endpoint:     ${s3.endpoint}`,
+    `  Region:          ${runtime.region}`,
+    `  Credentials:     AWS_ACCESS_KEY_ID=${s3.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${s3.credentials.secretAccessKey}`,
+    `  CPU scaling:     ${runtime.cpuScalingEmulated ? "emulated (cgroup CFS quota, memory/1769 vCPU)" : "not emulated"}`,
+    `  Data dir:        ${dataDir}`,
+    `  Functions (${deployed.length}; bucket after the arrow):`,
+    ...deployed.map((d) => `    ${d.functionName} -> ${d.bucket}`),
+  ];
+  if (first !== undefined) {
+    lines.push(
+      "Example:",
+      `  AWS_ACCESS_KEY_ID=${s3.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${s3.credentials.secretAccessKey} ` +
+        `AWS_REGION=${runtime.region} aws lambda invoke --endpoint-url ${runtime.endpoint} ` +
+        `--function-name ${first.functionName} --cli-binary-format raw-in-base64-out --payload '{"run_id":"run_0000000000000_serve0"}' ` +
+        "--log-type Tail --query LogResult --output text out.json | base64 -d",
+      `  AWS_ACCESS_KEY_ID=${s3.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${s3.credentials.secretAccessKey} ` +
+        `AWS_REGION=${runtime.region} aws s3 ls --endpoint-url ${s3.endpoint} s3://${first.bucket} --recursive`,
+    );
+  }
+  lines.push("Press Ctrl-C to destroy everything and stop.");
+  return `${lines.join("\n")}\n`;
+}
+
+/** Serve mode; resolves to the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let options: ServeOptions;
+  try {
+    const parsed = parseServeArgs(argv);
+    if (parsed === "help") {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    options = parsed;
+  } catch (e: unknown) {
+    if (!isInvalidInputError(e)) throw e;
+    process.stderr.write(`serve: ${e.message}\n(see --help)\n`);
+    return 2;
+  }
+
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "s3x-serve-"));
+  const signal = untilSignal();
+  let backend: LocalBackend | undefined;
+  let deployer: LocalDeployer | undefined;
+  const live: Cell[] = [];
+  let code = 0;
+  try {
+    backend = await startLocalBackend({
+      dataDir,
+      cpuScaling: options.cpuScaling,
+      ...(options.accountConcurrency === undefined
+        ? {}
+        : { accountConcurrency: options.accountConcurrency }),
+      ...(options.port === undefined ? {} : { lambdaPort: options.port }),
+      ...(options.s3Port === undefined ? {} : { s3Port: options.s3Port }),
+    });
+    deployer = new LocalDeployer(backend, {
+      ...DEFAULT_CELL_SETTINGS,
+      namePrefix: options.namePrefix,
+      region: backend.runtime.region,
+    });
+    await deployer.prepare(options.cells);
+    const deployed: DeployedCell[] = [];
+    for (const cell of options.cells) {
+      live.push(cell);
+      deployed.push(await deployer.deploy(cell));
+    }
+    process.stdout.write(describe(backend, deployed, dataDir));
+    const received = await signal;
+    process.stdout.write(`\n${received}: destroying ${live.length} cells and stopping...\n`);
+  } catch (e: unknown) {
+    process.stderr.write(`serve: ${e instanceof Error ? e.message : String(e)}\n`);
+    code = isInvalidInputError(e) ? 2 : 1;
+  } finally {
+    for (const cell of live) {
+      try {
+        await deployer?.destroy(cell);
+      } catch (e: unknown) {
+        process.stderr.write(
+          `serve: destroy failed: ${e instanceof Error ? e.message : String(e)}\n`,
+        );
+        code = 1;
+      }
+    }
+    await deployer?.close();
+    await backend?.stop();
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+  if (code === 0) process.stdout.write("Stopped.\n");
+  return code;
+}
+
+if (require.main === module) void main(process.argv.slice(2)).then((code) => process.exit(code));
