@@ -39,7 +39,7 @@ export interface HandlerResponse {
 }
 
 /** What a run id given in the event may look like: it becomes part of an S3 key. */
-export const RUN_ID_INPUT_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+export const RUN_ID_INPUT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /**
  * Time kept back from the function timeout to abort a multipart upload and write the EMF
@@ -54,7 +54,11 @@ function runIdOf(event: unknown, nowMs: number): string {
   const raw = (event as { run_id?: unknown }).run_id;
   if (raw === undefined || raw === null) return newRunId(nowMs);
   if (typeof raw !== "string" || !RUN_ID_INPUT_PATTERN.test(raw)) {
-    throw new InvalidInputError("run_id", raw, "1 to 128 letters, digits, '.', '_' and '-'");
+    throw new InvalidInputError(
+      "run_id",
+      raw,
+      "1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit",
+    );
   }
   return raw;
 }

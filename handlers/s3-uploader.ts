@@ -27,8 +27,8 @@ import { errorMessage } from "./util";
 export const S3_TIMEOUTS = {
   /** TCP connect. */
   connectionMs: 3_000,
-  /** A socket without any traffic. */
-  socketIdleMs: 10_000,
+  /** A socket without any traffic (a large CompleteMultipartUpload may be silent a while). */
+  socketIdleMs: { events: 10_000, batch: 60_000 },
   /** Whole request and response: a 64 MiB part at ≈ 78 MB/s takes ≈ 1 s. */
   requestMs: { events: 10_000, batch: 120_000 },
   /** Attempts per request (the SDK's standard retry mode). */
@@ -60,7 +60,7 @@ export function s3Client(target: S3Target): S3Client {
     ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint, forcePathStyle: true }),
     requestHandler: {
       connectionTimeout: S3_TIMEOUTS.connectionMs,
-      socketTimeout: S3_TIMEOUTS.socketIdleMs,
+      socketTimeout: S3_TIMEOUTS.socketIdleMs[target.workload],
       requestTimeout: S3_TIMEOUTS.requestMs[target.workload],
       throwOnRequestTimeout: true,
       httpAgent: { keepAlive: true, maxSockets: 50 },

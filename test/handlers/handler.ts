@@ -209,17 +209,19 @@ t.test("a run_id that cannot be part of an S3 key is rejected", async (t) => {
     MEMORY_MB: "512",
     BATCH_EVENTS: "1",
   });
-  const { writes, result } = await captureStdout(() => handler({ run_id: "../etc" }));
-  t.equal(result.status, "rejected", "the handler rejects");
-  if (result.status === "rejected") {
-    t.match(
-      result.reason,
-      {
-        name: "InvalidInputError",
-        message: `run_id="../etc" is invalid: allowed 1 to 128 letters, digits, '.', '_' and '-'`,
-      },
-      "the event error",
-    );
+  for (const runId of ["../etc", "..", ""]) {
+    const { writes, result } = await captureStdout(() => handler({ run_id: runId }));
+    t.equal(result.status, "rejected", `run_id ${JSON.stringify(runId)}: the handler rejects`);
+    if (result.status === "rejected") {
+      t.match(
+        result.reason,
+        {
+          name: "InvalidInputError",
+          message: `run_id=${JSON.stringify(runId)} is invalid: allowed 1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit`,
+        },
+        `run_id ${JSON.stringify(runId)}: the event error`,
+      );
+    }
+    t.equal(writes.length, 0, `run_id ${JSON.stringify(runId)}: nothing written`);
   }
-  t.equal(writes.length, 0, "nothing written");
 });
