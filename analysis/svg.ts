@@ -175,7 +175,7 @@ export function heatMap(opts: {
 }): string {
   const cw = 80;
   const ch = 24;
-  const left = 120;
+  const left = 150;
   const top = 30;
   const w = left + cw * opts.cols.length + 16;
   const h = top + ch * opts.rows.length + 40;
@@ -196,7 +196,7 @@ export function heatMap(opts: {
         `<rect class="mark" x="${left + j * cw}" y="${top + i * ch}" width="${cw - 2}" height="${ch - 2}" fill="${fill}"><title>${esc(`${r}, ${opts.cols[j] ?? ""}: ${short(v)}`)}</title></rect>`,
       );
       parts.push(
-        `<text x="${left + j * cw + cw / 2 - 1}" y="${top + i * ch + ch / 2}" text-anchor="middle" dominant-baseline="middle" class="cell" fill="${t > 0.55 ? "#fff" : "#111"}">${esc(short(v))}</text>`,
+        `<text x="${left + j * cw + cw / 2 - 1}" y="${top + i * ch + ch / 2}" text-anchor="middle" dominant-baseline="middle" class="cell" style="fill:${t > 0.5 ? "#fff" : "#111"}">${esc(short(v))}</text>`,
       );
     });
   });
@@ -228,7 +228,7 @@ export function scatterChart(opts: {
   readonly xLabel: string;
   readonly yLabel: string;
 }): string {
-  const f: Frame = { ...FRAME, w: 420, h: 280 };
+  const f: Frame = { ...FRAME, w: 440, h: 280, left: 72 };
   const pts = opts.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   const [xlo, xhi] = extent(
     pts.map((p) => p.x),
