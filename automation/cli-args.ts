@@ -1,0 +1,303 @@
+/**
+ * Flags of `automation/run.ts`: parsing and validation. Every bad flag or value throws
+ * {@link InvalidInputError} naming the flag, the value and what is allowed (exit 2).
+ */
+import {
+  type Architecture,
+  type Cell,
+  type CellSettings,
+  DEFAULT_CELL_SETTINGS,
+  type Workload,
+} from "../core/cell";
+import { ARCHITECTURES, EVENT_BYTES, LAMBDA, LOOP_DEFAULTS } from "../core/constants";
+import { InvalidInputError, parseIntInRange, parseOneOf } from "../core/errors";
+import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
+import type { Backend } from "../core/run-files";
+
+/**
+ * Defaults of the local backend where the seed's AWS defaults (50/20 invocations, 5 trials,
+ * 100 MiB objects) would not finish the full matrix within 10 minutes on a 2-core machine.
+ * Applied only to flags the user did not set; recorded in the manifest and printed.
+ * Two trials keep a within-cell replicate for the analysis; 128 MiB objects keep two whole
+ * 64 MiB parts; 24 events invocations at concurrency 20 still exceed reserved level 10.
+ */
+export const LOCAL_DEFAULTS = {
+  invocations: { events: 24, batch: 2 },
+  trials: 2,
+  objectMb: 128,
+  parallel: 2,
+} as const;
+
+/** `--parallel` default on AWS: one stack at a time keeps the account's concurrency safe. */
+export const AWS_DEFAULT_PARALLEL = 1;
+
+/** What the CLI was asked to do. */
+export type RunMode = "run" | "resume" | "cleanup" | "help";
+
+/** Validated options of a new run. */
+export interface RunOptions {
+  readonly backend: Backend;
+  /** The `--matrix` spec as given. */
+  readonly matrix: string;
+  readonly cells: readonly Cell[];
+  readonly invocations: Readonly<Record<Workload, number>>;
+  readonly trials: number;
+  readonly concurrency: number;
+  readonly parallel: number;
+  /** Seed of the randomised cell order. */
+  readonly seed: number;
+  readonly settings: CellSettings;
+  readonly out?: string;
+  readonly dryRun: boolean;
+  readonly yes: boolean;
+  /** Local defaults that replaced the seed's because the flag was not set: name → value. */
+  readonly localDefaults: Readonly<Record<string, unknown>>;
+}
+
+/** The parsed command line. */
+export type ParsedArgs =
+  | { readonly mode: "help" }
+  | { readonly mode: "run"; readonly options: RunOptions }
+  | {
+      readonly mode: "resume";
+      readonly dir: string;
+      readonly yes: boolean;
+      readonly parallel?: number;
+    }
+  | { readonly mode: "cleanup"; readonly dir: string };
+
+const VALUE_FLAGS = [
+  "--matrix",
+  "--invocations",
+  "--trials",
+  "--concurrency",
+  "--backend",
+  "--region",
+  "--architecture",
+  "--object-mb",
+  "--event-bytes",
+  "--parallel",
+  "--out",
+  "--resume",
+  "--cleanup",
+  "--seed",
+  "--name-prefix",
+] as const;
+
+const BOOLEAN_FLAGS = ["--dry-run", "--yes", "--help"] as const;
+
+type ValueFlag = (typeof VALUE_FLAGS)[number];
+type BooleanFlag = (typeof BOOLEAN_FLAGS)[number];
+
+/** `--help` text. */
+export const USAGE = `Usage: npx ts-node automation/run.ts [flags]
+
+Runs the factorial experiment: for each cell deploy -> trials x invocations -> harvest -> destroy,
+and writes a run directory that \`npm run analyze\` reads.
+
+  --matrix SPEC        ${MATRIX_SYNTAX} (default full)
+  --invocations N      invocations per trial (default 50 events / 20 batch on aws;
+                       ${LOCAL_DEFAULTS.invocations.events} events / ${LOCAL_DEFAULTS.invocations.batch} batch on local)
+  --trials T           trials per cell, each with its own run_id (default ${LOOP_DEFAULTS.trials} aws, ${LOCAL_DEFAULTS.trials} local)
+  --concurrency C      offered client concurrency (default ${LOOP_DEFAULTS.concurrency})
+  --backend B          local (default: embedded S3 + Lambda runtime) or aws (Pulumi Automation API)
+  --region R           AWS region (default ${DEFAULT_CELL_SETTINGS.region})
+  --architecture A     ${ARCHITECTURES.join(" or ")} (default ${DEFAULT_CELL_SETTINGS.architecture})
+  --object-mb M        batch object size in MiB (default ${DEFAULT_CELL_SETTINGS.objectMb} aws, ${LOCAL_DEFAULTS.objectMb} local)
+  --event-bytes B      bytes per event, ${EVENT_BYTES.min}-${EVENT_BYTES.max} (default ${EVENT_BYTES.default})
+  --parallel P         cells deployed and run at once (default ${AWS_DEFAULT_PARALLEL} aws, ${LOCAL_DEFAULTS.parallel} local)
+  --seed S             seed of the randomised cell order (default: random, recorded)
+  --name-prefix P      prefix of every function name (NAME_PREFIX)
+  --out DIR            run directory (default results/<timestamp>-<backend>)
+  --resume DIR         finish an interrupted run: skips done cells, redoes unfinished ones
+                       (flags come from DIR/manifest.json; only --yes and --parallel allowed)
+  --cleanup DIR        destroy everything DIR/ledger.jsonl says may still be live
+  --dry-run            print the plan and cost estimate, create nothing
+  --yes                do not ask for confirmation (--backend aws)
+  --help               this text
+
+Exit codes: 0 success, 1 a cell or the run failed, 2 bad flags, 130 interrupted.
+`;
+
+function isValueFlag(f: string): f is ValueFlag {
+  return (VALUE_FLAGS as readonly string[]).includes(f);
+}
+
+function isBooleanFlag(f: string): f is BooleanFlag {
+  return (BOOLEAN_FLAGS as readonly string[]).includes(f);
+}
+
+const ALL_FLAGS = `one of ${[...VALUE_FLAGS, ...BOOLEAN_FLAGS].join(", ")}`;
+const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]*$/;
+/** Length of the longest function name without prefix (`s3-experiment-events-1024mb-b100-rc50`). */
+const LONGEST_UNPREFIXED_NAME = "s3-experiment-events-1024mb-b100-rc10".length;
+
+/** Splits argv into flag → value, rejecting unknown flags, repeats and missing values. */
+function tokenize(argv: readonly string[]): Map<string, string | true> {
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const eq = arg.indexOf("=");
+    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    let value: string | true;
+    if (isBooleanFlag(name)) {
+      if (eq > 0) throw new InvalidInputError(name, arg.slice(eq + 1), "no value (a switch)");
+      value = true;
+    } else if (isValueFlag(name)) {
+      const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+      const next = inline ?? argv[i + 1];
+      if (next === undefined || (inline === undefined && next.startsWith("--"))) {
+        throw new InvalidInputError(name, undefined, "a value after the flag");
+      }
+      if (inline === undefined) i++;
+      value = next;
+    } else {
+      throw new InvalidInputError("flag", arg, ALL_FLAGS);
+    }
+    if (flags.has(name)) throw new InvalidInputError(name, value, "the flag at most once");
+    flags.set(name, value);
+  }
+  return flags;
+}
+
+function parseNamePrefix(raw: string): string {
+  const maxLength = LAMBDA.maxFunctionNameLength - LONGEST_UNPREFIXED_NAME;
+  if (!NAME_PREFIX_PATTERN.test(raw) || raw.length > maxLength) {
+    throw new InvalidInputError(
+      "--name-prefix",
+      raw,
+      `up to ${maxLength} letters, digits, '-' and '_'`,
+    );
+  }
+  return raw;
+}
+
+/**
+ * Parses the command line. `random` draws the order seed when `--seed` is not given.
+ */
+export function parseArgs(argv: readonly string[], random: () => number = Math.random): ParsedArgs {
+  const flags = tokenize(argv);
+  if (flags.has("--help")) return { mode: "help" };
+  const get = (f: ValueFlag): string | undefined => {
+    const v = flags.get(f);
+    return typeof v === "string" ? v : undefined;
+  };
+
+  const resume = get("--resume");
+  const cleanup = get("--cleanup");
+  if (resume !== undefined && cleanup !== undefined) {
+    throw new InvalidInputError("--cleanup", cleanup, "either --resume or --cleanup, not both");
+  }
+  if (resume !== undefined || cleanup !== undefined) {
+    const [flag, dir] = resume !== undefined ? ["--resume", resume] : ["--cleanup", cleanup ?? ""];
+    const permitted = flag === "--resume" ? ["--resume", "--yes", "--parallel"] : ["--cleanup"];
+    for (const f of flags.keys()) {
+      if (!permitted.includes(f)) {
+        throw new InvalidInputError(
+          f,
+          flags.get(f) === true ? "(set)" : flags.get(f),
+          `no ${f} with ${flag}: the run's flags come from ${dir}/manifest.json (allowed with ${flag}: ${permitted.slice(1).join(", ") || "nothing"})`,
+        );
+      }
+    }
+    if (flag === "--cleanup") return { mode: "cleanup", dir };
+    const parallelRaw = get("--parallel");
+    return {
+      mode: "resume",
+      dir,
+      yes: flags.has("--yes"),
+      ...(parallelRaw === undefined
+        ? {}
+        : { parallel: parseIntInRange("--parallel", parallelRaw, 1, 54) }),
+    };
+  }
+
+  const backend = parseOneOf<Backend>("--backend", get("--backend") ?? "local", ["local", "aws"]);
+  const local = backend === "local";
+  const localDefaults: Record<string, unknown> = {};
+  /** The default of an unset flag: the seed's (aws) or the local one, which is recorded. */
+  const dflt = <T>(flag: ValueFlag, awsDefault: T, localDefault: T): T => {
+    if (!local) return awsDefault;
+    localDefaults[flag.slice(2)] = localDefault;
+    return localDefault;
+  };
+
+  const matrix = get("--matrix") ?? "full";
+  const cells = parseMatrix(matrix, "--matrix");
+
+  const invRaw = get("--invocations");
+  const invocations =
+    invRaw === undefined
+      ? dflt<Readonly<Record<Workload, number>>>(
+          "--invocations",
+          LOOP_DEFAULTS.invocations,
+          LOCAL_DEFAULTS.invocations,
+        )
+      : (() => {
+          const n = parseIntInRange("--invocations", invRaw, 1, 10_000);
+          return { events: n, batch: n };
+        })();
+  const trialsRaw = get("--trials");
+  const trials =
+    trialsRaw === undefined
+      ? dflt<number>("--trials", LOOP_DEFAULTS.trials, LOCAL_DEFAULTS.trials)
+      : parseIntInRange("--trials", trialsRaw, 1, 100);
+  const concurrency = parseIntInRange(
+    "--concurrency",
+    get("--concurrency") ?? String(LOOP_DEFAULTS.concurrency),
+    1,
+    1000,
+  );
+  const parallelRaw = get("--parallel");
+  const parallel =
+    parallelRaw === undefined
+      ? dflt<number>("--parallel", AWS_DEFAULT_PARALLEL, LOCAL_DEFAULTS.parallel)
+      : parseIntInRange("--parallel", parallelRaw, 1, 54);
+  const objectRaw = get("--object-mb");
+  const objectMb =
+    objectRaw === undefined
+      ? dflt<number>("--object-mb", DEFAULT_CELL_SETTINGS.objectMb, LOCAL_DEFAULTS.objectMb)
+      : parseIntInRange("--object-mb", objectRaw, 1, 10_240);
+  const eventBytes = parseIntInRange(
+    "--event-bytes",
+    get("--event-bytes") ?? String(EVENT_BYTES.default),
+    EVENT_BYTES.min,
+    EVENT_BYTES.max,
+  );
+  const region = get("--region") ?? DEFAULT_CELL_SETTINGS.region;
+  if (!REGION_PATTERN.test(region)) {
+    throw new InvalidInputError("--region", region, "an AWS region name such as us-east-1");
+  }
+  const architecture = parseOneOf<Architecture>(
+    "--architecture",
+    get("--architecture") ?? DEFAULT_CELL_SETTINGS.architecture,
+    ARCHITECTURES,
+  );
+  const namePrefix = parseNamePrefix(get("--name-prefix") ?? "");
+  const seedRaw = get("--seed");
+  const seed =
+    seedRaw === undefined
+      ? Math.floor(random() * 2 ** 32)
+      : parseIntInRange("--seed", seedRaw, 0, 2 ** 32 - 1);
+
+  const out = get("--out");
+  return {
+    mode: "run",
+    options: {
+      backend,
+      matrix,
+      cells,
+      invocations,
+      trials,
+      concurrency,
+      parallel,
+      seed,
+      settings: { eventBytes, objectMb, architecture, namePrefix, region },
+      ...(out === undefined ? {} : { out }),
+      dryRun: flags.has("--dry-run"),
+      yes: flags.has("--yes"),
+      localDefaults,
+    },
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * The cost estimate printed before a run (for the local backend: what the same run would
+ * cost on AWS). Durations come from a deliberately simple model whose assumptions are
+ * printed with the numbers; prices from core/pricing.ts.
+ */
+import type { Architecture, Cell, Workload } from "../core/cell";
+import { LAMBDA, MIB } from "../core/constants";
+import {
+  DEFAULT_PRICING,
+  insightsScanCost,
+  lambdaComputeCost,
+  lambdaRequestCost,
+  logsIngestCost,
+  type Pricing,
+  s3PutCost,
+  s3PutRequests,
+  s3StorageCost,
+} from "../core/pricing";
+
+/** The model's constants, printed as its assumptions. */
+export const ESTIMATE_MODEL = {
+  /** One S3 PutObject round trip from Lambda, ms. */
+  putRoundTripMs: 50,
+  /** CPU time to generate and serialise 1 MiB of events at one full vCPU, ms. */
+  eventsCpuMsPerMib: 20,
+  /** Lambda → S3 network throughput per environment, MB/s (DESIGN.md facts). */
+  networkMBps: 78,
+  /** Random-data generation rate at one full vCPU, MB/s. */
+  generateMBpsPerVcpu: 400,
+  /** Init duration of a cold start, ms (billed since 2025-08). */
+  initMs: 300,
+  /** Log bytes per invocation: the EMF line plus START/END/REPORT. */
+  logBytesPerInvocation: 1600,
+  /** Hours the objects are stored before the stack's bucket is destroyed. */
+  storageHours: 1,
+} as const;
+
+/** One line of the estimate. */
+export interface EstimateItem {
+  readonly item: string;
+  readonly quantity: string;
+  readonly usd: number;
+}
+
+/** The estimate of a whole run. */
+export interface Estimate {
+  readonly items: readonly EstimateItem[];
+  readonly totalUsd: number;
+  readonly stacks: number;
+  readonly invocations: number;
+  readonly assumptions: readonly string[];
+}
+
+/** The modelled duration of one invocation of a cell, ms. */
+export function modelledDurationMs(cell: Cell, objectMb: number, eventBytes: number): number {
+  const vcpu = Math.min(1, cell.memoryMb / LAMBDA.mbPerVcpu);
+  const m = ESTIMATE_MODEL;
+  if (cell.workload === "events") {
+    const mib = (cell.batchEvents * eventBytes) / MIB;
+    return m.putRoundTripMs + (mib * m.eventsCpuMsPerMib) / vcpu;
+  }
+  const rateMBps = Math.min(m.networkMBps, m.generateMBpsPerVcpu * vcpu);
+  return m.putRoundTripMs * 2 + ((objectMb * MIB) / 1e6 / rateMBps) * 1000;
+}
+
+/** Inputs of {@link estimateRun}. */
+export interface EstimateInput {
+  readonly cells: readonly Cell[];
+  readonly invocations: Readonly<Record<Workload, number>>;
+  readonly trials: number;
+  readonly concurrency: number;
+  readonly objectMb: number;
+  readonly eventBytes: number;
+  readonly architecture: Architecture;
+  readonly pricing?: Pricing;
+}
+
+/**
+ * Estimates a run's AWS cost as an upper bound: every invocation billed (throttled ones
+ * are not, in fact), one cold start per concurrent environment per cell.
+ */
+export function estimateRun(input: EstimateInput): Estimate {
+  const pricing = input.pricing ?? DEFAULT_PRICING;
+  const m = ESTIMATE_MODEL;
+  let computeUsd = 0;
+  let gbSeconds = 0;
+  let invocations = 0;
+  let puts = 0;
+  let storedBytes = 0;
+  let insightsBytes = 0;
+  for (const cell of input.cells) {
+    const n = input.invocations[cell.workload] * input.trials;
+    const environments = Math.min(
+      input.concurrency,
+      cell.reservedConcurrency === 0 ? input.concurrency : cell.reservedConcurrency,
+      input.invocations[cell.workload],
+    );
+    const billedMs =
+      n * Math.ceil(modelledDurationMs(cell, input.objectMb, input.eventBytes)) +
+      environments * m.initMs;
+    computeUsd += lambdaComputeCost(billedMs, cell.memoryMb, input.architecture, pricing);
+    gbSeconds += (billedMs / 1000) * (cell.memoryMb / 1024);
+    invocations += n;
+    const parts = cell.workload === "batch" ? Math.ceil(input.objectMb / cell.multipartMb) : 0;
+    puts += n * s3PutRequests(parts);
+    storedBytes +=
+      n * (cell.workload === "batch" ? input.objectMb * MIB : cell.batchEvents * input.eventBytes);
+    // One raw-records query per run scans the cell's log group (all its runs) at worst.
+    const cellLogBytes = n * m.logBytesPerInvocation;
+    insightsBytes += input.trials * cellLogBytes;
+  }
+  const logBytes = invocations * m.logBytesPerInvocation;
+  const gb = (b: number): string => `${(b / 1024 ** 3).toFixed(3)} GB`;
+  const items: EstimateItem[] = [
+    {
+      item: `Lambda compute (${input.architecture})`,
+      quantity: `${gbSeconds.toFixed(1)} GB-s`,
+      usd: computeUsd,
+    },
+    {
+      item: "Lambda requests",
+      quantity: `${invocations}`,
+      usd: lambdaRequestCost(invocations, pricing),
+    },
+    { item: "S3 PUT-class requests", quantity: `${puts}`, usd: s3PutCost(puts, pricing) },
+    {
+      item: `S3 storage (${m.storageHours} h)`,
+      quantity: gb(storedBytes),
+      usd: s3StorageCost(storedBytes, m.storageHours, pricing),
+    },
+    {
+      item: "CloudWatch Logs ingestion",
+      quantity: gb(logBytes),
+      usd: logsIngestCost(logBytes, pricing),
+    },
+    {
+      item: "Logs Insights scans",
+      quantity: gb(insightsBytes),
+      usd: insightsScanCost(insightsBytes, pricing),
+    },
+  ];
+  return {
+    items,
+    totalUsd: items.reduce((s, i) => s + i.usd, 0),
+    stacks: input.cells.length,
+    invocations,
+    assumptions: [
+      `prices: ${pricing.region}, as of ${pricing.asOf}`,
+      `events: ${m.putRoundTripMs} ms per PUT + ${m.eventsCpuMsPerMib} ms per MiB of events at 1 vCPU (CPU ∝ memory, 1 vCPU at ${LAMBDA.mbPerVcpu} MB)`,
+      `batch: object at min(${m.networkMBps} MB/s network, ${m.generateMBpsPerVcpu} MB/s per vCPU generation) + 2 round trips`,
+      `one ${m.initMs} ms cold start per concurrent environment per cell; every invocation billed (throttles are not: an upper bound)`,
+      `${m.logBytesPerInvocation} log bytes per invocation; one Insights scan of the cell's logs per run; objects stored ${m.storageHours} h`,
+    ],
+  };
+}
+
+/** The estimate as printed text. */
+export function formatEstimate(e: Estimate, heading: string): string {
+  const rows = e.items.map(
+    (i) => `  ${i.item.padEnd(30)} ${i.quantity.padStart(14)}  $${i.usd.toFixed(4)}`,
+  );
+  return [
+    heading,
+    ...rows,
+    `  ${"total".padEnd(30)} ${"".padStart(14)}  $${e.totalUsd.toFixed(4)}`,
+    `  ${e.stacks} stacks (one per cell), ${e.invocations} invocations`,
+    "  assumptions:",
+    ...e.assumptions.map((a) => `    - ${a}`),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,127 @@
+/**
+ * What every harvester shares: the request, the result and the merge of records from several
+ * sources (deduplicated per invocation, counted per source, missing ones counted).
+ */
+import type { EmfRecord } from "../core/emf";
+import { extractEmfRecord } from "../core/emf";
+import type { InvocationRecord } from "../core/run-files";
+import type { DeployedCell } from "./deployer";
+import { reachedFunction } from "./invoker";
+
+/** One run to harvest. */
+export interface HarvestRequest {
+  readonly deployed: DeployedCell;
+  readonly runId: string;
+  /** Client time of the run's first request and last response, ms. */
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly invocations: readonly InvocationRecord[];
+}
+
+/** A run's harvested records and how complete they are. */
+export interface HarvestResult {
+  readonly records: readonly EmfRecord[];
+  /** Invocations that reached the function: the records expected. */
+  readonly expected: number;
+  readonly found: number;
+  /** `expected − found` when positive: counted and reported, never silently dropped. */
+  readonly missing: number;
+  /** Sources used, joined by `+` (e.g. `insights+filter-log-events`). */
+  readonly source: string;
+  /** Records contributed by each source. */
+  readonly counts: Readonly<Record<string, number>>;
+  /** Problems met on the way (e.g. a failed Insights query) that the fallbacks covered. */
+  readonly notes?: readonly string[];
+}
+
+/** Collects a run's EMF records from the backend's logs. */
+export interface Harvester {
+  harvest(request: HarvestRequest, signal?: AbortSignal): Promise<HarvestResult>;
+}
+
+/** Collects records of one run from several sources, each invocation once. */
+export class RecordMerger {
+  private readonly byKey = new Map<string, EmfRecord>();
+  private readonly counts: Record<string, number> = {};
+  readonly expected: number;
+
+  constructor(
+    readonly runId: string,
+    invocations: readonly InvocationRecord[],
+  ) {
+    this.expected = invocations.filter(reachedFunction).length;
+  }
+
+  /** Adds records of a source; foreign runs and duplicates are ignored. Returns how many were new. */
+  add(source: string, records: Iterable<EmfRecord>): number {
+    let added = 0;
+    for (const r of records) {
+      if (r.run_id !== this.runId) continue;
+      // request_id identifies the invocation; the S3 key is unique too when it is empty.
+      const key = r.request_id !== "" ? `id:${r.request_id}` : `key:${r.s3_key}`;
+      if (this.byKey.has(key)) continue;
+      this.byKey.set(key, r);
+      added++;
+    }
+    this.counts[source] = (this.counts[source] ?? 0) + added;
+    return added;
+  }
+
+  /** Adds the records parsed from log lines. */
+  addLines(source: string, lines: Iterable<string>): number {
+    const records: EmfRecord[] = [];
+    for (const line of lines) {
+      const r = extractEmfRecord(line);
+      if (r !== null) records.push(r);
+    }
+    return this.add(source, records);
+  }
+
+  get found(): number {
+    return this.byKey.size;
+  }
+
+  get complete(): boolean {
+    return this.found >= this.expected;
+  }
+
+  /** The result so far, records oldest first. */
+  result(): HarvestResult {
+    const records = [...this.byKey.values()].sort((a, b) => a.ts_start_ms - b.ts_start_ms);
+    const used = Object.entries(this.counts)
+      .filter(([, n]) => n > 0)
+      .map(([s]) => s);
+    return {
+      records,
+      expected: this.expected,
+      found: records.length,
+      missing: Math.max(0, this.expected - records.length),
+      source: used.length > 0 ? used.join("+") : "none",
+      counts: { ...this.counts },
+    };
+  }
+}
+
+/** The EMF lines the invocations carried in their log tails: the last fallback. */
+export function tailLines(invocations: readonly InvocationRecord[]): string[] {
+  return invocations.flatMap((i) => (i.tail_emf_line === undefined ? [] : [i.tail_emf_line]));
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

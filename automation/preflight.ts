@@ -1,0 +1,125 @@
+/**
+ * Checks before spending money on AWS: the Pulumi CLI is installed, the AWS credentials are
+ * valid, the region is set, and the account's concurrency leaves ≥ 100 unreserved with the
+ * reserved concurrency of the cells deployed at once. Each failure is one clear error.
+ */
+import { execFile } from "node:child_process";
+import { GetAccountSettingsCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import type { Cell } from "../core/cell";
+import { LAMBDA } from "../core/constants";
+
+/** A preflight check that failed; the message says what to do. */
+export class PreflightError extends Error {
+  override readonly name = "PreflightError";
+}
+
+/** The calls preflight makes (a seam for tests). */
+export interface PreflightApi {
+  pulumiVersion(): Promise<string>;
+  callerIdentity(region: string): Promise<{ account: string; arn: string }>;
+  accountSettings(
+    region: string,
+  ): Promise<{ concurrentExecutions: number; unreservedConcurrentExecutions: number }>;
+}
+
+/** The real calls: `pulumi version`, STS GetCallerIdentity, Lambda GetAccountSettings. */
+export const awsPreflightApi: PreflightApi = {
+  pulumiVersion: () =>
+    new Promise((resolve, reject) => {
+      execFile("pulumi", ["version"], { timeout: 30_000 }, (err, stdout) => {
+        if (err === null) resolve(stdout.trim());
+        else reject(err);
+      });
+    }),
+  async callerIdentity(region) {
+    const out = await new STSClient({ region }).send(new GetCallerIdentityCommand({}));
+    return { account: out.Account ?? "", arn: out.Arn ?? "" };
+  },
+  async accountSettings(region) {
+    const out = await new LambdaClient({ region }).send(new GetAccountSettingsCommand({}));
+    return {
+      concurrentExecutions: out.AccountLimit?.ConcurrentExecutions ?? 0,
+      unreservedConcurrentExecutions: out.AccountLimit?.UnreservedConcurrentExecutions ?? 0,
+    };
+  },
+};
+
+/** The largest total reserved concurrency of `parallel` cells deployed at once. */
+export function peakReservedConcurrency(cells: readonly Cell[], parallel: number): number {
+  return cells
+    .map((c) => c.reservedConcurrency)
+    .sort((a, b) => b - a)
+    .slice(0, parallel)
+    .reduce((s, rc) => s + rc, 0);
+}
+
+function reason(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/** What preflight found, for the run's output. */
+export interface PreflightReport {
+  readonly pulumi: string;
+  readonly account: string;
+  readonly arn: string;
+  readonly concurrentExecutions: number;
+  readonly unreservedConcurrentExecutions: number;
+  readonly peakReserved: number;
+}
+
+/** Runs every check in order; throws {@link PreflightError} at the first failure. */
+export async function preflight(
+  api: PreflightApi,
+  region: string,
+  cells: readonly Cell[],
+  parallel: number,
+): Promise<PreflightReport> {
+  if (region.trim() === "") {
+    throw new PreflightError("no AWS region: pass --region (e.g. --region us-east-1)");
+  }
+  let pulumi: string;
+  try {
+    pulumi = await api.pulumiVersion();
+  } catch (e: unknown) {
+    throw new PreflightError(
+      `the Pulumi CLI is not usable ("pulumi version" failed: ${reason(e)}); install it (https://www.pulumi.com/docs/install/) and put it on PATH`,
+    );
+  }
+  let identity: { account: string; arn: string };
+  try {
+    identity = await api.callerIdentity(region);
+  } catch (e: unknown) {
+    throw new PreflightError(
+      `AWS credentials are not valid (STS GetCallerIdentity failed: ${reason(e)}); configure them (aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)`,
+    );
+  }
+  let settings: { concurrentExecutions: number; unreservedConcurrentExecutions: number };
+  try {
+    settings = await api.accountSettings(region);
+  } catch (e: unknown) {
+    throw new PreflightError(
+      `cannot read the Lambda account settings in ${region} (GetAccountSettings failed: ${reason(e)})`,
+    );
+  }
+  const peak = peakReservedConcurrency(cells, parallel);
+  const min = LAMBDA.minUnreservedConcurrency;
+  if (peak > 0 && settings.concurrentExecutions < min + 1) {
+    throw new PreflightError(
+      `the account's Lambda concurrency limit in ${region} is ${settings.concurrentExecutions}: reserved concurrency cannot be set at all (${min} must stay unreserved). Request a higher "Concurrent executions" quota in Service Quotas, or run only unreserved cells (--matrix with rc=0)`,
+    );
+  }
+  if (settings.unreservedConcurrentExecutions - peak < min) {
+    throw new PreflightError(
+      `reserved concurrency of ${peak} (the ${parallel} cell(s) deployed at once) would leave ${settings.unreservedConcurrentExecutions - peak} of ${settings.unreservedConcurrentExecutions} unreserved in ${region}; at least ${min} must stay unreserved. Lower --parallel or raise the account's quota`,
+    );
+  }
+  return {
+    pulumi,
+    account: identity.account,
+    arn: identity.arn,
+    concurrentExecutions: settings.concurrentExecutions,
+    unreservedConcurrentExecutions: settings.unreservedConcurrentExecutions,
+    peakReserved: peak,
+  };
+}

@@ -1,0 +1,464 @@
+/**
+ * `npx ts-node automation/run.ts`: the experiment. Parses flags, prints the plan and its AWS
+ * cost estimate, runs preflight and asks for confirmation on AWS, then runs the loop over the
+ * cells in a seeded random order and leaves a run directory that `npm run analyze` reads.
+ * Also `--resume DIR` and `--cleanup DIR`. `main(argv)` returns the exit code.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { type Cell, type CellSettings, cellId } from "../core/cell";
+import { InvalidInputError, isInvalidInputError } from "../core/errors";
+import { shuffled } from "../core/matrix";
+import { functionName } from "../core/names";
+import { PROJECT_ROOT } from "../core/paths";
+import { type Backend, type Manifest, RUN_FILES } from "../core/run-files";
+import { startLocalBackend } from "../local/backend";
+import { parseArgs, type RunOptions, USAGE } from "./cli-args";
+import type { Deployer } from "./deployer";
+import { estimateRun, formatEstimate } from "./estimate";
+import type { Harvester } from "./harvest";
+import { AwsHarvester, cloudWatchLogsApi } from "./harvest-aws";
+import { LocalHarvester } from "./harvest-local";
+import { lambdaClientFor } from "./invoker";
+import { doneCells, Journal, readJournal } from "./journal";
+import { JsonlAppender } from "./jsonl";
+import { Ledger, liveEntries } from "./ledger";
+import { LocalDeployer } from "./local-deployer";
+import { runLoop } from "./loop";
+import { buildManifest, type LocalFidelity, readManifest, writeManifest } from "./manifest";
+import { awsPreflightApi, type PreflightApi, PreflightError, preflight } from "./preflight";
+import { Progress } from "./progress";
+import { PulumiDeployer, resolvePassphrase, stackName } from "./pulumi-deployer";
+
+/** Exit codes of the CLI. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/** The process facilities `main` uses, injectable for tests. */
+export interface RunIo {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+  /** Preflight calls for `--backend aws`. */
+  readonly preflightApi: PreflightApi;
+  /** Registers SIGINT/SIGTERM handlers; returns their removal. */
+  onSignals(handler: (signal: NodeJS.Signals) => void): () => void;
+}
+
+const processIo: RunIo = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+  preflightApi: awsPreflightApi,
+  onSignals(handler) {
+    process.on("SIGINT", handler);
+    process.on("SIGTERM", handler);
+    return () => {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    };
+  },
+};
+
+/** Local-backend fidelity notes recorded in the manifest. */
+function localNotes(cpuScaling: boolean, accountConcurrency: number): string[] {
+  return [
+    "S3 is the embedded local server on loopback: no 78 MB/s Lambda network limit, disk-bound",
+    cpuScaling
+      ? "CPU share proportional to memory is emulated with cgroups"
+      : "CPU share proportional to memory is NOT emulated (no writable cgroups): memory effects on speed are not reproduced",
+    `account concurrency (unreserved pool) is ${accountConcurrency}; reserved concurrency is enforced with 429 TooManyRequestsException`,
+    "cold starts are Node.js process starts on this machine, not Firecracker microVMs",
+    "the cost estimate is what the same run would cost on AWS; nothing is billed locally",
+  ];
+}
+
+function timestampName(backend: Backend, now = new Date()): string {
+  return `${now.toISOString().replace(/[-:]/g, "").replace(/\..*$/, "")}-${backend}`;
+}
+
+/** A short, stable per-run suffix of local bucket names (so resume finds the same buckets). */
+function bucketSuffix(runName: string): string {
+  return createHash("sha256").update(runName).digest("hex").slice(0, 6);
+}
+
+function cellsOfManifest(manifest: Manifest): Cell[] {
+  const byId = new Map(manifest.cells.map((c) => [c.cell_id, c.cell]));
+  return manifest.cell_order.flatMap((id) => {
+    const cell = byId.get(id);
+    return cell === undefined ? [] : [cell];
+  });
+}
+
+function settingsOfManifest(m: Manifest): CellSettings {
+  return {
+    eventBytes: m.event_bytes,
+    objectMb: m.object_mb,
+    architecture: m.architecture,
+    namePrefix: m.name_prefix,
+    region: m.region,
+  };
+}
+
+/** A backend's deployer, harvester and teardown, for one run directory. */
+interface BackendSession {
+  readonly deployer: Deployer;
+  harvesterFor(region: string): Harvester;
+  resourceName(cell: Cell): string;
+  readonly local?: LocalFidelity;
+  stop(): Promise<void>;
+}
+
+async function openBackend(
+  backend: Backend,
+  runDir: string,
+  settings: CellSettings,
+  io: RunIo,
+): Promise<BackendSession> {
+  const runName = basename(runDir);
+  if (backend === "local") {
+    const local = await startLocalBackend({ dataDir: join(runDir, ".local") });
+    const deployer = new LocalDeployer(local, settings, { bucketSuffix: bucketSuffix(runName) });
+    const harvester = new LocalHarvester(local.runtime.logs);
+    return {
+      deployer,
+      harvesterFor: () => harvester,
+      resourceName: (cell) => functionName(cell, settings.namePrefix),
+      local: {
+        cpu_scaling_emulated: local.runtime.cpuScalingEmulated,
+        account_concurrency: local.runtime.accountConcurrency,
+        notes: localNotes(local.runtime.cpuScalingEmulated, local.runtime.accountConcurrency),
+      },
+      async stop() {
+        await deployer.close();
+        await local.stop();
+      },
+    };
+  }
+  const passphrase = resolvePassphrase(runDir, io.env);
+  io.stdout.write(
+    `Pulumi secrets passphrase: ${passphrase.source === "env" ? "from PULUMI_CONFIG_PASSPHRASE" : `generated, saved in ${passphrase.source}`}\n`,
+  );
+  const deployer = new PulumiDeployer({ runDir, runName, settings, passphrase, env: io.env });
+  const clients = new Map<string, CloudWatchLogsClient>();
+  return {
+    deployer,
+    harvesterFor(region) {
+      let client = clients.get(region);
+      if (client === undefined) {
+        client = new CloudWatchLogsClient({ region });
+        clients.set(region, client);
+      }
+      return new AwsHarvester(cloudWatchLogsApi(client));
+    },
+    resourceName: (cell) => stackName(runName, cell),
+    async stop() {
+      await deployer.close();
+      for (const c of clients.values()) c.destroy();
+    },
+  };
+}
+
+/** Asks for confirmation on a TTY; refuses without one. */
+async function confirm(io: RunIo, question: string): Promise<boolean> {
+  if (io.stdin.isTTY !== true) {
+    io.stderr.write(
+      "Refusing to deploy to AWS without confirmation: stdin is not a terminal. Pass --yes to proceed.\n",
+    );
+    return false;
+  }
+  const rl = createInterface({ input: io.stdin, output: io.stdout });
+  try {
+    const answer = await rl.question(question);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** Destroys whatever the ledger says may be live; returns the number that failed. */
+async function destroyLive(session: BackendSession, runDir: string, io: RunIo): Promise<number> {
+  const live = liveEntries(join(runDir, RUN_FILES.ledger));
+  if (live.length === 0) return 0;
+  const ledger = new Ledger(join(runDir, RUN_FILES.ledger));
+  let failures = 0;
+  try {
+    for (const entry of live) {
+      io.stdout.write(`destroying leftover ${entry.resource} (${entry.cell_id})\n`);
+      try {
+        await session.deployer.destroy(entry.cell);
+        ledger.gone(entry.backend, entry.cell_id, entry.cell, entry.resource);
+      } catch (e: unknown) {
+        failures++;
+        io.stderr.write(
+          `could not destroy ${entry.resource}: ${e instanceof Error ? e.message : String(e)}\n`,
+        );
+      }
+    }
+  } finally {
+    ledger.close();
+  }
+  return failures;
+}
+
+/** Runs the loop over `cells` in a run directory whose manifest exists; returns the exit code. */
+async function execute(
+  runDir: string,
+  manifest: Manifest,
+  session: BackendSession,
+  cells: readonly Cell[],
+  io: RunIo,
+): Promise<number> {
+  const controller = new AbortController();
+  let interrupted = false;
+  const removeSignals = io.onSignals((signal) => {
+    if (interrupted) return;
+    interrupted = true;
+    io.stderr.write(`\n${signal}: aborting, destroying every live cell before exiting...\n`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  });
+  const journal = new Journal(join(runDir, RUN_FILES.journal));
+  const ledger = new Ledger(join(runDir, RUN_FILES.ledger));
+  const invocationsOut = new JsonlAppender(join(runDir, RUN_FILES.invocations));
+  const recordsOut = new JsonlAppender(join(runDir, RUN_FILES.records));
+  const progress = new Progress(io.stdout, cells.length);
+  try {
+    await session.deployer.prepare(cells);
+    const summary = await runLoop(
+      {
+        deployer: session.deployer,
+        harvesterFor: (d) => session.harvesterFor(d.region),
+        invokeClientFor: lambdaClientFor,
+        resourceName: session.resourceName,
+        journal,
+        ledger,
+        invocationsOut,
+        recordsOut,
+        events: progress,
+        signal: controller.signal,
+      },
+      {
+        order: cells,
+        invocations: manifest.invocations,
+        trials: manifest.trials,
+        concurrency: manifest.concurrency,
+        parallel: manifest.parallel,
+      },
+    );
+    progress.stop();
+    const missing = readJournal(join(runDir, RUN_FILES.journal))
+      .filter((e) => e.phase === "harvested")
+      .reduce((s, e) => s + (typeof e.detail?.missing === "number" ? e.detail.missing : 0), 0);
+    io.stdout.write(
+      `\n${summary.done.length} cells done, ${summary.failed.length} failed, ${summary.notStarted.length} not started; ${missing} records missing in total.\n`,
+    );
+    for (const f of summary.failed) io.stderr.write(`failed: ${f.cellId}: ${f.error}\n`);
+    if (summary.leftLive.length > 0) {
+      io.stderr.write(
+        `still live (destroy failed): ${summary.leftLive.join(", ")}; run --cleanup ${runDir}\n`,
+      );
+    }
+    io.stdout.write(`Run directory: ${runDir}\nNext: npm run analyze -- ${runDir}\n`);
+    if (summary.aborted) {
+      io.stderr.write(`Interrupted. Finish it with: --resume ${runDir}\n`);
+      return EXIT.interrupted;
+    }
+    return summary.failed.length > 0 || summary.leftLive.length > 0 ? EXIT.failed : EXIT.ok;
+  } finally {
+    progress.stop();
+    removeSignals();
+    journal.close();
+    ledger.close();
+    invocationsOut.close();
+    recordsOut.close();
+  }
+}
+
+function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void {
+  const o = options;
+  io.stdout.write(
+    `Plan: ${order.length} cells (--matrix ${o.matrix}) on ${o.backend}, ${o.trials} trials, ` +
+      `${o.invocations.events} events / ${o.invocations.batch} batch invocations per trial, ` +
+      `concurrency ${o.concurrency}, parallel ${o.parallel}, object ${o.settings.objectMb} MiB, ` +
+      `event ${o.settings.eventBytes} B, ${o.settings.architecture}, ${o.settings.region}, order seed ${o.seed}\n`,
+  );
+  const defaults = Object.entries(o.localDefaults);
+  if (defaults.length > 0) {
+    io.stdout.write(
+      `Local defaults (so the full matrix finishes within ~10 minutes; set the flags to override): ${defaults
+        .map(([k, v]) => `--${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+        .join(", ")}\n`,
+    );
+  }
+  const estimate = estimateRun({
+    cells: order,
+    invocations: o.invocations,
+    trials: o.trials,
+    concurrency: o.concurrency,
+    objectMb: o.settings.objectMb,
+    eventBytes: o.settings.eventBytes,
+    architecture: o.settings.architecture,
+  });
+  io.stdout.write(
+    formatEstimate(
+      estimate,
+      o.backend === "aws"
+        ? "Estimated AWS cost of this run:"
+        : "What this run would cost on AWS (the local backend bills nothing):",
+    ),
+  );
+}
+
+async function newRun(options: RunOptions, io: RunIo): Promise<number> {
+  const order = shuffled(options.cells, options.seed);
+  printPlan(io, options, order);
+  if (options.dryRun) {
+    io.stdout.write("Dry run: nothing was created.\n");
+    return EXIT.ok;
+  }
+  if (options.backend === "aws") {
+    try {
+      const report = await preflight(
+        io.preflightApi,
+        options.settings.region,
+        options.cells,
+        options.parallel,
+      );
+      io.stdout.write(
+        `Preflight ok: ${report.pulumi}, account ${report.account}, concurrency ${report.unreservedConcurrentExecutions} unreserved of ${report.concurrentExecutions}\n`,
+      );
+    } catch (e: unknown) {
+      if (!(e instanceof PreflightError)) throw e;
+      io.stderr.write(`Preflight failed: ${e.message}\n`);
+      return EXIT.failed;
+    }
+    if (!options.yes && !(await confirm(io, "Deploy and run this on AWS? [y/N] "))) {
+      io.stderr.write("Not confirmed: nothing was created.\n");
+      return EXIT.failed;
+    }
+  }
+  const runDir = resolve(
+    options.out ?? join(PROJECT_ROOT, "results", timestampName(options.backend)),
+  );
+  if (existsSync(runDir) && readdirSync(runDir).length > 0) {
+    throw new InvalidInputError(
+      "--out",
+      options.out ?? runDir,
+      "a new or empty directory (continue an existing run with --resume DIR)",
+    );
+  }
+  mkdirSync(join(runDir, RUN_FILES.logsDir), { recursive: true });
+  const session = await openBackend(options.backend, runDir, options.settings, io);
+  try {
+    const local =
+      session.local === undefined
+        ? undefined
+        : {
+            ...session.local,
+            notes: [
+              ...session.local.notes,
+              ...Object.entries(options.localDefaults).map(
+                ([k, v]) =>
+                  `local default --${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)} (the seed's AWS default would not finish the full matrix within 10 minutes on 2 cores)`,
+              ),
+            ],
+          };
+    const manifest = buildManifest(options, options.cells, order, local);
+    writeManifest(runDir, manifest);
+    io.stdout.write(`Run directory: ${runDir}\n`);
+    return await execute(runDir, manifest, session, order, io);
+  } finally {
+    await session.stop();
+  }
+}
+
+async function resumeRun(
+  dir: string,
+  yes: boolean,
+  parallel: number | undefined,
+  io: RunIo,
+): Promise<number> {
+  const runDir = resolve(dir);
+  const stored = readManifest(runDir, "--resume");
+  const manifest: Manifest = parallel === undefined ? stored : { ...stored, parallel };
+  const settings = settingsOfManifest(manifest);
+  const done = doneCells(readJournal(join(runDir, RUN_FILES.journal)));
+  const remaining = cellsOfManifest(manifest).filter((c) => !done.has(cellId(c)));
+  io.stdout.write(
+    `Resuming ${runDir}: ${done.size} cells done, ${remaining.length} to run (order seed ${manifest.order_seed}).\n`,
+  );
+  if (manifest.backend === "aws") {
+    try {
+      await preflight(io.preflightApi, settings.region, remaining, manifest.parallel);
+    } catch (e: unknown) {
+      if (!(e instanceof PreflightError)) throw e;
+      io.stderr.write(`Preflight failed: ${e.message}\n`);
+      return EXIT.failed;
+    }
+    if (!yes && !(await confirm(io, `Resume ${remaining.length} cells on AWS? [y/N] `))) {
+      io.stderr.write("Not confirmed: nothing was changed.\n");
+      return EXIT.failed;
+    }
+  }
+  const session = await openBackend(manifest.backend, runDir, settings, io);
+  try {
+    // Leftovers of the interrupted attempt go first, so no cell is deployed twice.
+    if ((await destroyLive(session, runDir, io)) > 0) return EXIT.failed;
+    if (remaining.length === 0) {
+      io.stdout.write("Nothing left to run.\n");
+      return EXIT.ok;
+    }
+    return await execute(runDir, manifest, session, remaining, io);
+  } finally {
+    await session.stop();
+  }
+}
+
+async function cleanupRun(dir: string, io: RunIo): Promise<number> {
+  const runDir = resolve(dir);
+  const manifest = readManifest(runDir, "--cleanup");
+  const live = liveEntries(join(runDir, RUN_FILES.ledger));
+  if (live.length === 0) {
+    io.stdout.write(`Nothing live in ${runDir}.\n`);
+    return EXIT.ok;
+  }
+  const session = await openBackend(manifest.backend, runDir, settingsOfManifest(manifest), io);
+  try {
+    const failures = await destroyLive(session, runDir, io);
+    io.stdout.write(`Destroyed ${live.length - failures} of ${live.length}.\n`);
+    return failures > 0 ? EXIT.failed : EXIT.ok;
+  } finally {
+    await session.stop();
+  }
+}
+
+/** The CLI: returns the exit code (0 ok, 1 failure, 2 bad flags, 130 interrupted). */
+export async function main(argv: readonly string[], io: RunIo = processIo): Promise<number> {
+  try {
+    const parsed = parseArgs(argv);
+    switch (parsed.mode) {
+      case "help":
+        io.stdout.write(USAGE);
+        return EXIT.ok;
+      case "run":
+        return await newRun(parsed.options, io);
+      case "resume":
+        return await resumeRun(parsed.dir, parsed.yes, parsed.parallel, io);
+      case "cleanup":
+        return await cleanupRun(parsed.dir, io);
+    }
+  } catch (e: unknown) {
+    if (isInvalidInputError(e)) {
+      io.stderr.write(`${e.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+if (require.main === module) main(process.argv.slice(2)).then((code) => process.exit(code));
