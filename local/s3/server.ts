@@ -134,16 +134,51 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function sendError(
+/** Unread request body the server reads and discards before an error response. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Reads and discards what is left of a request body (up to {@link DRAIN_LIMIT}), so that the
+ * error response is not lost to a TCP reset: closing a socket with unread data resets it.
+ * Resolves true when the body was read to its end.
+ */
+function drain(req: IncomingMessage): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let read = 0;
+    const onData = (chunk: Buffer): void => {
+      read += chunk.length;
+      if (read > DRAIN_LIMIT) finish(false);
+    };
+    const finish = (complete: boolean): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onError);
+      resolve(complete);
+    };
+    const onEnd = (): void => finish(true);
+    const onError = (): void => finish(req.complete);
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", onError);
+    req.once("close", onError);
+    req.resume();
+  });
+}
+
+async function sendError(
   req: IncomingMessage,
   res: ServerResponse,
   error: S3Error,
   requestId: string,
-): void {
+): Promise<void> {
   if (res.headersSent) {
     res.destroy(error);
     return;
   }
+  const complete = await drain(req);
+  if (res.destroyed) return;
   const body =
     req.method === "HEAD" ? "" : errorXml(error.code, error.message, requestId, error.details);
   const headers: Record<string, string | number> = {
@@ -154,7 +189,7 @@ function sendError(
     if (name === "ActualObjectSize") headers["Content-Range"] = `bytes */${value}`;
   }
   // A body not read to its end would otherwise be parsed as the next request.
-  if (!req.complete) headers.Connection = "close";
+  if (!complete) headers.Connection = "close";
   res.writeHead(error.status, headers);
   res.end(body);
 }
@@ -207,13 +242,13 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       });
     } catch (e: unknown) {
       if (isS3Error(e)) {
-        sendError(req, res, e, requestId);
+        await sendError(req, res, e, requestId);
         return;
       }
       // A client that went away mid-body is not a server error worth a response.
       if (req.destroyed || res.destroyed) return;
       const message = e instanceof Error ? e.message : String(e);
-      sendError(req, res, new S3Error("InternalError", message), requestId);
+      await sendError(req, res, new S3Error("InternalError", message), requestId);
     }
   };
 

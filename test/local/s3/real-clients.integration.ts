@@ -18,7 +18,7 @@ async function writePatternFile(path: string, size: number): Promise<string> {
     const piece = Buffer.from(base.subarray(0, Math.min(MIB, size - off)));
     piece.writeUInt32BE(n, 0);
     md5.update(piece);
-    if (!out.write(piece)) await new Promise((resolve) => out.once("drain", resolve));
+    if (!out.write(piece)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
   }
   await new Promise<void>((resolve, reject) =>
     out.end((e?: Error | null) => (e ? reject(e) : resolve())),
