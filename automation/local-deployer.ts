@@ -52,7 +52,8 @@ export class LocalDeployer implements Deployer {
       endpoint: backend.s3.endpoint,
       region: backend.s3.region,
       forcePathStyle: true,
-      credentials: backend.s3.credentials,
+      // A copy: the SDK annotates the credentials object it is given.
+      credentials: { ...backend.s3.credentials },
       maxAttempts: 1,
     });
   }
