@@ -109,7 +109,7 @@ export async function preflight(
       `the account's Lambda concurrency limit in ${region} is ${settings.concurrentExecutions}: reserved concurrency cannot be set at all (${min} must stay unreserved). Request a higher "Concurrent executions" quota in Service Quotas, or run only unreserved cells (--matrix with rc=0)`,
     );
   }
-  if (settings.unreservedConcurrentExecutions - peak < min) {
+  if (peak > 0 && settings.unreservedConcurrentExecutions - peak < min) {
     throw new PreflightError(
       `reserved concurrency of ${peak} (the ${parallel} cell(s) deployed at once) would leave ${settings.unreservedConcurrentExecutions - peak} of ${settings.unreservedConcurrentExecutions} unreserved in ${region}; at least ${min} must stay unreserved. Lower --parallel or raise the account's quota`,
     );

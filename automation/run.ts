@@ -16,7 +16,7 @@ import { functionName } from "../core/names";
 import { PROJECT_ROOT } from "../core/paths";
 import { type Backend, type Manifest, RUN_FILES } from "../core/run-files";
 import { startLocalBackend } from "../local/backend";
-import { parseArgs, type RunOptions, USAGE } from "./cli-args";
+import { LOCAL_DEFAULT_REASONS, parseArgs, type RunOptions, USAGE } from "./cli-args";
 import type { Deployer } from "./deployer";
 import { estimateRun, formatEstimate } from "./estimate";
 import type { Harvester } from "./harvest";
@@ -363,7 +363,7 @@ async function newRun(options: RunOptions, io: RunIo): Promise<number> {
               ...session.local.notes,
               ...Object.entries(options.localDefaults).map(
                 ([k, v]) =>
-                  `local default --${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)} (the seed's AWS default would not finish the full matrix within 10 minutes on 2 cores)`,
+                  `local default --${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}: ${LOCAL_DEFAULT_REASONS[k] ?? "local backend"}`,
               ),
             ],
           };

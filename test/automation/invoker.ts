@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import t from "tap";
+import type { DeployedCell } from "../../automation/deployer";
+import { invokeOnce, invokeRun, lambdaClientFor, reachedFunction } from "../../automation/invoker";
+import type { Cell } from "../../core/cell";
+import type { InvocationRecord } from "../../core/run-files";
+
+const cell: Cell = { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 10 };
+const RUN = "run_1700000000000_abc123";
+
+/** A tiny Lambda Invoke API: holds each request `holdMs`, throttles above `reserved` in flight. */
+function lambdaServer(reserved: number, holdMs: number) {
+  let inFlight = 0;
+  let hits = 0;
+  const payloads: string[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      hits++;
+      payloads.push(Buffer.concat(chunks).toString());
+      const id = `req-${hits}`;
+      if (req.url === "/2015-03-31/functions/broken/invocations") {
+        const tail = `START RequestId: ${id}\nEND RequestId: ${id}\nREPORT RequestId: ${id}\tDuration: 2.00 ms\tBilled Duration: 2 ms\tMemory Size: 512 MB\tMax Memory Used: 60 MB\n`;
+        res.writeHead(200, {
+          "x-amzn-requestid": id,
+          "x-amz-function-error": "Unhandled",
+          "x-amz-log-result": Buffer.from(tail).toString("base64"),
+          "content-type": "application/json",
+        });
+        res.end('{"errorType":"Error","errorMessage":"boom"}');
+        return;
+      }
+      if (inFlight >= reserved) {
+        res.writeHead(429, {
+          "x-amzn-requestid": id,
+          "x-amzn-errortype": "TooManyRequestsException",
+          "retry-after": "1",
+          "content-type": "application/json",
+        });
+        res.end(
+          JSON.stringify({
+            Reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
+            Type: "User",
+            message: "Rate Exceeded.",
+          }),
+        );
+        return;
+      }
+      inFlight++;
+      setTimeout(() => {
+        inFlight--;
+        const tail = `START RequestId: ${id}\nEND RequestId: ${id}\nREPORT RequestId: ${id}\tDuration: 5.00 ms\tBilled Duration: 5 ms\tMemory Size: 512 MB\tMax Memory Used: 61 MB\tInit Duration: 100.00 ms\n`;
+        res.writeHead(200, {
+          "x-amzn-requestid": id,
+          "x-amz-log-result": Buffer.from(tail).toString("base64"),
+          "content-type": "application/json",
+        });
+        res.end('{"ok":true}');
+      }, holdMs);
+    });
+  });
+  return {
+    server,
+    stats: () => ({ hits, payloads }),
+    listen: () =>
+      new Promise<string>((resolve) =>
+        server.listen(0, "127.0.0.1", () =>
+          resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+        ),
+      ),
+  };
+}
+
+function deployed(endpoint: string, fn = "fn"): DeployedCell {
+  return {
+    cellId: "events-512mb-b1-rc10",
+    functionName: fn,
+    bucket: "b",
+    logGroup: `/aws/lambda/${fn}`,
+    region: "us-east-1",
+    endpoints: { lambda: endpoint },
+    credentials: { accessKeyId: "k", secretAccessKey: "s" },
+  };
+}
+
+t.test(
+  "offered concurrency is bounded, throttles are recorded with their Reason and never retried",
+  async (t) => {
+    const s = lambdaServer(3, 150);
+    const endpoint = await s.listen();
+    t.teardown(() => new Promise<void>((r) => s.server.close(() => r())));
+    const d = deployed(endpoint);
+    const client = lambdaClientFor(d, cell);
+    t.teardown(() => client.destroy());
+    const seen: InvocationRecord[] = [];
+    const records = await invokeRun(
+      client,
+      { cell, deployed: d, runId: RUN, trial: 2, invocations: 12, concurrency: 5 },
+      (r) => seen.push(r),
+    );
+    const { hits, payloads } = s.stats();
+    t.equal(records.length, 12, "one record per invocation");
+    t.equal(seen.length, 12, "each record reported as it completes");
+    t.equal(hits, 12, "12 requests: no retries of throttles");
+    const throttled = records.filter((r) => r.throttled);
+    t.ok(throttled.length > 0, "offered 5 against reserved 3 throttles some");
+    t.equal(
+      records.filter(reachedFunction).length + throttled.length,
+      12,
+      "every record is reached or throttled",
+    );
+    const th = throttled[0];
+    t.equal(th?.status_code, 429, "429");
+    t.equal(
+      th?.throttle_reason,
+      "ReservedFunctionConcurrentInvocationLimitExceeded",
+      "Reason kept",
+    );
+    t.equal(th?.retry_after_s, 1, "Retry-After kept");
+    t.equal(th?.error, undefined, "a throttle is not an error");
+    const ok = records.find((r) => !r.throttled);
+    t.same(
+      ok?.report,
+      {
+        duration_ms: 5,
+        billed_duration_ms: 5,
+        memory_size_mb: 512,
+        max_memory_used_mb: 61,
+        init_duration_ms: 100,
+      },
+      "REPORT parsed from the tail",
+    );
+    t.match(ok?.request_id, /^req-\d+$/, "request id from the response");
+    t.same(
+      records.map((r) => r.seq),
+      [...Array(12).keys()],
+      "records in sequence order",
+    );
+    t.same(
+      new Set(payloads),
+      new Set([JSON.stringify({ run_id: RUN })]),
+      "payload carries the run id",
+    );
+    t.equal(ok?.trial, 2, "trial recorded");
+  },
+);
+
+t.test("a function error is recorded from X-Amz-Function-Error", async (t) => {
+  const s = lambdaServer(10, 0);
+  const endpoint = await s.listen();
+  t.teardown(() => new Promise<void>((r) => s.server.close(() => r())));
+  const d = deployed(endpoint, "broken");
+  const client = lambdaClientFor(d, cell);
+  t.teardown(() => client.destroy());
+  const r = await invokeOnce(
+    client,
+    { cell, deployed: d, runId: RUN, trial: 1, invocations: 1, concurrency: 1 },
+    0,
+  );
+  t.equal(r.status_code, 200, "200 with a function error");
+  t.equal(r.function_error, "Unhandled", "function error kept");
+  t.equal(r.report?.billed_duration_ms, 2, "report still parsed");
+  t.ok(reachedFunction(r), "a failed invocation still reached the function");
+});
+
+t.test("a refused connection is a client error with status 0", async (t) => {
+  const s = lambdaServer(1, 0);
+  const endpoint = await s.listen();
+  await new Promise<void>((r) => s.server.close(() => r()));
+  const d = deployed(endpoint);
+  const client = lambdaClientFor(d, cell);
+  t.teardown(() => client.destroy());
+  const r = await invokeOnce(
+    client,
+    { cell, deployed: d, runId: RUN, trial: 1, invocations: 1, concurrency: 1 },
+    0,
+  );
+  t.equal(r.status_code, 0, "no response");
+  t.equal(r.throttled, false, "not a throttle");
+  t.match(r.error, /ECONNREFUSED/, "the connection error is recorded");
+  t.notOk(reachedFunction(r), "did not reach the function");
+});

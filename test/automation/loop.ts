@@ -1,0 +1,224 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t, { type Test } from "tap";
+import type { DeployedCell, Deployer } from "../../automation/deployer";
+import type { Harvester } from "../../automation/harvest";
+import type { InvokeClient } from "../../automation/invoker";
+import { Journal, readJournal } from "../../automation/journal";
+import { JsonlAppender, readJsonl } from "../../automation/jsonl";
+import { Ledger, liveEntries } from "../../automation/ledger";
+import { type LoopEvents, runLoop } from "../../automation/loop";
+import { type Cell, cellId } from "../../core/cell";
+import type { CellPhase } from "../../core/run-files";
+import { emf } from "./fixtures";
+
+const cells: Cell[] = [
+  { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 0 },
+  { workload: "events", memoryMb: 1024, batchEvents: 1, reservedConcurrency: 0 },
+  { workload: "batch", memoryMb: 512, multipartMb: 8, reservedConcurrency: 10 },
+];
+
+class FakeDeployer implements Deployer {
+  readonly backend = "local" as const;
+  readonly log: string[] = [];
+  readonly live = new Set<string>();
+  constructor(
+    private readonly failDeploy = new Set<string>(),
+    private readonly onDeploy?: (cell: Cell) => void,
+  ) {}
+  async prepare(): Promise<void> {}
+  async deploy(cell: Cell): Promise<DeployedCell> {
+    const id = cellId(cell);
+    this.log.push(`deploy ${id}`);
+    this.live.add(id);
+    this.onDeploy?.(cell);
+    if (this.failDeploy.has(id)) throw new Error(`cannot deploy ${id}`);
+    return {
+      cellId: id,
+      functionName: `fn-${id}`,
+      bucket: "b",
+      logGroup: `/aws/lambda/fn-${id}`,
+      region: "us-east-1",
+      endpoints: {},
+    };
+  }
+  async destroy(cell: Cell): Promise<void> {
+    this.log.push(`destroy ${cellId(cell)}`);
+    this.live.delete(cellId(cell));
+  }
+  async close(): Promise<void> {}
+}
+
+/** An invoke client answering 200, with a log tail that carries nothing. */
+const okClient: InvokeClient = {
+  async send() {
+    return { StatusCode: 200, $metadata: { httpStatusCode: 200, requestId: "r" } };
+  },
+};
+
+function setup(t: Test, deployer: Deployer, controller = new AbortController()) {
+  const dir = mkdtempSync(join(tmpdir(), "loop-"));
+  const journal = new Journal(join(dir, "journal.jsonl"));
+  const ledger = new Ledger(join(dir, "ledger.jsonl"));
+  const invocationsOut = new JsonlAppender(join(dir, "invocations.jsonl"));
+  const recordsOut = new JsonlAppender(join(dir, "records.jsonl"));
+  t.teardown(() => {
+    for (const c of [journal, ledger, invocationsOut, recordsOut]) c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const phases: [string, CellPhase][] = [];
+  const events: LoopEvents = {
+    phase: (id, p) => phases.push([id, p]),
+    invocation: () => undefined,
+  };
+  let runN = 0;
+  const harvester: Harvester = {
+    async harvest(req) {
+      const found = req.invocations.length - 1;
+      return {
+        records: Array.from({ length: found }, (_, i) => ({
+          ...emf(i, req.runId),
+          request_id: `${req.runId}-${i}`,
+        })),
+        expected: req.invocations.length,
+        found,
+        missing: 1,
+        source: "fake",
+        counts: { fake: found },
+      };
+    },
+  };
+  const ctx = {
+    deployer,
+    harvesterFor: () => harvester,
+    invokeClientFor: () => okClient,
+    resourceName: (c: Cell) => `res-${cellId(c)}`,
+    journal,
+    ledger,
+    invocationsOut,
+    recordsOut,
+    events,
+    signal: controller.signal,
+    newRunId: () => `run_170000000000${runN++}_aaaaaa`,
+  };
+  return { dir, ctx, phases };
+}
+
+const plan = { invocations: { events: 3, batch: 2 }, trials: 2, concurrency: 2, parallel: 1 };
+
+t.test(
+  "each cell goes deploy → trials → harvest → destroy, journaled phase by phase",
+  async (t) => {
+    const deployer = new FakeDeployer();
+    const { dir, ctx } = setup(t, deployer);
+    const summary = await runLoop(ctx, { ...plan, order: cells });
+    t.same(summary.done, cells.map(cellId), "all done, in order");
+    t.same(summary.failed, [], "none failed");
+    const journal = readJournal(join(dir, "journal.jsonl"));
+    const first = journal.filter((e) => e.cell_id === cellId(cells[0] as Cell)).map((e) => e.phase);
+    t.same(
+      first,
+      [
+        "deploying",
+        "deployed",
+        "trial-start",
+        "trial-done",
+        "trial-start",
+        "trial-done",
+        "harvested",
+        "harvested",
+        "destroying",
+        "destroyed",
+        "done",
+      ],
+      "phases in order",
+    );
+    const harvested = journal.find((e) => e.phase === "harvested");
+    t.same(
+      harvested?.detail,
+      {
+        run_id: harvested?.run_id,
+        expected: 3,
+        found: 2,
+        missing: 1,
+        source: "fake",
+        counts: { fake: 2 },
+      },
+      "harvest counts journaled",
+    );
+    t.equal(
+      readJsonl(join(dir, "invocations.jsonl")).length,
+      2 * 3 + 2 * 3 + 2 * 2,
+      "one invocation line each",
+    );
+    t.equal(
+      readJsonl(join(dir, "records.jsonl")).length,
+      2 * 2 + 2 * 2 + 2 * 1,
+      "harvested records written",
+    );
+    t.same(liveEntries(join(dir, "ledger.jsonl")), [], "nothing left live");
+    t.equal(deployer.live.size, 0, "every cell destroyed");
+  },
+);
+
+t.test("a failing cell is destroyed and journaled failed; the loop goes on", async (t) => {
+  const bad = cellId(cells[1] as Cell);
+  const deployer = new FakeDeployer(new Set([bad]));
+  const { dir, ctx } = setup(t, deployer);
+  const summary = await runLoop(ctx, { ...plan, order: cells });
+  t.same(summary.done, [cellId(cells[0] as Cell), cellId(cells[2] as Cell)], "the others finish");
+  t.same(
+    summary.failed,
+    [{ cellId: bad, error: `Error: cannot deploy ${bad}` }],
+    "the error is kept",
+  );
+  t.ok(deployer.log.includes(`destroy ${bad}`), "destroy ran in finally");
+  const failed = readJournal(join(dir, "journal.jsonl")).find((e) => e.phase === "failed");
+  t.same(failed?.detail, { error: `Error: cannot deploy ${bad}` }, "journaled with the error");
+});
+
+t.test(
+  "an abort stops new cells, destroys the running one and lists the rest as not started",
+  async (t) => {
+    const controller = new AbortController();
+    const deployer = new FakeDeployer(new Set(), (cell) => {
+      if (cellId(cell) === cellId(cells[1] as Cell))
+        controller.abort(new Error("interrupted by SIGINT"));
+    });
+    const { ctx } = setup(t, deployer, controller);
+    const summary = await runLoop(ctx, { ...plan, order: cells });
+    t.equal(summary.aborted, true, "aborted");
+    t.same(
+      summary.failed,
+      [{ cellId: cellId(cells[1] as Cell), error: "aborted: Error: interrupted by SIGINT" }],
+      "the running cell failed as aborted",
+    );
+    t.same(summary.notStarted, [cellId(cells[2] as Cell)], "the third never started");
+    t.equal(deployer.live.size, 0, "nothing live");
+  },
+);
+
+t.test("parallel cells run at once", async (t) => {
+  let running = 0;
+  let peak = 0;
+  const deployer = new FakeDeployer();
+  const slow: Deployer = {
+    backend: "local",
+    prepare: async () => undefined,
+    close: async () => undefined,
+    async deploy(cell) {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 20));
+      return deployer.deploy(cell);
+    },
+    async destroy(cell) {
+      running--;
+      return deployer.destroy(cell);
+    },
+  };
+  const { ctx } = setup(t, slow);
+  await runLoop(ctx, { ...plan, parallel: 2, order: cells });
+  t.equal(peak, 2, "two cells deployed at once");
+});
