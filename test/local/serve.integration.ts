@@ -1,0 +1,198 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import t from "tap";
+import { PROJECT_ROOT } from "../../core/paths";
+import { AWS_CLI, realClients, runClient } from "../helpers/real-clients";
+
+/** What `npx ts-node` runs. */
+const TS_NODE = resolve(PROJECT_ROOT, "node_modules/.bin/ts-node");
+
+/** Runs serve mode as a user would: Node 22 running ts-node on local/serve.ts. */
+function serve(args: string[]): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  // `env -u NODE_OPTIONS` drops the coverage hook tap injects into spawned processes (it would
+  // load serve.ts as ESM, bypassing ts-node); env execs node, so the pid is serve mode's own.
+  const child = spawn(
+    "/usr/bin/env",
+    [
+      "-u",
+      "NODE_OPTIONS",
+      process.execPath,
+      TS_NODE,
+      resolve(PROJECT_ROOT, "local/serve.ts"),
+      ...args,
+    ],
+    { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  return { child, output: () => out, exited };
+}
+
+async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every descendant pid of `pid`, from /proc. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parent.set(Number(entry), ppid);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, pp] of parent) {
+      if (pp === p) {
+        found.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+t.test("--help prints the usage and exits 0; a bad flag exits 2 naming it", async (t) => {
+  const help = serve(["--help"]);
+  t.equal(await help.exited, 0, "--help exits 0");
+  t.match(help.output(), /^Usage: npx ts-node local\/serve\.ts/, "usage printed");
+  const bad = serve(["--matrix", "memory=3"]);
+  t.equal(await bad.exited, 2, "bad flag exits 2");
+  t.match(
+    bad.output(),
+    'serve: --matrix memory="3" is invalid: allowed one of 512, 1024, 2048',
+    "message",
+  );
+});
+
+t.test(
+  "serve mode deploys the matrix, answers aws lambda invoke, and stops cleanly on SIGINT",
+  async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "serve-test-"));
+    const server = serve([
+      "--matrix",
+      "workload=events,memory=512,batch=10",
+      "--data-dir",
+      dataDir,
+    ]);
+    t.teardown(() => {
+      if (server.child.exitCode === null) server.child.kill("SIGKILL");
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    await until("serve mode to be ready", () => server.output().includes("Press Ctrl-C"));
+    const out = server.output();
+    const lambdaEndpoint = /Lambda endpoint: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? "";
+    const s3Endpoint = /S3 endpoint: +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? "";
+    const functions = [...out.matchAll(/^ {4}(s3-experiment-\S+) -> (\S+)$/gm)].map((m) => m[1]);
+    t.same(
+      functions,
+      [
+        "s3-experiment-events-512mb-b10-rc0",
+        "s3-experiment-events-512mb-b10-rc10",
+        "s3-experiment-events-512mb-b10-rc50",
+      ],
+      "three functions listed",
+    );
+    t.match(
+      out,
+      /Example:\n {2}AWS_ACCESS_KEY_ID=\S+ AWS_SECRET_ACCESS_KEY=\S+ AWS_REGION=us-east-1 aws lambda invoke --endpoint-url /,
+      "example command",
+    );
+    t.ok(s3Endpoint !== "", "S3 endpoint printed");
+
+    const clients = realClients({
+      endpoint: lambdaEndpoint,
+      credentials: { accessKeyId: "ANY", secretAccessKey: "any" },
+    });
+    t.teardown(() => clients.cleanup());
+    const outFile = join(clients.dir, "out.json");
+    const run = await runClient(
+      AWS_CLI,
+      [
+        ...clients.aws.args,
+        "--output",
+        "json",
+        "lambda",
+        "invoke",
+        "--function-name",
+        "s3-experiment-events-512mb-b10-rc10",
+        "--cli-binary-format",
+        "raw-in-base64-out",
+        "--payload",
+        '{"run_id":"run_1700000000000_serve1"}',
+        outFile,
+      ],
+      clients.aws.env,
+    );
+    t.equal(run.code, 0, `aws lambda invoke exits 0 ${run.stderr}`);
+    t.equal(JSON.parse(run.stdout).StatusCode, 200, "StatusCode 200");
+    t.match(
+      JSON.parse(readFileSync(outFile, "utf8")),
+      {
+        ok: true,
+        run_id: "run_1700000000000_serve1",
+        object_bytes: 10 * 1024,
+        events_generated: 10,
+      },
+      "the handler ingested an object",
+    );
+
+    const pid = server.child.pid ?? -1;
+    const children = descendants(pid);
+    const environments = children.filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes("bootstrap.js");
+      } catch {
+        return false;
+      }
+    });
+    t.equal(environments.length, 1, "one warm execution environment is a child of serve mode");
+
+    server.child.kill("SIGINT");
+    t.equal(await server.exited, 0, "exits 0 after SIGINT");
+    t.match(
+      server.output(),
+      /SIGINT: destroying 3 cells and stopping\.\.\.\nStopped\.\n$/,
+      "says it stopped",
+    );
+    t.same(children.filter(alive), [], "no child process is left");
+    t.notOk(existsSync(`/sys/fs/cgroup/cpu/s3x-lambda-${pid}`), "no cgroup is left");
+    const logs = join(
+      dataDir,
+      "logs",
+      encodeURIComponent("/aws/lambda/s3-experiment-events-512mb-b10-rc10"),
+    );
+    t.ok(existsSync(logs), "function logs stay in --data-dir");
+  },
+);
