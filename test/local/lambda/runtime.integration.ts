@@ -513,3 +513,31 @@ t.test(
     t.equal(quota, "28943", "512 MB gets 28,943 µs per 100 ms");
   },
 );
+
+t.test(
+  "an idle environment is reaped after idleTimeoutMs and the next invocation is cold again",
+  async (t) => {
+    const logDir = mkdtempSync(join(tmpdir(), "lambda-runtime-reap-"));
+    const rt = await startLambdaRuntime({ logDir, cpuScaling: "off", idleTimeoutMs: 200 });
+    const client = new LambdaClient({
+      endpoint: rt.endpoint,
+      region: rt.region,
+      maxAttempts: 1,
+      credentials: { accessKeyId: "A", secretAccessKey: "B" },
+    });
+    t.teardown(async () => {
+      client.destroy();
+      await rt.stop();
+      rmSync(logDir, { recursive: true, force: true });
+    });
+    await rt.createFunction(def("reaped-fn", "echo"));
+    const first = JSON.parse(text((await invoke(client, "reaped-fn")).Payload)).pid as number;
+    for (let i = 0; i < 100 && rt.environmentPids().length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.same(rt.environmentPids(), [], "the idle environment was ended");
+    t.notOk(pidAlive(first), "its process is gone");
+    const again = await invoke(client, "reaped-fn");
+    t.match(tail(again), /\tInit Duration: /, "the next invocation is a cold start");
+  },
+);
