@@ -8,13 +8,9 @@ import { createWriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { pipeline } from "node:stream/promises";
-import {
-  type Checksum,
-  type ChecksumAlgorithm,
-  createChecksum,
-  isChecksumAlgorithm,
-} from "./checksums";
+import { type ChecksumAlgorithm, isChecksumAlgorithm } from "./checksums";
 import { S3Error } from "./errors";
+import { createBodyHasher } from "./hashing";
 import { chunkSignature, type SignedRequest } from "./sigv4";
 
 /** What {@link receiveBody} learned about a stored body. */
@@ -206,10 +202,10 @@ export async function receiveBody(
     });
   }
 
-  const md5 = createHash("md5");
-  const sha = signedHex === undefined ? undefined : createHash("sha256");
-  const checksum: Checksum | undefined =
-    announced === undefined ? undefined : createChecksum(announced.algorithm);
+  const hasher = createBodyHasher(
+    { sha256: signedHex !== undefined, checksum: announced?.algorithm },
+    Number.isFinite(declaredLength) ? declaredLength : undefined,
+  );
   const trailers = new Map<string, string>();
   let size = 0;
   const maxBytes = options.maxBytes;
@@ -222,9 +218,8 @@ export async function receiveBody(
           "Your proposed upload exceeds the maximum allowed size",
         );
       }
-      md5.update(chunk);
-      sha?.update(chunk);
-      checksum?.update(chunk);
+      const wait = hasher.update(chunk);
+      if (wait !== undefined) await wait;
       yield chunk;
     }
   }
@@ -238,7 +233,8 @@ export async function receiveBody(
         `You did not provide the number of bytes specified by the Content-Length HTTP header: got ${size} of ${declaredLength}`,
       );
     }
-    const md5Value = md5.digest();
+    const digests = await hasher.finish();
+    const md5Value = digests.md5;
     if (md5Given !== undefined && !md5Given.equals(md5Value)) {
       throw new S3Error(
         "BadDigest",
@@ -249,15 +245,15 @@ export async function receiveBody(
         },
       );
     }
-    if (sha !== undefined && sha.digest("hex") !== signedHex) {
+    if (signedHex !== undefined && digests.sha256 !== signedHex) {
       throw new S3Error(
         "XAmzContentSHA256Mismatch",
         "The provided 'x-amz-content-sha256' header does not match what was computed.",
       );
     }
     const result: ReceivedBody = { size, md5: md5Value };
-    if (announced !== undefined && checksum !== undefined) {
-      const computed = checksum.digestBase64();
+    if (announced !== undefined) {
+      const computed = digests.checksum;
       const given = announced.value ?? trailers.get(`x-amz-checksum-${announced.algorithm}`);
       if (computed !== undefined && given !== undefined) {
         if (computed !== given) {
@@ -271,6 +267,7 @@ export async function receiveBody(
     }
     return result;
   } catch (e: unknown) {
+    hasher.cancel();
     await unlink(dest).catch(() => {});
     throw e;
   }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorXml, isS3Error, S3Error } from "./errors";
 import { type FaultInjector, FaultRules, type S3Operation } from "./faults";
+import { acquireHashPool, releaseHashPool } from "./hashing";
 import { OPERATIONS } from "./operations";
 import { verifyRequest } from "./sigv4";
 import { Store } from "./store";
@@ -263,6 +264,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     });
   });
   const port = (server.address() as AddressInfo).port;
+  acquireHashPool();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -270,6 +272,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      await releaseHashPool();
       if (ownsDir) await rm(dataDir, { recursive: true, force: true });
     })();
     return stopping;

@@ -1,0 +1,244 @@
+/**
+ * `npm run bench:s3`: ingest throughput of the local S3 server for a streamed 100 MiB multipart
+ * upload from the SDK (lib-storage Upload) with 8, 32 and 64 MiB parts, and the server's peak
+ * RSS for two object sizes. The server is the real `npm run s3:local` entry, bundled by esbuild
+ * and run as a child process so that its memory and CPU are measured alone (Linux /proc); a fresh
+ * child per configuration, so each peak is its own.
+ * Goal: ≥ 400 MB/s for every part size, and a peak RSS that does not grow with object size.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { build } from "esbuild";
+import { MIB } from "../core/constants";
+import { DEFAULT_S3_CREDENTIALS } from "../local/s3/server";
+
+/** Target throughput, MB/s (10^6 bytes per second). */
+const GOAL_MB_PER_S = 400;
+const PART_SIZES_MIB = [8, 32, 64] as const;
+const OBJECT_MIB = 100;
+const RSS_OBJECT_MIB = [100, 400] as const;
+const RSS_PART_MIB = 64;
+const REPEATS = 3;
+
+interface Usage {
+  /** Peak resident set size so far, bytes. */
+  maxRss: number;
+  /** User + system CPU time so far, all threads, seconds. */
+  cpuSeconds: number;
+}
+
+interface ChildServer {
+  endpoint: string;
+  usage(): Promise<Usage>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Bundles local/s3/cli.ts with esbuild: the server as users run it, without the TypeScript
+ * compiler that ts-node would load into the measured process.
+ */
+async function bundleCli(dir: string): Promise<string> {
+  const outfile = join(dir, "s3-local.js");
+  await build({
+    entryPoints: [join(__dirname, "..", "local", "s3", "cli.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
+/** Peak RSS (VmHWM) and CPU time of a process, from Linux's /proc. */
+async function procUsage(pid: number): Promise<Usage> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+  // utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ").pop()?.split(" ") ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { maxRss: Number(hwm?.[1]) * 1024, cpuSeconds: ticks / 100 };
+}
+
+async function startChild(script: string, dataDir: string): Promise<ChildServer> {
+  const proc = spawn(process.execPath, [script, "--port", "0", "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once("exit", (code) => resolve(code)),
+  );
+  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+  let endpoint: string | undefined;
+  while (endpoint === undefined) {
+    const { value, done } = await lines.next();
+    if (done === true) throw new Error("the server child exited before listening");
+    endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(value)?.[1];
+  }
+  const pid = proc.pid ?? 0;
+  return {
+    endpoint,
+    usage: () => procUsage(pid),
+    stop: async () => {
+      proc.kill("SIGTERM");
+      const code = await exited;
+      if (code !== 0) throw new Error(`the server child exited with ${code} on SIGTERM`);
+    },
+  };
+}
+
+/** A stream of `size` bytes in 1 MiB chunks (random, so nothing compresses or dedups). */
+function source(size: number, block: Buffer): Readable {
+  return Readable.from(
+    (function* () {
+      for (let off = 0; off < size; off += MIB) yield block.subarray(0, Math.min(MIB, size - off));
+    })(),
+  );
+}
+
+/** Uploads `objectMib` MiB with `partMib` MiB parts and returns the throughput, MB/s. */
+async function uploadOnce(
+  s3: S3Client,
+  key: string,
+  objectMib: number,
+  partMib: number,
+  block: Buffer,
+): Promise<number> {
+  const bytes = objectMib * MIB;
+  const started = process.hrtime.bigint();
+  await new Upload({
+    client: s3,
+    params: { Bucket: "bench", Key: key, Body: source(bytes, block) },
+    partSize: partMib * MIB,
+  }).done();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return bytes / 1e6 / seconds;
+}
+
+async function withServer<T>(
+  script: string,
+  fn: (s3: S3Client, server: ChildServer) => Promise<T>,
+): Promise<T> {
+  const dataDir = await mkdtemp(join(tmpdir(), "bench-s3-data-"));
+  const server = await startChild(script, dataDir);
+  const s3 = new S3Client({
+    endpoint: server.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { ...DEFAULT_S3_CREDENTIALS },
+  });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: "bench" }));
+    return await fn(s3, server);
+  } finally {
+    s3.destroy();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+const mib = (bytes: number): string => `${(bytes / MIB).toFixed(0)} MiB`;
+
+/** Runs the benchmark and prints its tables; returns the exit code (1 if the goal is missed). */
+export async function main(): Promise<number> {
+  if (process.platform !== "linux") {
+    console.error("bench:s3 reads the server's peak RSS and CPU time from /proc: Linux only");
+    return 1;
+  }
+  const work = await mkdtemp(join(tmpdir(), "bench-s3-"));
+  try {
+    const script = await bundleCli(work);
+    const block = randomBytes(MIB);
+    console.log(
+      `local S3 server: streamed ${OBJECT_MIB} MiB multipart uploads from @aws-sdk/lib-storage (queueSize 4)`,
+    );
+    console.log(
+      "loopback; SDK defaults (x-amz-checksum-crc32 and a signed SHA-256 payload hash per part, all verified)\n",
+    );
+    console.log(
+      "part size |  MB/s median |  MB/s best | server CPU/100MiB | client CPU/100MiB | server RSS idle -> peak",
+    );
+    let missed = false;
+    for (const partMib of PART_SIZES_MIB) {
+      const r = await withServer(script, async (s3, server) => {
+        const idle = await server.usage();
+        await uploadOnce(s3, "warmup", 16, 8, block);
+        const before = await server.usage();
+        const clientBefore = process.cpuUsage();
+        const rates: number[] = [];
+        for (let i = 0; i < REPEATS; i++) {
+          rates.push(await uploadOnce(s3, `p${partMib}-${i}`, OBJECT_MIB, partMib, block));
+        }
+        const client = process.cpuUsage(clientBefore);
+        const after = await server.usage();
+        return {
+          rates,
+          idle: idle.maxRss,
+          peak: after.maxRss,
+          serverMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / REPEATS,
+          clientMs: (client.user + client.system) / 1000 / REPEATS,
+        };
+      });
+      const med = median(r.rates);
+      if (med < GOAL_MB_PER_S) missed = true;
+      console.log(
+        [
+          `${String(partMib).padStart(6)} MiB`,
+          med.toFixed(0).padStart(12),
+          Math.max(...r.rates)
+            .toFixed(0)
+            .padStart(10),
+          `${r.serverMs.toFixed(0)} ms`.padStart(17),
+          `${r.clientMs.toFixed(0)} ms`.padStart(17),
+          `${mib(r.idle)} -> ${mib(r.peak)}`,
+        ].join(" | "),
+      );
+    }
+    console.log(
+      `\nserver peak RSS by object size (${RSS_PART_MIB} MiB parts, a fresh server each):`,
+    );
+    for (const objectMib of RSS_OBJECT_MIB) {
+      const r = await withServer(script, async (s3, server) => {
+        const idle = (await server.usage()).maxRss;
+        const rate = await uploadOnce(s3, `rss-${objectMib}`, objectMib, RSS_PART_MIB, block);
+        return { rate, idle, peak: (await server.usage()).maxRss };
+      });
+      console.log(
+        `${String(objectMib).padStart(6)} MiB object: RSS idle ${mib(r.idle)} -> peak ${mib(r.peak)} (${r.rate.toFixed(0)} MB/s)`,
+      );
+    }
+    console.log(
+      `\ngoal >= ${GOAL_MB_PER_S} MB/s (10^6 bytes/s, median) for every part size: ${missed ? "MISSED" : "met"}`,
+    );
+    console.log(
+      "client and server share this machine's cores: MB/s is bounded by (server + client CPU) / cores.",
+    );
+    return missed ? 1 : 0;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,302 @@
+/**
+ * Hashing of request bodies (MD5 for the ETag, SHA-256 for the signed payload hash, a flexible
+ * checksum) off the event loop: large bodies are hashed in worker threads so that concurrent
+ * part uploads use several cores and the main thread only moves bytes to disk. Small bodies are
+ * hashed inline, where a worker's messaging would cost more than it saves.
+ */
+import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { type ChecksumAlgorithm, createChecksum } from "./checksums";
+
+/** What to compute for one body. */
+export interface HashRequest {
+  /** Compute the SHA-256 hex of the body (to check a signed payload hash). */
+  sha256: boolean;
+  /** A flexible checksum to compute, if any. */
+  checksum?: ChecksumAlgorithm;
+}
+
+/** The digests of one body. */
+export interface Digests {
+  md5: Buffer;
+  sha256?: string;
+  /** Base64 checksum value; undefined for algorithms that are not verified. */
+  checksum?: string;
+}
+
+/** An incremental hasher of one body. */
+export interface BodyHasher {
+  /** Feeds a chunk; a returned promise means "wait before feeding more" (backpressure). */
+  update(chunk: Buffer): Promise<void> | undefined;
+  finish(): Promise<Digests>;
+  /** Drops the work (the body failed). */
+  cancel(): void;
+}
+
+/** Bodies at least this large (when the size is known up front) are hashed in a worker. */
+export const WORKER_THRESHOLD = 1024 * 1024;
+const BATCH_BYTES = 1024 * 1024;
+/** Room for a batch plus the chunk that crossed BATCH_BYTES (socket reads are ≤ 64 KiB). */
+const BATCH_CAPACITY = BATCH_BYTES + 256 * 1024;
+const MAX_IN_FLIGHT = 4;
+/** Algorithms the worker computes; the rest (rare) stay inline. */
+const WORKER_CHECKSUMS: readonly ChecksumAlgorithm[] = ["crc32", "sha1", "sha256"];
+
+function inlineHasher(request: HashRequest): BodyHasher {
+  const md5 = createHash("md5");
+  const sha = request.sha256 ? createHash("sha256") : undefined;
+  const checksum = request.checksum === undefined ? undefined : createChecksum(request.checksum);
+  return {
+    update(chunk) {
+      md5.update(chunk);
+      sha?.update(chunk);
+      checksum?.update(chunk);
+      return undefined;
+    },
+    finish: async () => ({
+      md5: md5.digest(),
+      sha256: sha?.digest("hex"),
+      checksum: checksum?.digestBase64(),
+    }),
+    cancel() {},
+  };
+}
+
+// Plain JavaScript evaluated in the worker, so that it runs the same under ts-node, tap and a bundle.
+const WORKER_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const { createHash } = require("node:crypto");
+const { crc32 } = require("node:zlib");
+const jobs = new Map();
+parentPort.on("message", (m) => {
+  if (m.type === "start") {
+    jobs.set(m.id, {
+      md5: createHash("md5"),
+      sha: m.sha256 ? createHash("sha256") : null,
+      alg: m.checksum || null,
+      other: m.checksum === "sha1" || m.checksum === "sha256" ? createHash(m.checksum) : null,
+      crc: 0,
+    });
+  } else if (m.type === "data") {
+    const job = jobs.get(m.id);
+    if (job) {
+      const b = Buffer.from(m.buffer, 0, m.length);
+      job.md5.update(b);
+      if (job.sha) job.sha.update(b);
+      if (job.other) job.other.update(b);
+      else if (job.alg === "crc32") job.crc = crc32(b, job.crc);
+    }
+    // The buffer goes back to the main thread for reuse: no garbage piles up in this thread.
+    parentPort.postMessage({ type: "ack", id: m.id, buffer: m.buffer }, [m.buffer]);
+  } else if (m.type === "end") {
+    const job = jobs.get(m.id);
+    jobs.delete(m.id);
+    if (!job) return;
+    let checksum;
+    if (job.other) checksum = job.other.digest("base64");
+    else if (job.alg === "crc32") {
+      const out = Buffer.alloc(4);
+      out.writeUInt32BE(job.crc >>> 0);
+      checksum = out.toString("base64");
+    }
+    parentPort.postMessage({
+      type: "done",
+      id: m.id,
+      md5: job.md5.digest("hex"),
+      sha256: job.sha ? job.sha.digest("hex") : undefined,
+      checksum,
+    });
+  } else if (m.type === "cancel") {
+    jobs.delete(m.id);
+  }
+});
+`;
+
+interface WorkerMessage {
+  type: "ack" | "done";
+  id: number;
+  buffer?: ArrayBuffer;
+  md5?: string;
+  sha256?: string;
+  checksum?: string;
+}
+
+interface Job {
+  onAck(buffer: ArrayBuffer | undefined): void;
+  onDone(message: WorkerMessage): void;
+  onError(error: Error): void;
+}
+
+class HashWorker {
+  readonly jobs = new Map<number, Job>();
+  private readonly worker: Worker;
+
+  constructor() {
+    // No inherited loaders (ts-node, tap): the worker runs plain JavaScript.
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+    // Idle workers must not keep a process (a test, the CLI after stop()) alive.
+    this.worker.unref();
+    this.worker.on("message", (m: WorkerMessage) => {
+      const job = this.jobs.get(m.id);
+      if (job === undefined) return;
+      if (m.type === "ack") job.onAck(m.buffer);
+      else {
+        this.jobs.delete(m.id);
+        job.onDone(m);
+      }
+    });
+    this.worker.on("error", (e: Error) => {
+      for (const job of this.jobs.values()) job.onError(e);
+      this.jobs.clear();
+    });
+  }
+
+  post(message: unknown, transfer?: ArrayBuffer[]): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+let pool: HashWorker[] | undefined;
+let users = 0;
+/** Batch buffers returned by the workers, reused so that hashing allocates nothing per body. */
+const spareBuffers: ArrayBuffer[] = [];
+const MAX_SPARE_BUFFERS = 32;
+let nextId = 1;
+
+/**
+ * Registers a user (a running server) of the worker pool. Workers start on first use and are
+ * terminated when the last user releases the pool: some module loaders (tap's) keep a worker's
+ * ports referenced, so an idle worker would otherwise keep the process alive.
+ */
+export function acquireHashPool(): void {
+  users += 1;
+}
+
+/** Releases the pool; the last release terminates its workers. */
+export async function releaseHashPool(): Promise<void> {
+  users = Math.max(0, users - 1);
+  if (users > 0 || pool === undefined) return;
+  const workers = pool;
+  pool = undefined;
+  await Promise.all(workers.map((w) => w.terminate()));
+}
+
+function pickWorker(): HashWorker {
+  pool ??= Array.from(
+    { length: Math.max(1, Math.min(4, availableParallelism())) },
+    () => new HashWorker(),
+  );
+  return pool.reduce((best, w) => (w.jobs.size < best.jobs.size ? w : best));
+}
+
+function workerHasher(request: HashRequest): BodyHasher {
+  const worker = pickWorker();
+  const id = nextId++;
+  const inline =
+    request.checksum === undefined || WORKER_CHECKSUMS.includes(request.checksum)
+      ? undefined
+      : createChecksum(request.checksum);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let inFlight = 0;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  let done: ((m: WorkerMessage) => void) | undefined;
+  let fail: ((e: Error) => void) | undefined;
+  const finished = new Promise<WorkerMessage>((resolve, reject) => {
+    done = resolve;
+    fail = reject;
+  });
+  finished.catch(() => {});
+  worker.jobs.set(id, {
+    onAck(buffer) {
+      inFlight -= 1;
+      if (buffer?.byteLength === BATCH_CAPACITY && spareBuffers.length < MAX_SPARE_BUFFERS) {
+        spareBuffers.push(buffer);
+      }
+      wake?.();
+    },
+    onDone(m) {
+      done?.(m);
+    },
+    onError(e) {
+      failure = e;
+      fail?.(e);
+      wake?.();
+    },
+  });
+  worker.post({
+    type: "start",
+    id,
+    sha256: request.sha256,
+    checksum: inline ? undefined : request.checksum,
+  });
+
+  const flush = (): void => {
+    if (pendingBytes === 0) return;
+    // One copy into a batch buffer whose memory is then moved, not copied, to the worker.
+    const buffer =
+      pendingBytes <= BATCH_CAPACITY
+        ? (spareBuffers.pop() ?? new ArrayBuffer(BATCH_CAPACITY))
+        : new ArrayBuffer(pendingBytes);
+    const view = Buffer.from(buffer);
+    let offset = 0;
+    for (const chunk of pending) offset += chunk.copy(view, offset);
+    const length = pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+    inFlight += 1;
+    worker.post({ type: "data", id, buffer, length }, [buffer]);
+  };
+
+  return {
+    update(chunk) {
+      if (failure !== undefined) return Promise.reject(failure);
+      inline?.update(chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes < BATCH_BYTES) return undefined;
+      flush();
+      if (inFlight < MAX_IN_FLIGHT) return undefined;
+      return new Promise<void>((resolve) => {
+        wake = () => {
+          if (inFlight < MAX_IN_FLIGHT || failure !== undefined) {
+            wake = undefined;
+            resolve();
+          }
+        };
+      });
+    },
+    async finish() {
+      flush();
+      worker.post({ type: "end", id });
+      const m = await finished;
+      return {
+        md5: Buffer.from(m.md5 ?? "", "hex"),
+        sha256: m.sha256,
+        checksum: inline ? inline.digestBase64() : m.checksum,
+      };
+    },
+    cancel() {
+      worker.jobs.delete(id);
+      worker.post({ type: "cancel", id });
+    },
+  };
+}
+
+/**
+ * A hasher for one body: in a worker thread when the body is known to be large, inline otherwise.
+ */
+export function createBodyHasher(
+  request: HashRequest,
+  expectedBytes: number | undefined,
+): BodyHasher {
+  if (expectedBytes !== undefined && expectedBytes >= WORKER_THRESHOLD)
+    return workerHasher(request);
+  return inlineHasher(request);
+}
