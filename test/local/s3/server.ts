@@ -238,6 +238,37 @@ t.test(
   },
 );
 
+t.test(
+  "a body that differs from its signed SHA-256 is rejected with XAmzContentSHA256Mismatch",
+  async (t) => {
+    const server = await startS3Server();
+    const s3 = clientFor(server);
+    t.teardown(async () => {
+      s3.destroy();
+      await server.stop();
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: "tamper" }));
+    // Swap the body after the request was signed, as a proxy corrupting it in flight would.
+    type Middleware = Parameters<typeof s3.middlewareStack.addRelativeTo>[0];
+    const tamper =
+      (next: (args: { request: unknown }) => Promise<unknown>) =>
+      async (args: { request: unknown }) => {
+        (args.request as { body: unknown }).body = Buffer.from("HELLO");
+        return next(args);
+      };
+    s3.middlewareStack.addRelativeTo(tamper as unknown as Middleware, {
+      relation: "after",
+      toMiddleware: "httpSigningMiddleware",
+      name: "tamperBody",
+    });
+    t.same(
+      await errorOf(s3.send(new PutObjectCommand({ Bucket: "tamper", Key: "k", Body: "hello" }))),
+      { name: "XAmzContentSHA256Mismatch", status: 400 },
+      "the tampered body is refused",
+    );
+  },
+);
+
 t.test("an unsigned request is denied", async (t) => {
   const server = await startS3Server();
   t.teardown(() => server.stop());
