@@ -273,8 +273,15 @@ export async function receiveBody(
   }
 }
 
-/** Reads a small request body (XML documents) into memory, up to `limit` bytes. */
-export async function readSmallBody(req: IncomingMessage, limit: number): Promise<string> {
+/**
+ * Reads a small request body (XML documents) into memory, up to `limit` bytes, checking the
+ * signed payload hash when the request carries one.
+ */
+export async function readSmallBody(
+  req: IncomingMessage,
+  limit: number,
+  signed?: SignedRequest,
+): Promise<string> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -282,5 +289,16 @@ export async function readSmallBody(req: IncomingMessage, limit: number): Promis
     if (length > limit) throw new S3Error("MalformedXML", "The XML document is too large");
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, length).toString("utf8");
+  const body = Buffer.concat(chunks, length);
+  const payloadHash = signed?.payloadHash ?? "";
+  if (
+    /^[0-9a-f]{64}$/.test(payloadHash) &&
+    createHash("sha256").update(body).digest("hex") !== payloadHash
+  ) {
+    throw new S3Error(
+      "XAmzContentSHA256Mismatch",
+      "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    );
+  }
+  return body.toString("utf8");
 }

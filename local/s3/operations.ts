@@ -111,7 +111,7 @@ export async function listBuckets(r: S3Request): Promise<void> {
 
 /** CreateBucket (any CreateBucketConfiguration body is read and ignored: one region). */
 export async function createBucket(r: S3Request): Promise<void> {
-  await readSmallBody(r.req, XML_BODY_LIMIT);
+  await readSmallBody(r.req, XML_BODY_LIMIT, r.signed);
   await r.store.createBucket(r.bucket);
   sendEmpty(r.res, 200, { Location: `/${r.bucket}` });
 }
@@ -282,7 +282,7 @@ export async function deleteObject(r: S3Request): Promise<void> {
 /** DeleteObjects (aws s3 rm --recursive uses it). */
 export async function deleteObjects(r: S3Request): Promise<void> {
   r.store.requireBucket(r.bucket);
-  const { keys, quiet } = parseDeleteObjects(await readSmallBody(r.req, XML_BODY_LIMIT));
+  const { keys, quiet } = parseDeleteObjects(await readSmallBody(r.req, XML_BODY_LIMIT, r.signed));
   for (const key of keys) await r.store.deleteObject(r.bucket, key);
   sendXml(
     r.res,
@@ -416,7 +416,7 @@ export async function listObjects(r: S3Request): Promise<void> {
 
 /** CreateMultipartUpload. */
 export async function createMultipartUpload(r: S3Request): Promise<void> {
-  await readSmallBody(r.req, XML_BODY_LIMIT);
+  await readSmallBody(r.req, XML_BODY_LIMIT, r.signed);
   const upload = await r.store.createUpload(
     r.bucket,
     r.key,
@@ -489,7 +489,7 @@ export async function uploadPart(r: S3Request): Promise<void> {
 export async function completeMultipartUpload(r: S3Request): Promise<void> {
   const uploadId = r.query.get("uploadId") ?? "";
   const upload = r.store.getUpload(r.bucket, r.key, uploadId);
-  const listed = parseCompleteMultipartUpload(await readSmallBody(r.req, XML_BODY_LIMIT));
+  const listed = parseCompleteMultipartUpload(await readSmallBody(r.req, XML_BODY_LIMIT, r.signed));
   const parts: PartMeta[] = [];
   let previous = 0;
   for (const item of listed) {
