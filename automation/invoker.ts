@@ -14,6 +14,8 @@ import { decodeLogResult, findEmfLine, parseReportLine } from "./report-line";
 /** The part of a Lambda client the invoker needs (a seam for tests). */
 export interface InvokeClient {
   send(command: InvokeCommand, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  /** Releases the client's sockets (a real LambdaClient has it). */
+  destroy?(): void;
 }
 
 /** A Lambda client for a deployed cell: its endpoint and credentials, no retries. */

@@ -120,38 +120,43 @@ async function runCell(
     });
     const client = ctx.invokeClientFor(deployed, cell);
     const runs: { runId: string; trial: number; records: InvocationRecord[] }[] = [];
-    for (let trial = 1; trial <= plan.trials; trial++) {
-      signal.throwIfAborted();
-      const runId = (ctx.newRunId ?? newRunId)();
-      phase("trial-start", { run_id: runId, trial }, `trial ${trial}/${plan.trials}`);
-      const records = await invokeRun(
-        client,
-        {
-          cell,
-          deployed,
-          runId,
+    // The client's sockets are released however the trials end.
+    try {
+      for (let trial = 1; trial <= plan.trials; trial++) {
+        signal.throwIfAborted();
+        const runId = (ctx.newRunId ?? newRunId)();
+        phase("trial-start", { run_id: runId, trial }, `trial ${trial}/${plan.trials}`);
+        const records = await invokeRun(
+          client,
+          {
+            cell,
+            deployed,
+            runId,
+            trial,
+            invocations: plan.invocations[cell.workload],
+            concurrency: plan.concurrency,
+          },
+          (r) => {
+            ctx.invocationsOut.append(r);
+            ctx.events.invocation(r);
+          },
+          signal,
+        );
+        signal.throwIfAborted();
+        runs.push({ runId, trial, records });
+        phase("trial-done", {
+          run_id: runId,
           trial,
-          invocations: plan.invocations[cell.workload],
-          concurrency: plan.concurrency,
-        },
-        (r) => {
-          ctx.invocationsOut.append(r);
-          ctx.events.invocation(r);
-        },
-        signal,
-      );
-      signal.throwIfAborted();
-      runs.push({ runId, trial, records });
-      phase("trial-done", {
-        run_id: runId,
-        trial,
-        detail: {
-          sent: records.length,
-          throttled: records.filter((r) => r.throttled).length,
-          function_errors: records.filter((r) => r.function_error !== undefined).length,
-          client_errors: records.filter((r) => r.error !== undefined).length,
-        },
-      });
+          detail: {
+            sent: records.length,
+            throttled: records.filter((r) => r.throttled).length,
+            function_errors: records.filter((r) => r.function_error !== undefined).length,
+            client_errors: records.filter((r) => r.error !== undefined).length,
+          },
+        });
+      }
+    } finally {
+      client.destroy?.();
     }
     const harvester = ctx.harvesterFor(deployed);
     for (const run of runs) {

@@ -23,7 +23,7 @@ import type { Harvester } from "./harvest";
 import { AwsHarvester, cloudWatchLogsApi } from "./harvest-aws";
 import { LocalHarvester } from "./harvest-local";
 import { lambdaClientFor } from "./invoker";
-import { doneCells, Journal, readJournal } from "./journal";
+import { doneCells, Journal, readJournal, unfinishedCells } from "./journal";
 import { JsonlAppender } from "./jsonl";
 import { Ledger, liveEntries } from "./ledger";
 import { LocalDeployer } from "./local-deployer";
@@ -216,7 +216,12 @@ async function execute(
   const controller = new AbortController();
   let interrupted = false;
   const removeSignals = io.onSignals((signal) => {
-    if (interrupted) return;
+    if (interrupted) {
+      io.stderr.write(
+        `${signal}: still destroying live cells; if you force-kill now, run --cleanup ${runDir}\n`,
+      );
+      return;
+    }
     interrupted = true;
     io.stderr.write(`\n${signal}: aborting, destroying every live cell before exiting...\n`);
     controller.abort(new Error(`interrupted by ${signal}`));
@@ -376,6 +381,30 @@ async function newRun(options: RunOptions, io: RunIo): Promise<number> {
   }
 }
 
+/**
+ * Journals the runs of unfinished cells as discarded: their invocations stay in the
+ * append-only files, but the cell is redone with new run ids, and readers can tell.
+ */
+function markDiscarded(runDir: string): void {
+  const file = join(runDir, RUN_FILES.journal);
+  const entries = readJournal(file);
+  const unfinished = unfinishedCells(entries);
+  if (unfinished.size === 0) return;
+  const journal = new Journal(file);
+  try {
+    for (const id of unfinished) {
+      const runIds = entries
+        .filter((e) => e.cell_id === id && e.phase === "trial-start" && e.run_id !== undefined)
+        .map((e) => e.run_id);
+      journal.write(id, "failed", {
+        detail: { error: "unfinished attempt discarded by --resume", discarded_run_ids: runIds },
+      });
+    }
+  } finally {
+    journal.close();
+  }
+}
+
 async function resumeRun(
   dir: string,
   yes: boolean,
@@ -404,6 +433,7 @@ async function resumeRun(
       return EXIT.failed;
     }
   }
+  markDiscarded(runDir);
   const session = await openBackend(manifest.backend, runDir, settings, io);
   try {
     // Leftovers of the interrupted attempt go first, so no cell is deployed twice.

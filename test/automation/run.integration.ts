@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import t from "tap";
-import { readJournal } from "../../automation/journal";
+import { readJournal, unfinishedCells } from "../../automation/journal";
 import { readJsonl } from "../../automation/jsonl";
 import { liveEntries } from "../../automation/ledger";
 import { EXIT, main, type RunIo } from "../../automation/run";
@@ -255,8 +255,20 @@ t.test("resume after a killed run finishes the remaining cells only", async (t) 
   const io = fakeIo();
   t.equal(await main(["--resume", out], io), EXIT.ok, `resume exits 0 (${io.err()})`);
   const after = readJournal(join(out, "journal.jsonl")).slice(before.length);
+  for (const id of unfinishedCells(before)) {
+    t.match(
+      after.find((e) => e.cell_id === id && e.phase === "failed")?.detail,
+      { error: "unfinished attempt discarded by --resume" },
+      `${id}: the interrupted attempt is journaled as discarded`,
+    );
+  }
   const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as Manifest;
   const remaining = manifest.cell_order.filter((c) => !doneBefore.includes(c));
+  t.match(
+    io.out(),
+    `Resuming ${out}: ${doneBefore.length} cells done, ${remaining.length} to run`,
+    "resume says what it does",
+  );
   t.same(
     after.filter((e) => e.phase === "deploying").map((e) => e.cell_id),
     remaining,
