@@ -321,11 +321,8 @@ function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void
 async function newRun(options: RunOptions, io: RunIo): Promise<number> {
   const order = shuffled(options.cells, options.seed);
   printPlan(io, options, order);
-  if (options.dryRun) {
-    io.stdout.write("Dry run: nothing was created.\n");
-    return EXIT.ok;
-  }
   if (options.backend === "aws") {
+    // Also on a dry run: it tells whether the real run could start.
     try {
       const report = await preflight(
         io.preflightApi,
@@ -334,17 +331,25 @@ async function newRun(options: RunOptions, io: RunIo): Promise<number> {
         options.parallel,
       );
       io.stdout.write(
-        `Preflight ok: ${report.pulumi}, account ${report.account}, concurrency ${report.unreservedConcurrentExecutions} unreserved of ${report.concurrentExecutions}\n`,
+        `Preflight ok: Pulumi ${report.pulumi}, account ${report.account}, Lambda concurrency ${report.unreservedConcurrentExecutions} unreserved of ${report.concurrentExecutions}, at most ${report.peakReserved} reserved at once\n`,
       );
     } catch (e: unknown) {
       if (!(e instanceof PreflightError)) throw e;
       io.stderr.write(`Preflight failed: ${e.message}\n`);
       return EXIT.failed;
     }
-    if (!options.yes && !(await confirm(io, "Deploy and run this on AWS? [y/N] "))) {
-      io.stderr.write("Not confirmed: nothing was created.\n");
-      return EXIT.failed;
-    }
+  }
+  if (options.dryRun) {
+    io.stdout.write("Dry run: nothing was created.\n");
+    return EXIT.ok;
+  }
+  if (
+    options.backend === "aws" &&
+    !options.yes &&
+    !(await confirm(io, "Deploy and run this on AWS? [y/N] "))
+  ) {
+    io.stderr.write("Not confirmed: nothing was created.\n");
+    return EXIT.failed;
   }
   const runDir = resolve(
     options.out ?? join(PROJECT_ROOT, "results", timestampName(options.backend)),

@@ -18,7 +18,13 @@ import type { InvocationRecord, Manifest } from "../../core/run-files";
 const root = mkdtempSync(join(tmpdir(), "run-e2e-"));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
 
-function fakeIo(): RunIo & { out: () => string; err: () => string } {
+function fakeIo(
+  preflightApi: RunIo["preflightApi"] = {
+    pulumiVersion: () => Promise.reject(new Error("not in tests")),
+    callerIdentity: () => Promise.reject(new Error("not in tests")),
+    accountSettings: () => Promise.reject(new Error("not in tests")),
+  },
+): RunIo & { out: () => string; err: () => string } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = "";
@@ -35,11 +41,7 @@ function fakeIo(): RunIo & { out: () => string; err: () => string } {
     stderr,
     stdin,
     env: {},
-    preflightApi: {
-      pulumiVersion: () => Promise.reject(new Error("not in tests")),
-      callerIdentity: () => Promise.reject(new Error("not in tests")),
-      accountSettings: () => Promise.reject(new Error("not in tests")),
-    },
+    preflightApi,
     onSignals: () => () => undefined,
     out: () => out,
     err: () => err,
