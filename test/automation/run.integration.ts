@@ -149,6 +149,64 @@ t.test("--dry-run prints the plan and the AWS estimate and creates nothing", asy
   t.notOk(existsSync(out), "no run directory");
 });
 
+t.test("--backend aws: preflight, estimate, and no deploy without confirmation", async (t) => {
+  const account = (limit: number) => ({
+    pulumiVersion: async () => "v3.200.0",
+    callerIdentity: async () => ({
+      account: "123456789012",
+      arn: "arn:aws:iam::123456789012:user/x",
+    }),
+    accountSettings: async () => ({
+      concurrentExecutions: limit,
+      unreservedConcurrentExecutions: limit,
+    }),
+  });
+  const dry = fakeIo(account(1000));
+  t.equal(
+    await main(["--backend", "aws", "--dry-run", "--seed", "1"], dry),
+    EXIT.ok,
+    "dry run exits 0",
+  );
+  t.match(dry.out(), /Estimated AWS cost of this run:/, "estimate printed");
+  t.match(
+    dry.out(),
+    /Preflight ok: Pulumi v3.200.0, account 123456789012, Lambda concurrency 1000 unreserved of 1000, at most 50 reserved at once/,
+    "preflight reported",
+  );
+  t.match(
+    dry.out(),
+    /Plan: 54 cells \(--matrix full\) on aws, 5 trials, 50 events \/ 20 batch invocations/,
+    "the seed's defaults",
+  );
+
+  const out = join(root, "aws-unconfirmed");
+  const unconfirmed = fakeIo(account(1000));
+  t.equal(
+    await main(["--backend", "aws", "--out", out], unconfirmed),
+    EXIT.failed,
+    "no TTY, no --yes: exit 1",
+  );
+  t.equal(
+    unconfirmed.err(),
+    "Refusing to deploy to AWS without confirmation: stdin is not a terminal. Pass --yes to proceed.\nNot confirmed: nothing was created.\n",
+    "refusal explained",
+  );
+  t.notOk(existsSync(out), "nothing created");
+
+  const small = fakeIo(account(10));
+  t.equal(
+    await main(["--backend", "aws", "--yes", "--out", out], small),
+    EXIT.failed,
+    "limit 10: exit 1",
+  );
+  t.match(
+    small.err(),
+    /^Preflight failed: the account's Lambda concurrency limit in us-east-1 is 10/,
+    "clear message",
+  );
+  t.notOk(existsSync(out), "nothing created");
+});
+
 t.test(
   "a small matrix runs: complete run dir, every reached invocation harvested, throttles where rc < C",
   async (t) => {
