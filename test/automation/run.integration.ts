@@ -382,3 +382,43 @@ t.test(
     t.same(environments.filter(alive), [], "no environment process left");
   },
 );
+
+t.test("--cleanup destroys what a killed run left live", async (t) => {
+  const out = join(root, "cleanup");
+  const child = spawnCli([
+    "--matrix",
+    "workload=batch,memory=512,part=8,rc=10",
+    "--invocations",
+    "4",
+    "--trials",
+    "3",
+    "--object-mb",
+    "16",
+    "--out",
+    out,
+  ]);
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+  await journalHas(out, child, (phase) => phase === "deployed");
+  child.kill("SIGKILL");
+  await exited(child);
+  t.equal(
+    liveEntries(join(out, "ledger.jsonl")).length,
+    1,
+    "the killed cell is live in the ledger",
+  );
+  t.equal(readdirSync(join(out, ".local", "s3", "buckets")).length, 1, "its bucket is on disk");
+  const io = fakeIo();
+  t.equal(await main(["--cleanup", out], io), EXIT.ok, `cleanup exits 0 (${io.err()})`);
+  t.match(
+    io.out(),
+    "destroying leftover s3-experiment-batch-512mb-p8mb-rc10 (batch-512mb-p8mb-rc10)",
+    "says what it destroys",
+  );
+  t.same(liveEntries(join(out, "ledger.jsonl")), [], "nothing live");
+  t.same(readdirSync(join(out, ".local", "s3", "buckets")), [], "the bucket is gone");
+  const again = fakeIo();
+  t.equal(await main(["--cleanup", out], again), EXIT.ok, "a second cleanup is a no-op");
+  t.match(again.out(), "Nothing live in", "and says so");
+});
