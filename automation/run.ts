@@ -184,6 +184,8 @@ async function confirm(io: RunIo, question: string): Promise<boolean> {
 async function destroyLive(session: BackendSession, runDir: string, io: RunIo): Promise<number> {
   const live = liveEntries(join(runDir, RUN_FILES.ledger));
   if (live.length === 0) return 0;
+  // Destroying needs what deploying needs (the aws plugin on the Pulumi backend).
+  await session.deployer.prepare(live.map((e) => e.cell));
   const ledger = new Ledger(join(runDir, RUN_FILES.ledger));
   let failures = 0;
   try {
