@@ -58,6 +58,12 @@ export const S3_MULTIPART = {
 /** Size of one generated event (`EVENT_BYTES`), bytes. */
 export const EVENT_BYTES = { min: 256, max: 8192, default: 1024 } as const;
 
+/** Most events per object (`BATCH_EVENTS`): keeps the NDJSON body (≤ 8 KiB per event) well inside memory. */
+export const MAX_BATCH_EVENTS = 100_000;
+
+/** Largest reserved concurrency accepted (`RESERVED_CONCURRENCY`): a generous account limit. */
+export const MAX_RESERVED_CONCURRENCY = 100_000;
+
 /** Object size of the batch workload (`OBJECT_MB`), MiB. The experiment uses ≥ 100; tests may go lower. */
 export const OBJECT_MB = { experimentMin: 100, default: 100, min: 1 } as const;
 

@@ -8,6 +8,8 @@ import {
   DEFAULT_REGION,
   EVENT_BYTES,
   LAMBDA,
+  MAX_BATCH_EVENTS,
+  MAX_RESERVED_CONCURRENCY,
   MIB,
   OBJECT_MB,
   S3_MULTIPART,
@@ -51,12 +53,6 @@ export interface BatchSettings extends CommonSettings {
 
 /** Validated settings of one invocation. */
 export type Settings = EventsSettings | BatchSettings;
-
-/** Most events per object: keeps the NDJSON body (≤ 8 KiB per event) well inside memory. */
-export const MAX_BATCH_EVENTS = 100_000;
-
-/** Largest reserved concurrency recorded (a generous account limit). */
-export const MAX_RESERVED_CONCURRENCY = 100_000;
 
 /**
  * Memory the Node runtime, the bundled SDK and sockets need besides part buffers, MiB

@@ -9,6 +9,8 @@ import {
   DEFAULT_REGION,
   EVENT_BYTES,
   LAMBDA,
+  MAX_BATCH_EVENTS,
+  MAX_RESERVED_CONCURRENCY,
   MIB,
   OBJECT_MB,
   S3_MULTIPART,
@@ -40,12 +42,6 @@ export const CELL_FIELDS = [
 
 /** One of {@link CELL_FIELDS}. */
 export type CellField = (typeof CELL_FIELDS)[number];
-
-/** Most events per object; the same bound the handler enforces on `BATCH_EVENTS`. */
-export const MAX_BATCH_EVENTS = 100_000;
-
-/** Largest reserved concurrency accepted (a generous account limit; the handler's bound too). */
-export const MAX_RESERVED_CONCURRENCY = 100_000;
 
 /** Largest S3 object, MiB (5 TiB). */
 export const MAX_OBJECT_MB = 5 * 1024 * 1024;
