@@ -2,7 +2,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_PRICING, type Pricing } from "../core/pricing";
 import type { Manifest } from "../core/run-files";
-import { type CellStats, computeCellStats, type Recommendation, recommend } from "./cells";
+import {
+  type CellStats,
+  computeCellStats,
+  lossReason,
+  type Recommendation,
+  recommend,
+} from "./cells";
 import { toCsv } from "./csv";
 import {
   analyseEffects,
@@ -12,7 +18,13 @@ import {
   type MainEffect,
   mainEffects,
 } from "./effects";
-import { type LoadedRun, loadRun, type SkippedLines } from "./load-run";
+import {
+  type CellOutcome,
+  type ExcludedRun,
+  type LoadedRun,
+  loadRun,
+  type SkippedLines,
+} from "./load-run";
 import { renderReport } from "./report-html";
 import { computeRunStats, groupRecords, okLatencies, type RunStats } from "./runs";
 import { mean, percentileSorted } from "./stats";
@@ -53,6 +65,27 @@ export interface Analysis {
   readonly effects: readonly EffectAnalysis[];
   readonly mainEffects: readonly MainEffect[];
   readonly recommendations: readonly Recommendation[];
+  /** Runs left out of every statistic (discarded by --resume, or never harvested). */
+  readonly excluded: readonly ExcludedRun[];
+  /** Journal outcome per cell id. */
+  readonly outcomes: ReadonlyMap<string, CellOutcome>;
+}
+
+/** Why a cell is not recommended: its journal outcome first, then its losses. */
+export function ineligibility(
+  c: CellStats,
+  outcomes: ReadonlyMap<string, CellOutcome>,
+): string | undefined {
+  const o = outcomes.get(c.cellId);
+  const journal =
+    o === undefined || o.status === "done"
+      ? undefined
+      : o.status === "failed"
+        ? `cell failed (${o.error ?? "no error recorded"})`
+        : "cell unfinished";
+  const loss = lossReason(c);
+  if (journal === undefined) return loss;
+  return loss === undefined ? journal : `${journal}; ${loss}`;
 }
 
 /** Options of {@link analyseRun}. */
@@ -108,7 +141,11 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
     byCell,
     effects: analyseEffects(runs),
     mainEffects: mainEffects(runs),
-    recommendations: workloads.map((w) => recommend(w, cells)),
+    recommendations: workloads.map((w) =>
+      recommend(w, cells, (c) => ineligibility(c, loaded.outcomes)),
+    ),
+    excluded: loaded.excluded,
+    outcomes: loaded.outcomes,
   };
 }
 

@@ -195,6 +195,29 @@ export interface Recommendation {
   readonly pareto: readonly CellStats[];
   /** The balanced pick: the cheapest Pareto cell whose p95 is within 10% of the fastest. */
   readonly balanced: CellStats | undefined;
+  /** Cells of the workload left out of every pick above, with why. */
+  readonly ineligible: readonly { readonly cell: CellStats; readonly reason: string }[];
+}
+
+/**
+ * Above this share of invocations throttled, failed or without a record, a cell is not
+ * recommended: its latency and cost describe only the invocations that got through, so a cell
+ * that rejects half its load would otherwise look fast and cheap.
+ */
+export const MAX_LOST_SHARE = 0.05;
+
+/** Why a cell cannot be recommended from its own counts, or undefined when it can. */
+export function lossReason(c: CellStats): string | undefined {
+  const reasons: string[] = [];
+  const share = (n: number, of: number): string => `${((100 * n) / of).toFixed(0)}%`;
+  if (c.invocations > 0 && c.throttles / c.invocations > MAX_LOST_SHARE)
+    reasons.push(`${share(c.throttles, c.invocations)} of invocations throttled`);
+  if (c.invocations > 0 && c.errors / c.invocations > MAX_LOST_SHARE)
+    reasons.push(`${share(c.errors, c.invocations)} of invocations failed`);
+  if (c.expected > 0 && c.missing / c.expected > MAX_LOST_SHARE)
+    reasons.push(`${share(c.missing, c.expected)} of records missing`);
+  if (!Number.isFinite(c.p95Mean)) reasons.push("no successful invocation");
+  return reasons.length > 0 ? reasons.join(", ") : undefined;
 }
 
 function best(
@@ -212,8 +235,18 @@ function best(
 }
 
 /** Best cells per objective and the Pareto front of one workload. */
-export function recommend(workload: Workload, all: readonly CellStats[]): Recommendation {
-  const cells = all.filter((c) => c.workload === workload);
+export function recommend(
+  workload: Workload,
+  all: readonly CellStats[],
+  excludedReason: (c: CellStats) => string | undefined = lossReason,
+): Recommendation {
+  const ineligible: { cell: CellStats; reason: string }[] = [];
+  const cells: CellStats[] = [];
+  for (const c of all.filter((x) => x.workload === workload)) {
+    const reason = excludedReason(c);
+    if (reason === undefined) cells.push(c);
+    else ineligible.push({ cell: c, reason });
+  }
   const fastest = best(cells, (c) => c.p95Mean, true);
   const pareto = paretoMinMin(cells.map((c) => ({ x: c.p95Mean, y: c.usdPer1000Invocations })))
     .map((i) => cells[i])
@@ -231,5 +264,6 @@ export function recommend(workload: Workload, all: readonly CellStats[]): Recomm
       (c) => c.usdPer1000Invocations,
       true,
     ),
+    ineligible,
   };
 }

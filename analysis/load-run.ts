@@ -63,6 +63,33 @@ export interface SkippedLines {
   journalMalformed: number;
 }
 
+/** A cell's state at the end of its journal. */
+export interface CellOutcome {
+  /** done; failed (last entry `failed`, not redone); unfinished (no final entry: run killed or in progress). */
+  readonly status: "done" | "failed" | "unfinished";
+  /** The error of the last `failed` entry. */
+  readonly error?: string;
+  /** Runs of the cell kept in the analysis (harvested, not discarded). */
+  readonly keptRuns: number;
+}
+
+/** A run left out of every statistic, and why. */
+export interface ExcludedRun {
+  readonly runId: string;
+  readonly cellId: string;
+  readonly trial: number;
+  /**
+   * discarded: listed in a `failed` entry's discarded_run_ids (`--resume` redid the cell);
+   * not-harvested: its cell failed or stopped before the run's records were collected.
+   */
+  readonly kind: "discarded" | "not-harvested";
+  /** The journal's error for the discard or failure. */
+  readonly reason: string;
+  /** Lines of the run found and skipped. */
+  invocations: number;
+  records: number;
+}
+
 /** Everything analysis needs from a run directory. */
 export interface LoadedRun {
   readonly dir: string;
@@ -72,6 +99,10 @@ export interface LoadedRun {
   readonly skipped: SkippedLines;
   /** False when invocations.jsonl is missing: client-side counts fall back to the records. */
   readonly hasInvocations: boolean;
+  /** Runs left out of every statistic (their lines are counted here only). */
+  readonly excluded: readonly ExcludedRun[];
+  /** Per cell id, its journal outcome (cells without journal entries are absent). */
+  readonly outcomes: ReadonlyMap<string, CellOutcome>;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -331,7 +362,9 @@ export function loadRun(dir: string): LoadedRun {
     }
   };
 
-  // Journal first: it knows each run's cell and trial even if every invocation was throttled.
+  // Journal first: it knows each run's cell and trial even if every invocation was throttled,
+  // which runs --resume discarded, and which cells ended failed.
+  const journal = new JournalFacts();
   if (existsSync(journalFile)) {
     forEachLine(journalFile, (line) => {
       if (line.trim() === "") return;
@@ -346,6 +379,7 @@ export function loadRun(dir: string): LoadedRun {
         skipped.journalMalformed++;
         return;
       }
+      journal.add(v.cell_id, v.phase, v.run_id, v.detail);
       if (typeof v.run_id === "string" && v.run_id !== "") {
         const run = runs[runOf(v.run_id)];
         if (run === undefined) return;
@@ -354,6 +388,8 @@ export function loadRun(dir: string): LoadedRun {
       }
     });
   }
+
+  const excluded = journal.excludedRuns((id) => runs[runIndex.get(id) ?? -1]?.trial ?? Number.NaN);
 
   const reports = new Map<string, { run: number; billedMs: number }>();
   const functionErrors: { run: number; requestId: string }[] = [];
@@ -368,6 +404,11 @@ export function loadRun(dir: string): LoadedRun {
       }
       if (inv === null) {
         skipped.invocationsMalformed++;
+        return;
+      }
+      const ex = excluded.get(inv.run_id);
+      if (ex !== undefined) {
+        ex.invocations++;
         return;
       }
       const ri = runOf(inv.run_id);
@@ -408,6 +449,11 @@ export function loadRun(dir: string): LoadedRun {
       const r = parseRecordLine(line);
       if (r === null) {
         skipped.recordsMalformed++;
+        return;
+      }
+      const ex = excluded.get(r.run_id);
+      if (ex !== undefined) {
+        ex.records++;
         return;
       }
       let ri = runIndex.get(r.run_id);
@@ -471,5 +517,95 @@ export function loadRun(dir: string): LoadedRun {
     });
     for (let i = 0; i < records.length; i++) records.run[i] = remap[records.run[i] ?? 0] ?? -1;
   }
-  return { dir, manifest, runs: live, records, skipped, hasInvocations };
+  return {
+    dir,
+    manifest,
+    runs: live,
+    records,
+    skipped,
+    hasInvocations,
+    excluded: [...excluded.values()],
+    outcomes: journal.outcomes(live),
+  };
+}
+
+/** What the journal says about runs and cells, gathered line by line. */
+class JournalFacts {
+  private readonly last = new Map<string, { phase: string; error?: string }>();
+  private readonly runCell = new Map<string, string>();
+  private readonly harvested = new Set<string>();
+  private readonly discarded = new Map<string, { cellId: string; reason: string }>();
+
+  add(cellId: string, phase: string, runId: unknown, detail: unknown): void {
+    const error =
+      isObject(detail) && typeof detail.error === "string" ? detail.error : "no error recorded";
+    this.last.set(cellId, phase === "failed" ? { phase, error } : { phase });
+    if (typeof runId === "string" && runId !== "") {
+      this.runCell.set(runId, cellId);
+      if (phase === "harvested") this.harvested.add(runId);
+    }
+    if (phase === "failed" && isObject(detail) && Array.isArray(detail.discarded_run_ids)) {
+      for (const id of detail.discarded_run_ids) {
+        if (typeof id === "string") this.discarded.set(id, { cellId, reason: error });
+      }
+    }
+  }
+
+  private status(cellId: string): CellOutcome["status"] | undefined {
+    const phase = this.last.get(cellId)?.phase;
+    if (phase === undefined) return undefined;
+    return phase === "done" ? "done" : phase === "failed" ? "failed" : "unfinished";
+  }
+
+  /**
+   * Runs to leave out: those --resume discarded, and those of a cell that did not end `done`
+   * whose records were never harvested (their invocations are real but their records were never
+   * collected, so they would only show as missing). Runs of `done` cells are always kept: older
+   * journals and fixtures have no `harvested` lines.
+   */
+  excludedRuns(trialOf: (runId: string) => number): Map<string, ExcludedRun> {
+    const out = new Map<string, ExcludedRun>();
+    for (const [runId, d] of this.discarded) {
+      out.set(runId, {
+        runId,
+        cellId: d.cellId,
+        trial: trialOf(runId),
+        kind: "discarded",
+        reason: d.reason,
+        invocations: 0,
+        records: 0,
+      });
+    }
+    for (const [runId, cellId] of this.runCell) {
+      if (out.has(runId) || this.harvested.has(runId)) continue;
+      const status = this.status(cellId);
+      if (status === undefined || status === "done") continue;
+      out.set(runId, {
+        runId,
+        cellId,
+        trial: trialOf(runId),
+        kind: "not-harvested",
+        reason:
+          status === "failed"
+            ? `cell failed: ${this.last.get(cellId)?.error ?? "no error recorded"}`
+            : "cell unfinished (run interrupted and not resumed)",
+        invocations: 0,
+        records: 0,
+      });
+    }
+    return out;
+  }
+
+  outcomes(kept: readonly RunInfo[]): Map<string, CellOutcome> {
+    const out = new Map<string, CellOutcome>();
+    for (const [cellId, last] of this.last) {
+      const status = this.status(cellId) ?? "unfinished";
+      out.set(cellId, {
+        status,
+        ...(status === "failed" && last.error !== undefined ? { error: last.error } : {}),
+        keptRuns: kept.filter((r) => r.cellId === cellId).length,
+      });
+    }
+    return out;
+  }
 }

@@ -1,9 +1,10 @@
 import type { Workload } from "../core/cell";
 import type { Analysis } from "./analyze";
 import { hasAnova } from "./anova";
-import type { CellStats, Recommendation } from "./cells";
+import { type CellStats, MAX_LOST_SHARE, type Recommendation } from "./cells";
 import { PLATFORM_LOG_BYTES } from "./cost";
 import { factorNames } from "./effects";
+import type { ExcludedRun } from "./load-run";
 import { esc, heatMap, lineChart, scatterChart, short } from "./svg";
 
 const STYLE = `
@@ -24,6 +25,13 @@ function usd(x: number): string {
   return Number.isFinite(x) ? `$${x.toPrecision(3)}` : "n/a";
 }
 
+/** A unit price in plain decimals (no 2.0000000000000002e-7): six significant digits. */
+export function price(x: number): string {
+  if (!Number.isFinite(x) || x <= 0) return String(x);
+  const digits = Math.min(20, Math.max(2, 5 - Math.floor(Math.log10(x))));
+  return x.toFixed(digits).replace(/\.?0+$/, "");
+}
+
 function sizeLabel(workload: Workload, size: number): string {
   return workload === "events" ? `${size} ev/obj` : `${size} MiB parts`;
 }
@@ -36,10 +44,27 @@ function describe(c: CellStats): string {
   return `${c.memoryMb} MB, ${sizeLabel(c.workload, c.size)}, ${rcLabel(c.reservedConcurrency)}`;
 }
 
+/** "6 throttled, 1 failed cell" style tally of why cells were not considered. */
+function summariseReasons(r: Recommendation): string {
+  const count = (re: RegExp): number => r.ineligible.filter((x) => re.test(x.reason)).length;
+  const parts: [number, string][] = [
+    [count(/throttled/), "throttled > 5%"],
+    [count(/invocations failed|no successful/), "errors > 5%"],
+    [count(/records missing/), "records missing > 5%"],
+    [count(/^cell (failed|unfinished)/), "cell failed or unfinished"],
+  ];
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, what]) => `${n} ${what}`)
+    .join(", ");
+}
+
 function headline(a: Analysis, r: Recommendation): string {
   const pick = r.balanced ?? r.fastest;
   if (pick === undefined)
-    return `<li><b>${r.workload}</b>: no successful invocations to judge.</li>`;
+    return r.ineligible.length > 0
+      ? `<li><b>${r.workload}</b>: no cell to recommend — every cell was throttled, failed or incomplete (${esc(summariseReasons(r))}).</li>`
+      : `<li><b>${r.workload}</b>: no successful invocations to judge.</li>`;
   const eff = a.effects.find((e) => e.workload === r.workload && e.response === "log_p95");
   let driver = "";
   if (eff !== undefined && hasAnova(eff.result)) {
@@ -61,7 +86,11 @@ function headline(a: Analysis, r: Recommendation): string {
     alt.push(
       `highest throughput: ${esc(describe(r.highestThroughput))} (${short(r.highestThroughput.throughputMean)} obj/s)`,
     );
-  return `<li><b>${r.workload}</b>: use <b>${esc(describe(pick))}</b> — p95 ${ms(pick.p95Mean)} (95% CI ${short(pick.p95CiLow)}–${short(pick.p95CiHigh)}), ${short(pick.throughputMean)} obj/s, ${usd(pick.usdPer1000Invocations)} per 1,000 invocations.${driver}<br><span class="muted">${alt.join("; ")}</span></li>`;
+  const skipped =
+    r.ineligible.length === 0
+      ? ""
+      : `<br><span class="muted">Not considered: ${r.ineligible.length} cells (${esc(summariseReasons(r))}) — see Best cells.</span>`;
+  return `<li><b>${r.workload}</b>: use <b>${esc(describe(pick))}</b> — p95 ${ms(pick.p95Mean)} (95% CI ${short(pick.p95CiLow)}–${short(pick.p95CiHigh)}), ${short(pick.throughputMean)} obj/s, ${usd(pick.usdPer1000Invocations)} per 1,000 invocations.${driver}<br><span class="muted">${alt.join("; ")}</span>${skipped}</li>`;
 }
 
 function effectCharts(a: Analysis, w: Workload): string {
@@ -153,16 +182,18 @@ function throughputVsMemory(cells: readonly CellStats[], w: Workload): string {
 
 function costScatter(a: Analysis, r: Recommendation): string {
   const front = new Set(r.pareto.map((c) => c.cellId));
+  const out = new Set(r.ineligible.map((x) => x.cell.cellId));
   return scatterChart({
     id: `pareto-${r.workload}`,
-    title: `${r.workload}: cost vs p95 (Pareto front in orange)`,
+    title: `${r.workload}: cost vs p95 (Pareto front in orange${out.size > 0 ? "; grey rings: not considered" : ""})`,
     points: a.cells
       .filter((c) => c.workload === r.workload)
       .map((c) => ({
         x: c.p95Mean,
         y: c.usdPer1000Invocations,
-        label: c.cellId,
+        label: out.has(c.cellId) ? `${c.cellId} (not considered)` : c.cellId,
         highlight: front.has(c.cellId),
+        muted: out.has(c.cellId),
       })),
     xLabel: "mean p95, ms",
     yLabel: "$ per 1,000 invocations",
@@ -200,12 +231,47 @@ function anovaTables(a: Analysis): string {
 
 function completenessTable(a: Analysis): string {
   const rows = a.cells.map((c) => {
-    const warn = c.missing > 0 || c.throttles > 0 || c.errors > 0 ? ' class="warn"' : "";
-    return `<tr${warn}><td class="l">${esc(c.cellId)}</td><td>${c.runs}</td><td>${c.invocations}</td><td>${c.ok}</td><td>${c.errors}</td><td>${c.throttles}</td><td>${c.coldStarts}</td><td>${c.expected}</td><td>${c.records}</td><td>${c.missing}</td></tr>`;
+    const o = a.outcomes.get(c.cellId);
+    const status =
+      o === undefined ? "" : o.status === "failed" ? `failed: ${o.error ?? ""}` : o.status;
+    const warn =
+      c.missing > 0 || c.throttles > 0 || c.errors > 0 || (o !== undefined && o.status !== "done")
+        ? ' class="warn"'
+        : "";
+    return `<tr${warn}><td class="l">${esc(c.cellId)}</td><td class="l">${esc(status)}</td><td>${c.runs}</td><td>${c.invocations}</td><td>${c.ok}</td><td>${c.errors}</td><td>${c.throttles}</td><td>${c.coldStarts}</td><td>${c.expected}</td><td>${c.records}</td><td>${c.missing}</td></tr>`;
   });
   const s = a.skipped;
-  return `<table><tr><th class="l">cell</th><th>runs</th><th>invocations</th><th>ok</th><th>errors</th><th>throttles</th><th>cold starts</th><th>records expected</th><th>found</th><th>missing</th></tr>${rows.join("")}</table>
-<p>Skipped lines (counted, never fatal): records.jsonl ${s.recordsMalformed} malformed, ${s.recordsForeign} of a foreign run, ${s.recordsDuplicate} duplicate; invocations.jsonl ${s.invocationsMalformed} malformed; journal.jsonl ${s.journalMalformed} malformed.${a.hasInvocations ? "" : " invocations.jsonl is absent: expected records = records found."}</p>`;
+  return `<table><tr><th class="l">cell</th><th class="l">journal</th><th>runs</th><th>invocations</th><th>ok</th><th>errors</th><th>throttles</th><th>cold starts</th><th>records expected</th><th>found</th><th>missing</th></tr>${rows.join("")}</table>
+<p>Skipped lines (counted, never fatal): records.jsonl ${s.recordsMalformed} malformed, ${s.recordsForeign} of a foreign run, ${s.recordsDuplicate} duplicate; invocations.jsonl ${s.invocationsMalformed} malformed; journal.jsonl ${s.journalMalformed} malformed.${a.hasInvocations ? "" : " invocations.jsonl is absent: expected records = records found."}</p>
+${excludedRuns(a)}`;
+}
+
+function excludedRuns(a: Analysis): string {
+  const noData = [...a.outcomes].filter(
+    ([id, o]) => o.status !== "done" && !a.cells.some((c) => c.cellId === id),
+  );
+  const n = (kind: ExcludedRun["kind"]): number => a.excluded.filter((x) => x.kind === kind).length;
+  const head = `<p id="excluded-runs">Runs left out of every statistic: <b>${n("discarded")}</b> discarded by <code>--resume</code> (an unfinished attempt of a cell, redone with new runs) and <b>${n("not-harvested")}</b> never harvested (the cell failed or stopped before its records were collected).${noData.length > 0 ? ` Cells with no kept run: ${noData.map(([id, o]) => `${esc(id)} (${esc(o.status)}${o.error === undefined ? "" : `: ${esc(o.error)}`})`).join(", ")}.` : ""}</p>`;
+  if (a.excluded.length === 0) return head;
+  const rows = a.excluded.map(
+    (x) =>
+      `<tr><td class="l">${esc(x.runId)}</td><td class="l">${esc(x.cellId)}</td><td>${Number.isFinite(x.trial) ? x.trial : ""}</td><td class="l">${x.kind}</td><td class="l">${esc(x.reason)}</td><td>${x.invocations}</td><td>${x.records}</td></tr>`,
+  );
+  return `${head}<table><tr><th class="l">run</th><th class="l">cell</th><th>trial</th><th class="l">left out as</th><th class="l">reason</th><th>invocations skipped</th><th>records skipped</th></tr>${rows.join("")}</table>`;
+}
+
+function localCaveats(a: Analysis): string {
+  const m = a.manifest;
+  if (m.backend !== "local") return "";
+  const local = m.local;
+  const notes = local?.notes ?? [];
+  const cpu =
+    local === undefined
+      ? ""
+      : local.cpu_scaling_emulated
+        ? "CPU scaling with memory is emulated. "
+        : "CPU scaling with memory is <b>not</b> emulated, so memory's effect on latency is not AWS's. ";
+  return `<div id="local-caveats"><p><b>Local backend</b>: the numbers come from an embedded S3 server and Lambda runtime on one machine, not from AWS; relative comparisons are indicative, absolute latency, throughput and cost do not transfer to AWS. ${cpu}${local === undefined ? "" : `Account concurrency emulated: ${local.account_concurrency}.`}</p>${notes.length > 0 ? `<ul class="muted">${notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : ""}</div>`;
 }
 
 function bestTable(a: Analysis): string {
@@ -213,7 +279,12 @@ function bestTable(a: Analysis): string {
     (r) =>
       `<tr><td class="l">${r.workload}</td><td class="l">${esc(r.fastest?.cellId ?? "n/a")} (${ms(r.fastest?.p95Mean ?? Number.NaN)})</td><td class="l">${esc(r.highestThroughput?.cellId ?? "n/a")} (${short(r.highestThroughput?.throughputMean ?? Number.NaN)} obj/s)</td><td class="l">${esc(r.cheapest?.cellId ?? "n/a")} (${usd(r.cheapest?.usdPer1000Invocations ?? Number.NaN)} / 1,000)</td><td class="l">${r.pareto.map((c) => esc(c.cellId)).join("<br>")}</td></tr>`,
   );
-  return `<table><tr><th class="l">workload</th><th class="l">lowest p95</th><th class="l">highest throughput</th><th class="l">lowest cost</th><th class="l">Pareto-optimal (cost vs p95)</th></tr>${rows.join("")}</table>`;
+  const inel = a.recommendations.flatMap((r) => r.ineligible);
+  const list =
+    inel.length === 0
+      ? ""
+      : `<p>Not considered for any pick (more than ${100 * MAX_LOST_SHARE}% of invocations throttled or failed, more than ${100 * MAX_LOST_SHARE}% of records missing, or the cell failed): their latency and cost describe only the invocations that got through.</p><table><tr><th class="l">cell</th><th class="l">reason</th></tr>${inel.map((x) => `<tr class="warn"><td class="l">${esc(x.cell.cellId)}</td><td class="l">${esc(x.reason)}</td></tr>`).join("")}</table>`;
+  return `<table><tr><th class="l">workload</th><th class="l">lowest p95</th><th class="l">highest throughput</th><th class="l">lowest cost</th><th class="l">Pareto-optimal (cost vs p95)</th></tr>${rows.join("")}</table>${list}`;
 }
 
 /**
@@ -234,7 +305,7 @@ export function renderReport(a: Analysis): string {
 <h1>Lambda → S3 ingestion: results</h1>
 <p class="muted">${esc(m.backend)} backend · ${esc(m.region)} · ${esc(m.architecture)} · ${a.runs.length} runs in ${a.cells.length} cells · ${m.trials} trials per cell · created ${esc(String(m.created_at ?? ""))}</p>
 <div class="headline"><h2 style="margin-top:4px;border:0">Recommendation</h2><ul>${a.recommendations.map((r) => headline(a, r)).join("")}</ul>
-<p class="muted">The pick is the cheapest Pareto-optimal cell (cost vs p95) whose mean p95 is within 10% of the fastest cell's.${m.backend === "local" ? " Local backend: CPU scaling with memory and AWS network limits are not reproduced, so absolute numbers do not transfer to AWS." : ""}</p></div>
+<p class="muted">The pick is the cheapest Pareto-optimal cell (cost vs p95) whose mean p95 is within 10% of the fastest cell's.</p>${localCaveats(a)}</div>
 <h2>Best cells</h2>${bestTable(a)}
 <h2>Effect of each factor</h2>
 <p>Main effects: the response averaged over the other two factors and the trials (p95 as a geometric mean, matching the ANOVA on ln p95).</p>
@@ -251,7 +322,7 @@ ${anovaTables(a)}
 <p><b>Throughput</b> of a run = successful records / window, window = max(ts_end_ms) − min(ts_start_ms) over its successful records (a run of one record: its latency). MB/s uses MB = 2²⁰ bytes.</p>
 <p><b>Cell p95</b>: mean of the per-trial p95; std is the sample standard deviation; the 95% CI is a percentile bootstrap of that mean (trials resampled with replacement, 2,000 resamples, seed ${a.seed}).</p>
 <p><b>Records expected</b> = invocations that reached the function and got a response (not throttled, HTTP status ≠ 0). Errors = records with ok = false + invocations without a response + function errors without a record.</p>
-<p><b>Cost</b> = Lambda compute Σ(billed ms)/1000 × memory MB/1024 × $${p.lambdaGbSecond[m.architecture]}/GB-s (${esc(m.architecture)}; billed ms = REPORT billed duration + ⌈init duration⌉ when the REPORT line is known, else ⌈latency_ms⌉ — local runs) + requests × $${p.lambdaRequest} + S3 PUT-class requests × $${p.s3PutRequest} (1 per events object; parts + 2 per multipart upload; failed uploads not counted) + CloudWatch Logs bytes / 2³⁰ × $${p.logsIngestGb}/GB (bytes = each record's EMF line + ${platformBytes} bytes of START/END/REPORT per invocation + ${PLATFORM_LOG_BYTES.init} per cold start). Normalised per 1,000 billed invocations, per GB (2³⁰ bytes) written to S3, per 1M events.</p>
+<p><b>Cost</b> = Lambda compute Σ(billed ms)/1000 × memory MB/1024 × $${price(p.lambdaGbSecond[m.architecture])}/GB-s (${esc(m.architecture)}; billed ms = REPORT billed duration + ⌈init duration⌉ when the REPORT line is known, else ⌈latency_ms⌉ — local runs) + requests × $${price(p.lambdaRequest)} + S3 PUT-class requests × $${price(p.s3PutRequest)} (1 per events object; parts + 2 per multipart upload; failed uploads not counted) + CloudWatch Logs bytes / 2³⁰ × $${price(p.logsIngestGb)}/GB (bytes = each record's EMF line + ${platformBytes} bytes of START/END/REPORT per invocation + ${PLATFORM_LOG_BYTES.init} per cold start). Normalised per 1,000 billed invocations, per GB (2³⁰ bytes) written to S3, per 1M events.</p>
 <p><b>Prices</b>: ${esc(p.region)}, as of <b>${esc(p.asOf)}</b>; sources: ${p.sources.map((s) => `<code>${esc(s)}</code>`).join(", ")}.</p>
 </div>
 <p class="muted">Generated by <code>npm run analyze</code> from ${esc(a.dir)}.</p>

@@ -1,7 +1,8 @@
 import type { Analysis } from "./analyze";
 import { hasAnova } from "./anova";
-import type { CellStats } from "./cells";
+import { type CellStats, MAX_LOST_SHARE } from "./cells";
 import { formatNumber } from "./csv";
+import type { ExcludedRun } from "./load-run";
 
 function ms(x: number): string {
   return Number.isFinite(x) ? `${x.toFixed(1)} ms` : "n/a";
@@ -25,6 +26,46 @@ function pad(s: string, n: number): string {
 
 function cellLabel(c: CellStats | undefined): string {
   return c === undefined ? "n/a" : c.cellId;
+}
+
+/**
+ * Runs left out (discarded by --resume, or never harvested) and cells whose journal did not end
+ * `done`: how many, why, and how many lines were skipped for them.
+ */
+function excludedSection(a: Analysis): string[] {
+  const L: string[] = [];
+  const discarded = a.excluded.filter((x) => x.kind === "discarded");
+  const unharvested = a.excluded.filter((x) => x.kind === "not-harvested");
+  const lines = (xs: readonly ExcludedRun[]): string =>
+    `${xs.reduce((s, x) => s + x.invocations, 0)} invocations, ${xs.reduce((s, x) => s + x.records, 0)} records skipped`;
+  L.push("Runs left out of every statistic");
+  L.push(
+    `  Discarded by --resume:  ${discarded.length} runs (${lines(discarded)}) — an unfinished attempt of a cell that --resume redid with new runs`,
+  );
+  L.push(
+    `  Never harvested:        ${unharvested.length} runs (${lines(unharvested)}) — the cell failed or stopped before its records were collected`,
+  );
+  for (const x of a.excluded.slice(0, 20)) {
+    L.push(
+      `    ${x.runId} ${x.cellId} trial ${Number.isFinite(x.trial) ? x.trial : "?"}: ${x.kind}, ${x.reason}`,
+    );
+  }
+  if (a.excluded.length > 20) L.push(`    … and ${a.excluded.length - 20} more runs`);
+  const bad = [...a.outcomes].filter(([, o]) => o.status !== "done");
+  L.push(
+    `  Cells not done:         ${bad.length}${bad.length > 0 ? " (their harvested runs are kept and flagged; never recommended)" : ""}`,
+  );
+  for (const [id, o] of bad) {
+    L.push(
+      `    ${id}: ${o.status}${o.error === undefined ? "" : ` (${o.error})`}, ${o.keptRuns} of ${a.manifest.trials} runs kept`,
+    );
+  }
+  const started = new Set([...a.outcomes.keys(), ...a.cells.map((c) => c.cellId)]);
+  const notStarted = a.manifest.cells.filter((c) => !started.has(c.cell_id));
+  L.push(
+    `  Cells not started:      ${notStarted.length} of ${a.manifest.cells.length} in the manifest`,
+  );
+  return L;
 }
 
 /**
@@ -89,6 +130,7 @@ export function renderSummary(a: Analysis): string {
     L.push(`    ${r.runId} ${r.cellId} trial ${r.trial}: ${r.records}/${r.expected}`);
   }
   if (incomplete.length > 20) L.push(`    … and ${incomplete.length - 20} more runs`);
+  L.push("");
   const s = a.skipped;
   L.push("Skipped lines (counted, not fatal)");
   L.push(
@@ -98,6 +140,7 @@ export function renderSummary(a: Analysis): string {
   L.push(`  journal.jsonl:          ${s.journalMalformed} malformed`);
   if (a.unassigned.length > 0)
     L.push(`  runs without a known cell (left out): ${a.unassigned.join(", ")}`);
+  L.push(...excludedSection(a));
   L.push("");
   L.push("Function-by-function performance breakdown");
   const head = `  ${pad("function", 44)} ${pad("inv", 6)} ${pad("ok", 6)} ${pad("err", 5)} ${pad("thr", 5)} ${pad("cold", 5)} ${pad("mean", 10)} ${pad("p95", 10)} ${pad("p99", 10)} obj/s`;
@@ -122,6 +165,12 @@ export function renderSummary(a: Analysis): string {
       `    lowest cost:       ${cellLabel(r.cheapest)} (${usd(r.cheapest?.usdPer1000Invocations ?? Number.NaN)} per 1,000 invocations)`,
     );
     L.push(`    Pareto (cost vs p95): ${r.pareto.map((c) => c.cellId).join(", ") || "n/a"}`);
+    if (r.ineligible.length > 0) {
+      L.push(
+        `    not considered (> ${100 * MAX_LOST_SHARE}% lost, or cell failed): ${r.ineligible.length} cells`,
+      );
+      for (const x of r.ineligible) L.push(`      ${x.cell.cellId}: ${x.reason}`);
+    }
   }
   L.push("");
   L.push("Factorial ANOVA (per workload; trials as replicates; residual = three-way + error)");

@@ -218,6 +218,8 @@ export interface ScatterPoint {
   readonly y: number;
   readonly label: string;
   readonly highlight: boolean;
+  /** Drawn as a hollow grey ring: a point that was not eligible for the front. */
+  readonly muted?: boolean;
 }
 
 /** A scatter plot; highlighted points are joined by a step line (the Pareto front). */
@@ -259,8 +261,13 @@ export function scatterChart(opts: {
     );
   }
   for (const p of pts) {
+    const paint = p.highlight
+      ? 'fill="#D55E00" fill-opacity="1"'
+      : p.muted === true
+        ? 'fill="none" stroke="#999" stroke-width="1.5"'
+        : 'fill="#0072B2" fill-opacity="0.6"';
     parts.push(
-      `<circle class="mark${p.highlight ? " pareto" : ""}" cx="${x(p.x).toFixed(1)}" cy="${y(p.y).toFixed(1)}" r="${p.highlight ? 5.5 : 4}" fill="${p.highlight ? "#D55E00" : "#0072B2"}" fill-opacity="${p.highlight ? 1 : 0.6}"><title>${esc(`${p.label}: ${short(p.x)}, ${short(p.y)}`)}</title></circle>`,
+      `<circle class="mark${p.highlight ? " pareto" : p.muted === true ? " muted" : ""}" cx="${x(p.x).toFixed(1)}" cy="${y(p.y).toFixed(1)}" r="${p.highlight ? 5.5 : 4}" ${paint}><title>${esc(`${p.label}: ${short(p.x)}, ${short(p.y)}`)}</title></circle>`,
     );
   }
   parts.push("</svg>");
