@@ -15,7 +15,7 @@ h3{font-size:16px;margin:20px 0 6px}.muted{color:#666}.headline{background:#fff;
 .chart text{font:11px system-ui,sans-serif;fill:#333}.chart .ctitle{font-size:12px;font-weight:600}.chart .axis{font-size:11px;fill:#555}.chart .cell{font-size:11px}
 table{border-collapse:collapse;background:#fff;margin:8px 0;font-size:13px}th,td{border:1px solid #e0e0e0;padding:3px 8px;text-align:right}th{background:#f0f0f0}
 td.l,th.l{text-align:left}tr.warn td{background:#fff4e5}.sig{font-weight:600}code{background:#f0f0f0;padding:1px 4px;border-radius:3px}
-.formula{background:#fff;border:1px solid #e3e3e3;padding:10px 16px;border-radius:6px}`;
+.warn-note{background:#fff4e5;border-left:4px solid #E69F00;padding:8px 12px}.formula{background:#fff;border:1px solid #e3e3e3;padding:10px 16px;border-radius:6px}`;
 
 function ms(x: number): string {
   return Number.isFinite(x) ? `${short(x)} ms` : "n/a";
@@ -185,7 +185,7 @@ function costScatter(a: Analysis, r: Recommendation): string {
   const out = new Set(r.ineligible.map((x) => x.cell.cellId));
   return scatterChart({
     id: `pareto-${r.workload}`,
-    title: `${r.workload}: cost vs p95 (Pareto front in orange${out.size > 0 ? "; grey rings: not considered" : ""})`,
+    title: `${r.workload}: cost vs p95 (orange: Pareto front${out.size > 0 ? ", grey: excluded" : ""})`,
     points: a.cells
       .filter((c) => c.workload === r.workload)
       .map((c) => ({
@@ -260,6 +260,18 @@ function excludedRuns(a: Analysis): string {
   return `${head}<table><tr><th class="l">run</th><th class="l">cell</th><th>trial</th><th class="l">left out as</th><th class="l">reason</th><th>invocations skipped</th><th>records skipped</th></tr>${rows.join("")}</table>`;
 }
 
+/** Warns that throttled or failing cells are still in the effect plots, heat maps and ANOVA. */
+function lossNote(a: Analysis): string {
+  const lossy = a.recommendations.flatMap((r) =>
+    r.ineligible.filter((x) => !/^cell (failed|unfinished)/.test(x.reason)),
+  );
+  if (lossy.length === 0) return "";
+  const byReason = new Map<string, string[]>();
+  for (const x of lossy) byReason.set(x.reason, [...(byReason.get(x.reason) ?? []), x.cell.cellId]);
+  const groups = [...byReason].map(([reason, ids]) => `${reason}: ${ids.join(", ")}`).join("; ");
+  return `<p class="warn-note"><b>Caution:</b> ${lossy.length} cells lost more than ${100 * MAX_LOST_SHARE}% of their invocations (${esc(groups)}). They stay in the plots, heat maps and ANOVA below, but their latency and throughput describe only the invocations that got through — a throttled cell runs fewer requests at once and looks faster than it is.</p>`;
+}
+
 function localCaveats(a: Analysis): string {
   const m = a.manifest;
   if (m.backend !== "local") return "";
@@ -308,7 +320,7 @@ export function renderReport(a: Analysis): string {
 <p class="muted">The pick is the cheapest Pareto-optimal cell (cost vs p95) whose mean p95 is within 10% of the fastest cell's.</p>${localCaveats(a)}</div>
 <h2>Best cells</h2>${bestTable(a)}
 <h2>Effect of each factor</h2>
-<p>Main effects: the response averaged over the other two factors and the trials (p95 as a geometric mean, matching the ANOVA on ln p95).</p>
+<p>Main effects: the response averaged over the other two factors and the trials (p95 as a geometric mean, matching the ANOVA on ln p95).</p>${lossNote(a)}
 ${perWorkload((w) => `<h3>${w}</h3>${effectCharts(a, w)}`)}
 <h2>p95 latency per cell</h2><div class="grid">${perWorkload((w) => heat(a.cells, w))}</div>
 <h2>Throughput vs memory</h2><div class="grid">${perWorkload((w) => throughputVsMemory(a.cells, w))}</div>
