@@ -195,7 +195,19 @@ export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): v
   writeFileSync(paths.results, toCsv(RESULTS_COLUMNS, resultsRows(a.runs)));
   const pivot = pivotTable(a.runs);
   writeFileSync(paths.pivot, toCsv(pivot.columns, pivot.rows));
-  writeFileSync(paths.p95, toCsv(P95_COLUMNS, p95Rows(a.cells)));
+  const notRecommended = new Map(
+    a.recommendations.flatMap((r) => r.ineligible.map((x) => [x.cell.cellId, x.reason] as const)),
+  );
+  writeFileSync(
+    paths.p95,
+    toCsv(
+      P95_COLUMNS,
+      p95Rows(a.cells, (c) => ({
+        status: a.outcomes.get(c.cellId)?.status ?? "",
+        notRecommended: notRecommended.get(c.cellId) ?? "",
+      })),
+    ),
+  );
   writeFileSync(paths.cost, toCsv(COST_COLUMNS, costRows(a.cells, a.manifest.architecture)));
   writeFileSync(paths.effects, toCsv(EFFECTS_COLUMNS, effectsRows(a.effects)));
   writeFileSync(paths.summary, renderSummary(a));

@@ -85,10 +85,18 @@ export const P95_COLUMNS = [
   "p95_ci95_high_ms",
   "throughput_mean_obj_per_s",
   "throughput_std_obj_per_s",
+  "cell_status",
+  "not_recommended_because",
 ] as const;
 
 /** One p95.csv row per cell. */
-export function p95Rows(cells: readonly CellStats[]): CsvValue[][] {
+export function p95Rows(
+  cells: readonly CellStats[],
+  flags: (c: CellStats) => { status: string; notRecommended: string } = () => ({
+    status: "",
+    notRecommended: "",
+  }),
+): CsvValue[][] {
   return cells.map((c) => [
     c.workload,
     c.memoryMb,
@@ -102,6 +110,8 @@ export function p95Rows(cells: readonly CellStats[]): CsvValue[][] {
     c.p95CiHigh,
     c.throughputMean,
     c.throughputStd,
+    flags(c).status,
+    flags(c).notRecommended,
   ]);
 }
 

@@ -60,7 +60,7 @@ t.test("analyze writes every output with the exact columns into the run director
   );
   t.equal(
     header(join(dir, "p95.csv")),
-    "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,trials,p95_mean_ms,p95_std_ms,p95_ci95_low_ms,p95_ci95_high_ms,throughput_mean_obj_per_s,throughput_std_obj_per_s",
+    "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,trials,p95_mean_ms,p95_std_ms,p95_ci95_low_ms,p95_ci95_high_ms,throughput_mean_obj_per_s,throughput_std_obj_per_s,cell_status,not_recommended_because",
     "p95.csv columns",
   );
   t.equal(

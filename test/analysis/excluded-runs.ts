@@ -1,7 +1,7 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { analyseRun } from "../../analysis/analyze";
+import { analyseRun, outputPaths, writeOutputs } from "../../analysis/analyze";
 import { renderReport } from "../../analysis/report-html";
 import { renderSummary } from "../../analysis/summary";
 import { type Cell, cellId, type EventsCell } from "../../core/cell";
@@ -378,4 +378,27 @@ t.test("summary.txt and report.html say what was left out and why", async (t) =>
   );
   t.match(html, "S3 is the embedded local server on loopback", "local notes from the manifest");
   t.match(html, "CPU scaling with memory is <b>not</b> emulated", "CPU caveat from the manifest");
+});
+
+t.test("p95.csv carries each cell's journal status and why it is not recommended", async (t) => {
+  const dir = t.testdir();
+  writeRunDir(dir);
+  const out = join(dir, "out");
+  writeOutputs(analyseRun(dir), outputPaths(out), out);
+  const rows = readFileSync(join(out, "p95.csv"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(","));
+  const tail = rows.map((r) => [r[4], ...r.slice(-2)]);
+  t.same(
+    tail,
+    [
+      ["cell_id", "cell_status", "not_recommended_because"],
+      [cellId(A), "done", ""],
+      [cellId(C), "done", "50% of invocations throttled"],
+      [cellId(B), "done", ""],
+      [cellId(D), "failed", "cell failed (harvest timed out)"],
+    ],
+    "status and reason per cell",
+  );
 });
