@@ -4,12 +4,12 @@
  * Memory stays bounded by the socket and file-stream buffers whatever the body size.
  */
 import { createHash, type Hash } from "node:crypto";
-import { createWriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { type ChecksumAlgorithm, isChecksumAlgorithm } from "./checksums";
 import { S3Error } from "./errors";
+import { FileSink } from "./file-sink";
 import { createBodyHasher } from "./hashing";
 import { chunkSignature, type SignedRequest } from "./sigv4";
 
@@ -23,6 +23,9 @@ export interface ReceivedBody {
 }
 
 const LINE_LIMIT = 8 * 1024;
+const MIB = 1024 * 1024;
+/** Writeback starts every this many bytes, so that a body's final fsync waits for its tail only. */
+const SYNC_EVERY_BYTES = 8 * MIB;
 
 /**
  * The checksum the request announces, from x-amz-checksum-<alg> (value given up front),
@@ -223,7 +226,7 @@ export async function receiveBody(
       yield chunk;
     }
   }
-  const out = createWriteStream(dest, { flush: true, highWaterMark: 1024 * 1024 });
+  const out = new FileSink(dest, { syncEveryBytes: SYNC_EVERY_BYTES, highWaterMark: MIB });
   try {
     if (chunked) await pipeline(req, awsChunkedDecoder(trailers, options.signed), hash, out);
     else await pipeline(req, hash, out);
