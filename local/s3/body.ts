@@ -226,7 +226,11 @@ export async function receiveBody(
       yield chunk;
     }
   }
-  const out = new FileSink(dest, { syncEveryBytes: SYNC_EVERY_BYTES, highWaterMark: MIB });
+  const out = new FileSink(dest, {
+    syncEveryBytes: SYNC_EVERY_BYTES,
+    highWaterMark: MIB,
+    minWriteBytes: MIB,
+  });
   try {
     if (chunked) await pipeline(req, awsChunkedDecoder(trailers, options.signed), hash, out);
     else await pipeline(req, hash, out);

@@ -14,6 +14,8 @@ export interface FileSinkOptions {
   syncEveryBytes: number;
   /** Bytes buffered before write() asks the source to wait. */
   highWaterMark: number;
+  /** Smaller writes are gathered until this many bytes, then go out in one writev. */
+  minWriteBytes: number;
 }
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
@@ -22,6 +24,9 @@ const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(Strin
 export class FileSink extends Writable {
   private handle: FileHandle | undefined;
   private unsynced = 0;
+  /** Gathered chunks not yet written (fewer than minWriteBytes). */
+  private gathered: Buffer[] = [];
+  private gatheredBytes = 0;
   /** The background writeback in progress, if any. */
   private syncing: Promise<void> | undefined;
   /** A failed background writeback: the next write or the final fsync reports it. */
@@ -48,10 +53,27 @@ export class FileSink extends Writable {
     chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
     callback: (error?: Error | null) => void,
   ): void {
-    this.writeAll(chunks.map((c) => c.chunk)).then(
+    for (const { chunk } of chunks) {
+      this.gathered.push(chunk);
+      this.gatheredBytes += chunk.length;
+    }
+    // Each write wakes a thread-pool thread: on few cores that preempts the event loop, so
+    // small socket-sized chunks are gathered into large writes.
+    if (this.gatheredBytes < this.options.minWriteBytes) {
+      callback();
+      return;
+    }
+    this.writeGathered().then(
       () => callback(),
       (e: unknown) => callback(asError(e)),
     );
+  }
+
+  private writeGathered(): Promise<void> {
+    const buffers = this.gathered;
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    return this.writeAll(buffers);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -111,6 +133,7 @@ export class FileSink extends Writable {
 
   private async syncAll(): Promise<void> {
     const handle = this.openHandle();
+    await this.writeGathered();
     await this.syncing;
     if (this.syncError !== undefined) throw this.syncError;
     await handle.sync();

@@ -25,7 +25,11 @@ t.test(
     // A writeback every 256 KiB: many of them overlap the writes that follow.
     await pipeline(
       Readable.from(chunks),
-      new FileSink(path, { syncEveryBytes: 256 * 1024, highWaterMark: 1024 * 1024 }),
+      new FileSink(path, {
+        syncEveryBytes: 256 * 1024,
+        highWaterMark: 1024 * 1024,
+        minWriteBytes: 200 * 1024,
+      }),
     );
     const stored = await readFile(path);
     t.equal(stored.length, data.length, "exact size on disk");
@@ -36,7 +40,10 @@ t.test(
 t.test("an empty stream leaves an empty file", async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, "empty");
-  await pipeline(Readable.from([]), new FileSink(path, { syncEveryBytes: 1, highWaterMark: 1024 }));
+  await pipeline(
+    Readable.from([]),
+    new FileSink(path, { syncEveryBytes: 1, highWaterMark: 1024, minWriteBytes: 1 }),
+  );
   t.equal((await readFile(path)).length, 0, "zero bytes on disk");
 });
 
@@ -46,7 +53,7 @@ t.test("a file that cannot be created fails the stream with the open error", asy
   await t.rejects(
     pipeline(
       Readable.from([Buffer.from("x")]),
-      new FileSink(path, { syncEveryBytes: 1, highWaterMark: 1024 }),
+      new FileSink(path, { syncEveryBytes: 1, highWaterMark: 1024, minWriteBytes: 1 }),
     ),
     { code: "ENOENT" },
     "ENOENT from open()",
