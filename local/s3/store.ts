@@ -5,7 +5,8 @@
  *   buckets/<b>/bucket.json           creation date
  *   buckets/<b>/objects/<sha256(key)>.json   object metadata sidecar, names its data segments
  *   buckets/<b>/data/<uuid>           data segments (one for PutObject, one per part after Complete)
- *   buckets/<b>/uploads/<id>/upload.json, part-<n>.json, p<n>-<uuid>   multipart uploads
+ *   buckets/<b>/uploads/<id>/upload.json, p<n>-<md5>-<size>-<ms>-<uuid>   multipart uploads
+ *     (a part's data file; its name is its metadata: number, ETag, size, Last-Modified)
  * An object exists once its sidecar is renamed into place (after its data was fsynced), so an
  * acknowledged object survives a restart. An index of everything is kept in memory.
  */
@@ -89,6 +90,28 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
+const PART_FILE = /^p(\d+)-([0-9a-f]{32})-(\d+)-(\d+)-[0-9a-f-]{36}$/;
+
+/** The data file name of a part, which carries its metadata. */
+function partFileName(part: Omit<PartMeta, "file">): string {
+  const md5 = /^"([0-9a-f]{32})"$/.exec(part.etag)?.[1];
+  if (md5 === undefined) throw new Error(`a part ETag must be a quoted MD5: ${part.etag}`);
+  return `p${part.partNumber}-${md5}-${part.size}-${Date.parse(part.lastModified)}-${randomUUID()}`;
+}
+
+/** The metadata of a part from its data file name; undefined for other files. */
+function partFromFileName(file: string): PartMeta | undefined {
+  const m = PART_FILE.exec(file);
+  if (m === null) return undefined;
+  return {
+    partNumber: Number(m[1]),
+    etag: `"${m[2]}"`,
+    size: Number(m[3]),
+    lastModified: new Date(Number(m[4])).toISOString(),
+    file,
+  };
+}
+
 /** Writes a small file durably: temp file, fsync, rename, fsync of the directory. */
 async function writeFileDurably(dir: string, name: string, text: string): Promise<void> {
   const tmp = join(dir, `.${name}.${randomUUID()}.tmp`);
@@ -158,9 +181,18 @@ export class Store {
           throw e;
         }
         for (const file of await readdir(udir)) {
-          if (!/^part-\d+\.json$/.test(file)) continue;
-          const part = JSON.parse(await readFile(join(udir, file), "utf8")) as PartMeta;
-          upload.parts.set(part.partNumber, part);
+          let part: PartMeta | undefined;
+          if (/^part-\d+\.json$/.test(file)) {
+            // Written by earlier versions: a JSON sidecar per part.
+            part = JSON.parse(await readFile(join(udir, file), "utf8")) as PartMeta;
+          } else part = partFromFileName(file);
+          if (part === undefined) continue;
+          const known = upload.parts.get(part.partNumber);
+          // Two files for one part number: a crash between storing a replacement and
+          // removing the replaced one; the later upload wins, as it did before the crash.
+          if (known === undefined || known.lastModified < part.lastModified) {
+            upload.parts.set(part.partNumber, part);
+          }
         }
         bucket.uploads.set(id, upload);
       }
@@ -357,10 +389,12 @@ export class Store {
     // The upload may have been aborted while the body streamed in.
     const upload = this.getUpload(bucketName, key, uploadId);
     const dir = join(this.bucketDir(bucketName), "uploads", uploadId);
-    const file = `p${part.partNumber}-${randomUUID()}`;
+    const file = partFileName(part);
+    // The body was fsynced when received: the rename and its directory's fsync make the part
+    // durable, and its name carries its metadata (one fsync less per part than a sidecar).
     await rename(bodyPath, join(dir, file));
+    await fsyncPath(dir);
     const meta: PartMeta = { ...part, file };
-    await writeFileDurably(dir, `part-${part.partNumber}.json`, JSON.stringify(meta));
     const previous = upload.parts.get(part.partNumber);
     upload.parts.set(part.partNumber, meta);
     if (previous !== undefined) await rm(join(dir, previous.file), { force: true });
