@@ -24,8 +24,13 @@ export interface ReceivedBody {
 
 const LINE_LIMIT = 8 * 1024;
 const MIB = 1024 * 1024;
-/** Writeback starts every this many bytes, so that a body's final fsync waits for its tail only. */
-const SYNC_EVERY_BYTES = 8 * MIB;
+/**
+ * Writeback starts every this many bytes, so that a body's final fsync waits for its tail only.
+ * Small against the smallest common part (8 MiB): at 8 MiB the one writeback of an 8 MiB part
+ * started with its last write, and the parts in flight, which end together, each waited
+ * 12-22 ms for it with no body arriving (measured); at 2 MiB they wait 0-6 ms.
+ */
+const SYNC_EVERY_BYTES = 2 * MIB;
 
 /**
  * The checksum the request announces, from x-amz-checksum-<alg> (value given up front),
