@@ -1,11 +1,10 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Cell } from "../core/cell";
 import { cellId } from "../core/cell";
-import { ARCHITECTURES, WORKLOADS } from "../core/constants";
 import { asEmfRecord, type EmfRecord, extractEmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
-import { type InvocationRecord, type Manifest, RUN_FILES } from "../core/run-files";
+import { type InvocationRecord, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
 import { forEachLine } from "./lines";
 
 /** One run (cell × trial), with the client-side counts of its invocations. */
@@ -107,54 +106,6 @@ export interface LoadedRun {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Reads and checks the fields of manifest.json that analysis relies on. */
-export function readManifest(dir: string): Manifest {
-  const file = join(dir, RUN_FILES.manifest);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e: unknown) {
-    throw new InvalidInputError(
-      "run directory",
-      dir,
-      `a run directory with a readable JSON ${RUN_FILES.manifest} (${e instanceof Error ? e.message : String(e)})`,
-    );
-  }
-  const name = (field: string): string => `${file} ${field}`;
-  if (!isObject(parsed)) throw new InvalidInputError(file, parsed, "a JSON object (Manifest)");
-  if (parsed.backend !== "local" && parsed.backend !== "aws") {
-    throw new InvalidInputError(name("backend"), parsed.backend, "one of local, aws");
-  }
-  if (!(ARCHITECTURES as readonly unknown[]).includes(parsed.architecture)) {
-    throw new InvalidInputError(
-      name("architecture"),
-      parsed.architecture,
-      `one of ${ARCHITECTURES.join(", ")}`,
-    );
-  }
-  if (typeof parsed.region !== "string") {
-    throw new InvalidInputError(name("region"), parsed.region, "a string");
-  }
-  const cells = parsed.cells;
-  if (
-    !Array.isArray(cells) ||
-    !cells.every(
-      (c: unknown) =>
-        isObject(c) &&
-        typeof c.cell_id === "string" &&
-        isObject(c.cell) &&
-        (WORKLOADS as readonly unknown[]).includes(c.cell.workload),
-    )
-  ) {
-    throw new InvalidInputError(
-      name("cells"),
-      "(not a list of cells)",
-      "an array of {cell_id, cell, function_name}",
-    );
-  }
-  return parsed as unknown as Manifest;
 }
 
 function asInvocation(v: unknown): InvocationRecord | null {
@@ -321,7 +272,7 @@ export function loadRun(dir: string): LoadedRun {
       `a run directory containing ${RUN_FILES.manifest}`,
     );
   }
-  const manifest = readManifest(dir);
+  const manifest = readManifest(dir, "run directory");
   const invFile = join(dir, RUN_FILES.invocations);
   const recFile = join(dir, RUN_FILES.records);
   const journalFile = join(dir, RUN_FILES.journal);

@@ -5,7 +5,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Cell, cellId } from "../core/cell";
-import { InvalidInputError } from "../core/errors";
 import { functionName } from "../core/names";
 import { PROJECT_ROOT } from "../core/paths";
 import { type Manifest, RUN_FILES } from "../core/run-files";
@@ -71,28 +70,4 @@ export function buildManifest(
 /** Writes the manifest into a run directory. */
 export function writeManifest(dir: string, manifest: Manifest): void {
   writeFileSync(join(dir, RUN_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
-}
-
-/** Reads a run directory's manifest; a missing or unreadable one is bad input (`input`). */
-export function readManifest(dir: string, input: string): Manifest {
-  const file = join(dir, RUN_FILES.manifest);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e: unknown) {
-    throw new InvalidInputError(
-      input,
-      dir,
-      `a run directory with a readable ${RUN_FILES.manifest} (${e instanceof Error ? e.message : String(e)})`,
-    );
-  }
-  if (
-    typeof parsed !== "object" ||
-    parsed === null ||
-    (parsed as { schema_version?: unknown }).schema_version !== 1 ||
-    !Array.isArray((parsed as { cell_order?: unknown }).cell_order)
-  ) {
-    throw new InvalidInputError(input, dir, `a run directory with a schema_version 1 manifest`);
-  }
-  return parsed as Manifest;
 }

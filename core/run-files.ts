@@ -1,4 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Architecture, Cell, Workload } from "./cell";
+import { ARCHITECTURES, WORKLOADS } from "./constants";
+import { InvalidInputError } from "./errors";
 
 /**
  * The run directory (default `results/<run>/`): everything one experiment run leaves behind.
@@ -112,4 +116,71 @@ export interface InvocationRecord {
   readonly report?: ReportLine;
   /** The EMF line found in the Tail log, verbatim: the harvester's last fallback. */
   readonly tail_emf_line?: string;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Reads and checks a run directory's `manifest.json`: the one reader for `--resume`,
+ * `--cleanup` and `npm run analyze`. An unreadable file is bad input named `input` (the flag or
+ * argument that gave the directory); a bad field is named by file and field.
+ */
+export function readManifest(dir: string, input: string): Manifest {
+  const file = join(dir, RUN_FILES.manifest);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e: unknown) {
+    throw new InvalidInputError(
+      input,
+      dir,
+      `a run directory with a readable JSON ${RUN_FILES.manifest} (${e instanceof Error ? e.message : String(e)})`,
+    );
+  }
+  const name = (field: string): string => `${file} ${field}`;
+  if (!isObject(parsed)) throw new InvalidInputError(file, parsed, "a JSON object (Manifest)");
+  if (parsed.schema_version !== 1) {
+    throw new InvalidInputError(name("schema_version"), parsed.schema_version, "1");
+  }
+  if (parsed.backend !== "local" && parsed.backend !== "aws") {
+    throw new InvalidInputError(name("backend"), parsed.backend, "one of local, aws");
+  }
+  if (!(ARCHITECTURES as readonly unknown[]).includes(parsed.architecture)) {
+    throw new InvalidInputError(
+      name("architecture"),
+      parsed.architecture,
+      `one of ${ARCHITECTURES.join(", ")}`,
+    );
+  }
+  if (typeof parsed.region !== "string") {
+    throw new InvalidInputError(name("region"), parsed.region, "a string");
+  }
+  const cells = parsed.cells;
+  if (
+    !Array.isArray(cells) ||
+    !cells.every(
+      (c: unknown) =>
+        isObject(c) &&
+        typeof c.cell_id === "string" &&
+        isObject(c.cell) &&
+        (WORKLOADS as readonly unknown[]).includes(c.cell.workload),
+    )
+  ) {
+    throw new InvalidInputError(
+      name("cells"),
+      "(not a list of cells)",
+      "an array of {cell_id, cell, function_name}",
+    );
+  }
+  const order = parsed.cell_order;
+  if (!Array.isArray(order) || !order.every((id: unknown) => typeof id === "string")) {
+    throw new InvalidInputError(
+      name("cell_order"),
+      "(not a list of cell ids)",
+      "an array of cell ids",
+    );
+  }
+  return parsed as unknown as Manifest;
 }

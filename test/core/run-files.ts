@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t, { type Test } from "tap";
+import { type Manifest, readManifest } from "../../core/run-files";
+
+const manifest: Manifest = {
+  schema_version: 1,
+  tool_version: "0.1.0",
+  created_at: "2026-11-23T00:00:00.000Z",
+  backend: "local",
+  region: "us-east-1",
+  architecture: "arm64",
+  matrix: "memory=512,batch=1,rc=0",
+  cells: [
+    {
+      cell_id: "events-512mb-b1-rc0",
+      cell: { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 0 },
+      function_name: "s3-experiment-events-512mb-b1-rc0",
+    },
+  ],
+  order_seed: 1,
+  cell_order: ["events-512mb-b1-rc0"],
+  invocations: { events: 1, batch: 1 },
+  trials: 1,
+  concurrency: 1,
+  parallel: 1,
+  object_mb: 100,
+  event_bytes: 1024,
+  name_prefix: "",
+  versions: {},
+};
+
+function runDir(t: Test, content: string | null): string {
+  const dir = mkdtempSync(join(tmpdir(), "manifest-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  if (content !== null) writeFileSync(join(dir, "manifest.json"), content);
+  return dir;
+}
+
+t.test("a valid manifest is read back as written", async (t) => {
+  const dir = runDir(t, JSON.stringify(manifest));
+  t.same(readManifest(dir, "--resume"), manifest, "round trip");
+});
+
+t.test("a missing or broken manifest names the input that gave the directory", async (t) => {
+  const missing = runDir(t, null);
+  t.throws(
+    () => readManifest(missing, "--cleanup"),
+    {
+      name: "InvalidInputError",
+      message: new RegExp(
+        `^--cleanup="${missing}" is invalid: allowed a run directory with a readable JSON manifest.json \\(ENOENT`,
+      ),
+    },
+    "missing file",
+  );
+  const broken = runDir(t, "{");
+  t.throws(
+    () => readManifest(broken, "run directory"),
+    {
+      message:
+        /^run directory=".*" is invalid: allowed a run directory with a readable JSON manifest.json/,
+    },
+    "broken JSON",
+  );
+});
+
+t.test("each bad field is named by file and field with what is allowed", async (t) => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ schema_version: 2 }, "schema_version=2 is invalid: allowed 1"],
+    [{ backend: "gcp" }, 'backend="gcp" is invalid: allowed one of local, aws'],
+    [{ architecture: "sparc" }, 'architecture="sparc" is invalid: allowed one of arm64, x86_64'],
+    [{ region: 5 }, "region=5 is invalid: allowed a string"],
+    [
+      { cells: [{ cell_id: "x", cell: { workload: "stream" } }] },
+      'cells="(not a list of cells)" is invalid: allowed an array of {cell_id, cell, function_name}',
+    ],
+    [
+      { cell_order: [1] },
+      'cell_order="(not a list of cell ids)" is invalid: allowed an array of cell ids',
+    ],
+  ];
+  for (const [change, message] of cases) {
+    const dir = runDir(t, JSON.stringify({ ...manifest, ...change }));
+    t.throws(
+      () => readManifest(dir, "--resume"),
+      { name: "InvalidInputError", message: `${join(dir, "manifest.json")} ${message}` },
+      `refuses ${JSON.stringify(change)}`,
+    );
+  }
+});
