@@ -15,6 +15,7 @@ import t from "tap";
 import { asEmfRecord, type EmfRecord } from "../../core/emf";
 import { handler } from "../../handlers/handler";
 import { type S3Server, startS3Server } from "../../local/s3/server";
+import { captureOutput, HANDLER_ENV_KEYS, useEnv } from "../helpers/process-state";
 
 // The handler, called in-process, against the local S3 server on 127.0.0.1; objects are
 // checked with the SDK and with Debian's AWS CLI.
@@ -22,23 +23,6 @@ import { type S3Server, startS3Server } from "../../local/s3/server";
 const MIB = 1024 * 1024;
 const BUCKET = "s3x-handler-test";
 const AWS_CLI = "/usr/bin/aws";
-
-const ENV_KEYS = [
-  "OUTPUT_BUCKET",
-  "WORKLOAD",
-  "MEMORY_MB",
-  "BATCH_EVENTS",
-  "MULTIPART_MB",
-  "OBJECT_MB",
-  "EVENT_BYTES",
-  "RESERVED_CONCURRENCY",
-  "NAME_PREFIX",
-  "S3_ENDPOINT",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_REGION",
-  "AWS_LAMBDA_FUNCTION_NAME",
-] as const;
 
 async function startServer(t: tap.Test): Promise<S3Server> {
   const dir = await mkdtemp(join(tmpdir(), "s3x-handler-test-"));
@@ -65,27 +49,16 @@ t.before(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 
-/** Sets the handler's environment for one test and restores the previous one afterwards. */
-function useEnv(t: tap.Test, env: Record<string, string>, target: S3Server): void {
-  const saved = new Map(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-  Object.assign(
-    process.env,
-    {
-      OUTPUT_BUCKET: BUCKET,
-      MEMORY_MB: "512",
-      S3_ENDPOINT: target.endpoint,
-      AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
-      AWS_REGION: target.region,
-    },
-    env,
-  );
-  t.teardown(() => {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+/** Sets the handler's environment for one test, pointed at `target`, and restores it afterwards. */
+function useHandlerEnv(t: tap.Test, env: Record<string, string>, target: S3Server): void {
+  useEnv(t, HANDLER_ENV_KEYS, {
+    OUTPUT_BUCKET: BUCKET,
+    MEMORY_MB: "512",
+    S3_ENDPOINT: target.endpoint,
+    AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
+    AWS_REGION: target.region,
+    ...env,
   });
 }
 
@@ -95,24 +68,12 @@ async function invoke(
   event: unknown,
   remainingMs = 60_000,
 ): Promise<{ result: PromiseSettledResult<unknown>; record: EmfRecord | null }> {
-  const writes: string[] = [];
-  const original = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    writes.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
-    return true;
-  }) as typeof process.stdout.write;
-  let result: PromiseSettledResult<unknown> | undefined;
-  try {
-    const context = {
-      functionName: "fn-integration",
-      awsRequestId: "req-integration",
-      getRemainingTimeInMillis: () => remainingMs,
-    };
-    [result] = await Promise.allSettled([handler(event, context)]);
-  } finally {
-    process.stdout.write = original;
-  }
-  if (result === undefined) throw new Error("no result");
+  const context = {
+    functionName: "fn-integration",
+    awsRequestId: "req-integration",
+    getRemainingTimeInMillis: () => remainingMs,
+  };
+  const { stdout: writes, result } = await captureOutput(() => handler(event, context));
   t.equal(writes.length, 1, "the handler wrote exactly one stdout line");
   return { result, record: asEmfRecord(JSON.parse(writes[0] ?? "null")) };
 }
@@ -178,7 +139,7 @@ async function objectExists(key: string): Promise<boolean> {
 t.test(
   "the events object round-trips with the size the response and the EMF line report",
   async (t) => {
-    useEnv(t, { WORKLOAD: "events", BATCH_EVENTS: "10", EVENT_BYTES: "256" }, server);
+    useHandlerEnv(t, { WORKLOAD: "events", BATCH_EVENTS: "10", EVENT_BYTES: "256" }, server);
     const { result, record } = await invoke(t, { run_id: "run_1700000000000_evt001" });
     const res = response(t, result);
     t.match(
@@ -225,7 +186,7 @@ t.test(
 );
 
 t.test("the batch object has the reported size and part count, incompressible", async (t) => {
-  useEnv(t, { WORKLOAD: "batch", MULTIPART_MB: "5", OBJECT_MB: "12" }, server);
+  useHandlerEnv(t, { WORKLOAD: "batch", MULTIPART_MB: "5", OBJECT_MB: "12" }, server);
   const { result, record } = await invoke(t, {});
   const res = response(t, result);
   t.match(
@@ -269,7 +230,11 @@ for (const [what, fault] of [
     // MEMORY_MB=140 leaves room for one 5 MiB part: parts go one at a time, so the second
     // part's request is UploadPart number 2. The SDK retries a 500 and a dropped socket (3
     // attempts), so requests 2, 3 and 4 all fail: part 2 never gets through.
-    useEnv(t, { WORKLOAD: "batch", MEMORY_MB: "140", MULTIPART_MB: "5", OBJECT_MB: "20" }, server);
+    useHandlerEnv(
+      t,
+      { WORKLOAD: "batch", MEMORY_MB: "140", MULTIPART_MB: "5", OBJECT_MB: "20" },
+      server,
+    );
     for (const nth of [2, 3, 4]) server.faults.inject({ operation: "UploadPart", nth, ...fault });
     t.teardown(() => server.faults.clear());
     const { result, record } = await invoke(t, {});
@@ -297,7 +262,7 @@ t.test(
   async (t) => {
     const stopped = await startServer(t);
     await stopped.stop();
-    useEnv(t, { WORKLOAD: "batch", MULTIPART_MB: "5", OBJECT_MB: "12" }, stopped);
+    useHandlerEnv(t, { WORKLOAD: "batch", MULTIPART_MB: "5", OBJECT_MB: "12" }, stopped);
     const { result, record } = await invoke(t, {}, 5_000);
     t.equal(result.status, "rejected", "the handler rejects");
     if (result.status === "rejected") {

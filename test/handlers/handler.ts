@@ -2,61 +2,19 @@ import { createServer, type Server, type Socket } from "node:net";
 import t from "tap";
 import { asEmfRecord, type EmfRecord } from "../../core/emf";
 import { handler } from "../../handlers/handler";
+import { captureOutput, HANDLER_ENV_KEYS, useEnv } from "../helpers/process-state";
 
 // Unit tests of the handler that need no S3 server: a refused port, a silent server and bad
 // settings. The round trips against the local S3 server are in handler.integration.ts.
 
-const ENV_KEYS = [
-  "OUTPUT_BUCKET",
-  "WORKLOAD",
-  "MEMORY_MB",
-  "BATCH_EVENTS",
-  "MULTIPART_MB",
-  "OBJECT_MB",
-  "EVENT_BYTES",
-  "RESERVED_CONCURRENCY",
-  "NAME_PREFIX",
-  "S3_ENDPOINT",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_REGION",
-  "AWS_LAMBDA_FUNCTION_NAME",
-] as const;
-
-/** Sets the handler's environment for one test and restores the previous one afterwards. */
-function useEnv(t: tap.Test, env: Record<string, string>): void {
-  const saved = new Map(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-  Object.assign(
-    process.env,
-    { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "us-east-1" },
-    env,
-  );
-  t.teardown(() => {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+/** Sets the handler's environment for one test (dummy credentials) and restores it afterwards. */
+function useHandlerEnv(t: tap.Test, env: Record<string, string>): void {
+  useEnv(t, HANDLER_ENV_KEYS, {
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    AWS_REGION: "us-east-1",
+    ...env,
   });
-}
-
-/** Runs `fn` with stdout captured; returns what it wrote and its outcome. */
-async function captureStdout<T>(
-  fn: () => Promise<T>,
-): Promise<{ writes: string[]; result: PromiseSettledResult<T> }> {
-  const writes: string[] = [];
-  const original = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    writes.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    const [result] = await Promise.allSettled([fn()]);
-    if (result === undefined) throw new Error("no result");
-    return { writes, result };
-  } finally {
-    process.stdout.write = original;
-  }
 }
 
 function onlyRecord(t: tap.Test, writes: string[]): EmfRecord | null {
@@ -79,7 +37,7 @@ t.test(
     const server = createServer();
     const port = await listen(server);
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    useEnv(t, {
+    useHandlerEnv(t, {
       OUTPUT_BUCKET: "ingest-bucket",
       WORKLOAD: "events",
       MEMORY_MB: "512",
@@ -91,7 +49,7 @@ t.test(
       awsRequestId: "req-1",
       getRemainingTimeInMillis: () => 20_000,
     };
-    const { writes, result } = await captureStdout(() =>
+    const { stdout: writes, result } = await captureOutput(() =>
       handler({ run_id: "run_1700000000000_abc123" }, context),
     );
     t.equal(result.status, "rejected", "the handler rejects");
@@ -140,7 +98,7 @@ t.test(
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
-    useEnv(t, {
+    useHandlerEnv(t, {
       OUTPUT_BUCKET: "ingest-bucket",
       WORKLOAD: "batch",
       MEMORY_MB: "512",
@@ -154,7 +112,7 @@ t.test(
       awsRequestId: "req-2",
       getRemainingTimeInMillis: () => 1_500,
     };
-    const { writes, result } = await captureStdout(() => handler({}, context));
+    const { stdout: writes, result } = await captureOutput(() => handler({}, context));
     t.equal(result.status, "rejected", "the handler rejects");
     if (result.status === "rejected") {
       t.match(
@@ -180,14 +138,14 @@ t.test(
 );
 
 t.test("bad settings reject before any S3 call and write nothing", async (t) => {
-  useEnv(t, {
+  useHandlerEnv(t, {
     OUTPUT_BUCKET: "ingest-bucket",
     WORKLOAD: "batch",
     MEMORY_MB: "512",
     MULTIPART_MB: "4",
     S3_ENDPOINT: "http://127.0.0.1:9",
   });
-  const { writes, result } = await captureStdout(() => handler({}));
+  const { stdout: writes, result } = await captureOutput(() => handler({}));
   t.equal(result.status, "rejected", "the handler rejects");
   if (result.status === "rejected") {
     t.match(
@@ -203,14 +161,14 @@ t.test("bad settings reject before any S3 call and write nothing", async (t) => 
 });
 
 t.test("a run_id that cannot be part of an S3 key is rejected", async (t) => {
-  useEnv(t, {
+  useHandlerEnv(t, {
     OUTPUT_BUCKET: "ingest-bucket",
     WORKLOAD: "events",
     MEMORY_MB: "512",
     BATCH_EVENTS: "1",
   });
   for (const runId of ["../etc", "..", ""]) {
-    const { writes, result } = await captureStdout(() => handler({ run_id: runId }));
+    const { stdout: writes, result } = await captureOutput(() => handler({ run_id: runId }));
     t.equal(result.status, "rejected", `run_id ${JSON.stringify(runId)}: the handler rejects`);
     if (result.status === "rejected") {
       t.match(

@@ -6,6 +6,7 @@ import t from "tap";
 import { asEmfRecord } from "../../core/emf";
 import { main, USAGE } from "../../local/invoke-local";
 import { startS3Server } from "../../local/s3/server";
+import { captureOutput, replaceEnv } from "../helpers/process-state";
 
 // main() runs in-process and loads dist/handler.js (built by `npm test`'s pretest).
 
@@ -23,30 +24,13 @@ async function run(
   argv: string[],
   env: Partial<Record<(typeof ENV_KEYS)[number], string>> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const saved = new Map(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-  Object.assign(process.env, env);
-  const out: string[] = [];
-  const err: string[] = [];
-  const write = process.stdout.write;
-  const writeErr = process.stderr.write;
-  const sink = (into: string[]) =>
-    ((chunk: string | Uint8Array) => {
-      into.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
-      return true;
-    }) as typeof process.stdout.write;
-  process.stdout.write = sink(out);
-  process.stderr.write = sink(err);
+  const restore = replaceEnv(ENV_KEYS, env);
   try {
-    const code = await main(argv);
-    return { code, stdout: out.join(""), stderr: err.join("") };
+    const { stdout, stderr, result } = await captureOutput(() => main(argv), { stderr: true });
+    if (result.status === "rejected") throw result.reason;
+    return { code: result.value, stdout: stdout.join(""), stderr: stderr.join("") };
   } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restore();
     t.equal(process.env.WORKLOAD, undefined, "main() restored the environment");
   }
 }
