@@ -4,6 +4,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { crc32 } from "node:zlib";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -166,6 +167,27 @@ t.test(
     t.equal(suffix.ContentLength, 5, "suffix range length");
   },
 );
+
+t.test("a verified CRC32 is returned by PutObject and, when asked for, by GetObject", async (t) => {
+  const server = await startS3Server();
+  const s3 = clientFor(server);
+  t.teardown(async () => {
+    s3.destroy();
+    await server.stop();
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: "sums" }));
+  const expected = Buffer.alloc(4);
+  expected.writeUInt32BE(crc32("hello"));
+  const put = await s3.send(
+    new PutObjectCommand({ Bucket: "sums", Key: "k", Body: Buffer.from("hello") }),
+  );
+  t.equal(put.ChecksumCRC32, expected.toString("base64"), "PutObject echoes x-amz-checksum-crc32");
+  const get = await s3.send(
+    new GetObjectCommand({ Bucket: "sums", Key: "k", ChecksumMode: "ENABLED" }),
+  );
+  t.equal(get.ChecksumCRC32, expected.toString("base64"), "GetObject returns it with ChecksumMode");
+  t.equal(await get.Body?.transformToString(), "hello", "body intact");
+});
 
 t.test(
   "a wrong checksum or Content-MD5 is rejected with BadDigest and nothing is stored",
