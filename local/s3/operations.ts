@@ -165,10 +165,7 @@ export async function putObject(r: S3Request): Promise<void> {
     await r.store.discard(tmp);
     throw e;
   }
-  const headers: Record<string, string> = { ETag: etag };
-  if (body.checksum !== undefined)
-    headers[`x-amz-checksum-${body.checksum.algorithm}`] = body.checksum.value;
-  sendEmpty(r.res, 200, headers);
+  sendEmpty(r.res, 200, { ETag: etag, ...checksumHeader(body.checksum) });
 }
 
 interface ByteRange {
@@ -238,6 +235,13 @@ async function* readSegments(
   }
 }
 
+/** The `x-amz-checksum-<algorithm>` response header of a verified checksum, if there is one. */
+function checksumHeader(
+  checksum: { readonly algorithm: string; readonly value: string } | undefined,
+): Record<string, string> {
+  return checksum === undefined ? {} : { [`x-amz-checksum-${checksum.algorithm}`]: checksum.value };
+}
+
 /** GetObject and HeadObject, with a single byte Range. */
 async function getOrHead(r: S3Request, withBody: boolean): Promise<void> {
   const meta = r.store.getObject(r.bucket, r.key);
@@ -248,7 +252,7 @@ async function getOrHead(r: S3Request, withBody: boolean): Promise<void> {
     range === undefined &&
     r.req.headers["x-amz-checksum-mode"] === "ENABLED"
   ) {
-    headers[`x-amz-checksum-${meta.checksum.algorithm}`] = meta.checksum.value;
+    Object.assign(headers, checksumHeader(meta.checksum));
   }
   const span = range ?? { start: 0, end: meta.size - 1 };
   const length = meta.size === 0 ? 0 : span.end - span.start + 1;
@@ -476,10 +480,7 @@ export async function uploadPart(r: S3Request): Promise<void> {
     await r.store.discard(tmp);
     throw e;
   }
-  const headers: Record<string, string> = { ETag: etag };
-  if (body.checksum !== undefined)
-    headers[`x-amz-checksum-${body.checksum.algorithm}`] = body.checksum.value;
-  sendEmpty(r.res, 200, headers);
+  sendEmpty(r.res, 200, { ETag: etag, ...checksumHeader(body.checksum) });
 }
 
 /**
