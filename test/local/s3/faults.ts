@@ -1,22 +1,7 @@
-import {
-  CreateBucketCommand,
-  HeadBucketCommand,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { HeadBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import t from "tap";
 import { FaultRules } from "../../../local/s3/faults";
-import { type S3Server, startS3Server } from "../../../local/s3/server";
-
-function clientFor(server: S3Server): S3Client {
-  return new S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: server.credentials,
-    maxAttempts: 1,
-  });
-}
+import { serverWithBucket } from "../../helpers/s3-server";
 
 async function outcome(p: Promise<unknown>): Promise<string> {
   try {
@@ -56,13 +41,7 @@ t.test("no fault is active unless injected", async (t) => {
 t.test(
   "an injected error fails exactly the nth request with the given status and code",
   async (t) => {
-    const server = await startS3Server();
-    const s3 = clientFor(server);
-    t.teardown(async () => {
-      s3.destroy();
-      await server.stop();
-    });
-    await s3.send(new CreateBucketCommand({ Bucket: "faults" }));
+    const { server, s3 } = await serverWithBucket(t, "faults");
     server.faults.inject({
       operation: "PutObject",
       nth: 2,
@@ -97,13 +76,7 @@ t.test(
 );
 
 t.test("a dropped request gets no response and the next one is served", async (t) => {
-  const server = await startS3Server();
-  const s3 = clientFor(server);
-  t.teardown(async () => {
-    s3.destroy();
-    await server.stop();
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: "drops" }));
+  const { server, s3 } = await serverWithBucket(t, "drops");
   server.faults.inject({ operation: "PutObject", nth: 1, action: "drop" });
   const dropped = await outcome(
     s3.send(new PutObjectCommand({ Bucket: "drops", Key: "k", Body: Buffer.alloc(256 * 1024, 1) })),
@@ -117,13 +90,7 @@ t.test("a dropped request gets no response and the next one is served", async (t
 });
 
 t.test("injected latency delays the matching requests", async (t) => {
-  const server = await startS3Server();
-  const s3 = clientFor(server);
-  t.teardown(async () => {
-    s3.destroy();
-    await server.stop();
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: "slow" }));
+  const { server, s3 } = await serverWithBucket(t, "slow");
   server.faults.inject({ operation: "HeadBucket", action: "latency", latencyMs: 300 });
   const started = Date.now();
   t.equal(

@@ -18,26 +18,13 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import t from "tap";
 import { MIB } from "../../../core/constants";
-import { DEFAULT_S3_CREDENTIALS, type S3Server, startS3Server } from "../../../local/s3/server";
-
-function clientFor(
-  server: S3Server,
-  credentials: { accessKeyId: string; secretAccessKey: string } = server.credentials,
-): S3Client {
-  return new S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials,
-    maxAttempts: 1,
-  });
-}
+import { DEFAULT_S3_CREDENTIALS, startS3Server } from "../../../local/s3/server";
+import { s3ClientFor, serverWithBucket } from "../../helpers/s3-server";
 
 /** A deterministic pseudo-random stream of `size` bytes in 1 MiB chunks, and its sha256. */
 function patternStream(size: number, seed: string): { stream: Readable; sha256: string } {
@@ -91,13 +78,7 @@ t.test(
 );
 
 t.test("a streamed multipart upload round-trips byte for byte", async (t) => {
-  const server = await startS3Server();
-  const s3 = clientFor(server);
-  t.teardown(async () => {
-    s3.destroy();
-    await server.stop();
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: "round-trip" }));
+  const { s3 } = await serverWithBucket(t, "round-trip");
   const size = 21 * MIB + 12345;
   const { stream, sha256 } = patternStream(size, "round-trip");
   const upload = new Upload({
@@ -124,13 +105,7 @@ t.test("a streamed multipart upload round-trips byte for byte", async (t) => {
 t.test(
   "PutObject with buffer and stream bodies (CRC32 header and aws-chunked trailer) stores the bytes",
   async (t) => {
-    const server = await startS3Server();
-    const s3 = clientFor(server);
-    t.teardown(async () => {
-      s3.destroy();
-      await server.stop();
-    });
-    await s3.send(new CreateBucketCommand({ Bucket: "puts" }));
+    const { s3 } = await serverWithBucket(t, "puts");
     const data = randomBytes(300_000);
     const put1 = await s3.send(new PutObjectCommand({ Bucket: "puts", Key: "buffer", Body: data }));
     t.equal(
@@ -169,13 +144,7 @@ t.test(
 );
 
 t.test("a verified CRC32 is returned by PutObject and, when asked for, by GetObject", async (t) => {
-  const server = await startS3Server();
-  const s3 = clientFor(server);
-  t.teardown(async () => {
-    s3.destroy();
-    await server.stop();
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: "sums" }));
+  const { s3 } = await serverWithBucket(t, "sums");
   const expected = Buffer.alloc(4);
   expected.writeUInt32BE(crc32("hello"));
   const put = await s3.send(
@@ -192,13 +161,7 @@ t.test("a verified CRC32 is returned by PutObject and, when asked for, by GetObj
 t.test(
   "a wrong checksum or Content-MD5 is rejected with BadDigest and nothing is stored",
   async (t) => {
-    const server = await startS3Server();
-    const s3 = clientFor(server);
-    t.teardown(async () => {
-      s3.destroy();
-      await server.stop();
-    });
-    await s3.send(new CreateBucketCommand({ Bucket: "digests" }));
+    const { s3 } = await serverWithBucket(t, "digests");
     const crc = await errorOf(
       s3.send(
         new PutObjectCommand({
@@ -230,11 +193,14 @@ t.test(
   "a wrong secret gets SignatureDoesNotMatch and an unknown key InvalidAccessKeyId",
   async (t) => {
     const server = await startS3Server();
-    const wrongSecret = clientFor(server, {
+    const wrongSecret = s3ClientFor(server, {
       ...DEFAULT_S3_CREDENTIALS,
       secretAccessKey: "not-the-secret",
     });
-    const unknownKey = clientFor(server, { ...DEFAULT_S3_CREDENTIALS, accessKeyId: "AKIAUNKNOWN" });
+    const unknownKey = s3ClientFor(server, {
+      ...DEFAULT_S3_CREDENTIALS,
+      accessKeyId: "AKIAUNKNOWN",
+    });
     t.teardown(async () => {
       wrongSecret.destroy();
       unknownKey.destroy();
@@ -263,13 +229,7 @@ t.test(
 t.test(
   "a body that differs from its signed SHA-256 is rejected with XAmzContentSHA256Mismatch",
   async (t) => {
-    const server = await startS3Server();
-    const s3 = clientFor(server);
-    t.teardown(async () => {
-      s3.destroy();
-      await server.stop();
-    });
-    await s3.send(new CreateBucketCommand({ Bucket: "tamper" }));
+    const { s3 } = await serverWithBucket(t, "tamper");
     // Swap the body after the request was signed, as a proxy corrupting it in flight would.
     type Middleware = Parameters<typeof s3.middlewareStack.addRelativeTo>[0];
     const tamper =
@@ -311,7 +271,7 @@ t.test("an unsigned request is denied", async (t) => {
 
 t.test("errors carry S3's codes and statuses", async (t) => {
   const server = await startS3Server();
-  const s3 = clientFor(server);
+  const s3 = s3ClientFor(server);
   t.teardown(async () => {
     s3.destroy();
     await server.stop();
@@ -357,13 +317,7 @@ t.test("errors carry S3's codes and statuses", async (t) => {
 t.test(
   "CompleteMultipartUpload validates parts: InvalidPart, InvalidPartOrder, EntityTooSmall",
   async (t) => {
-    const server = await startS3Server();
-    const s3 = clientFor(server);
-    t.teardown(async () => {
-      s3.destroy();
-      await server.stop();
-    });
-    await s3.send(new CreateBucketCommand({ Bucket: "complete" }));
+    const { s3 } = await serverWithBucket(t, "complete");
     const { UploadId } = await s3.send(
       new CreateMultipartUploadCommand({ Bucket: "complete", Key: "k" }),
     );
@@ -421,13 +375,7 @@ t.test(
 );
 
 t.test("an aborted upload leaves nothing behind and refuses further parts", async (t) => {
-  const server = await startS3Server();
-  const s3 = clientFor(server);
-  t.teardown(async () => {
-    s3.destroy();
-    await server.stop();
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: "aborts" }));
+  const { server, s3 } = await serverWithBucket(t, "aborts");
   const { UploadId } = await s3.send(
     new CreateMultipartUploadCommand({ Bucket: "aborts", Key: "k" }),
   );
@@ -460,13 +408,7 @@ t.test("an aborted upload leaves nothing behind and refuses further parts", asyn
 t.test(
   "ListObjectsV2 pages with max-keys and continuation tokens, and filters by prefix",
   async (t) => {
-    const server = await startS3Server();
-    const s3 = clientFor(server);
-    t.teardown(async () => {
-      s3.destroy();
-      await server.stop();
-    });
-    await s3.send(new CreateBucketCommand({ Bucket: "lists" }));
+    const { s3 } = await serverWithBucket(t, "lists");
     const keys = ["a/1", "a/2", "a/3", "b/1", "c"];
     for (const key of keys)
       await s3.send(new PutObjectCommand({ Bucket: "lists", Key: key, Body: key }));
@@ -508,7 +450,7 @@ t.test("acknowledged objects and unfinished uploads survive a restart", async (t
   const dataDir = await mkdtemp(join(tmpdir(), "s3-restart-"));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const first = await startS3Server({ dataDir });
-  const s3a = clientFor(first);
+  const s3a = s3ClientFor(first);
   await s3a.send(new CreateBucketCommand({ Bucket: "durable" }));
   const data = randomBytes(200_000);
   await s3a.send(
@@ -535,7 +477,7 @@ t.test("acknowledged objects and unfinished uploads survive a restart", async (t
   await first.stop();
 
   const second = await startS3Server({ dataDir });
-  const s3b = clientFor(second);
+  const s3b = s3ClientFor(second);
   t.teardown(async () => {
     s3b.destroy();
     await second.stop();
