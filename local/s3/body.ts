@@ -1,17 +1,21 @@
 /**
  * Receives a request body into a file while hashing it: plain bodies and aws-chunked bodies
  * (signed STREAMING-AWS4-HMAC-SHA256-PAYLOAD chunks and unsigned ones with trailing checksums).
- * Memory stays bounded by the socket and file-stream buffers whatever the body size.
+ * The bytes are copied once, from the socket's buffers into 1 MiB slots (slots.ts); each full
+ * slot is hashed where it lies by a worker thread and written to disk at its offset at the same
+ * time, and is reused once both are done. Memory stays bounded by the slots in flight whatever
+ * the body size.
  */
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { unlink } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
-import { pipeline } from "node:stream/promises";
+import { AwsChunkedDecoder } from "./aws-chunked";
+import { BodyFile } from "./body-file";
 import { type ChecksumAlgorithm, isChecksumAlgorithm } from "./checksums";
 import { S3Error } from "./errors";
-import { FileSink } from "./file-sink";
 import { createBodyHasher } from "./hashing";
-import { chunkSignature, type SignedRequest } from "./sigv4";
+import type { SignedRequest } from "./sigv4";
+import { acquireSlot, releaseSlot, SLOT_BYTES, type Slot } from "./slots";
 
 /** What {@link receiveBody} learned about a stored body. */
 export interface ReceivedBody {
@@ -22,15 +26,18 @@ export interface ReceivedBody {
   checksum?: { algorithm: ChecksumAlgorithm; value: string };
 }
 
-const LINE_LIMIT = 8 * 1024;
-const MIB = 1024 * 1024;
 /**
- * Writeback starts every this many bytes, so that a body's final fsync waits for its tail only.
- * Small against the smallest common part (8 MiB): at 8 MiB the one writeback of an 8 MiB part
- * started with its last write, and the parts in flight, which end together, each waited
- * 12-22 ms for it with no body arriving (measured); at 2 MiB they wait 0-6 ms.
+ * Buffered writes start the writeback every this many bytes, so that a body's final fsync waits
+ * for its tail only. Small against the smallest common part (8 MiB): at 8 MiB the one writeback
+ * of an 8 MiB part started with its last write, and the parts in flight, which end together,
+ * each waited 12-22 ms for it with no body arriving (measured); at 2 MiB they wait 0-6 ms.
  */
-const SYNC_EVERY_BYTES = 2 * MIB;
+const SYNC_EVERY_BYTES = 2 * 1024 * 1024;
+/**
+ * Full slots of one body being hashed and written at once; the socket is read on while they
+ * are, and waits when this many are. Four keep the disk and the hashing threads busy.
+ */
+const SLOTS_IN_FLIGHT = 4;
 
 /**
  * The checksum the request announces, from x-amz-checksum-<alg> (value given up front),
@@ -38,7 +45,7 @@ const SYNC_EVERY_BYTES = 2 * MIB;
  */
 function announcedChecksum(
   req: IncomingMessage,
-): { algorithm: ChecksumAlgorithm; value?: string } | undefined {
+): { algorithm: ChecksumAlgorithm; value?: string; inTrailer?: boolean } | undefined {
   for (const [name, value] of Object.entries(req.headers)) {
     if (!name.startsWith("x-amz-checksum-") || typeof value !== "string") continue;
     const algorithm = name.slice("x-amz-checksum-".length);
@@ -47,110 +54,13 @@ function announcedChecksum(
   const trailer = req.headers["x-amz-trailer"];
   if (typeof trailer === "string" && trailer.startsWith("x-amz-checksum-")) {
     const algorithm = trailer.slice("x-amz-checksum-".length).trim().toLowerCase();
-    if (isChecksumAlgorithm(algorithm)) return { algorithm };
+    if (isChecksumAlgorithm(algorithm)) return { algorithm, inTrailer: true };
   }
   const sdk = req.headers["x-amz-sdk-checksum-algorithm"];
   if (typeof sdk === "string" && isChecksumAlgorithm(sdk.toLowerCase())) {
     return { algorithm: sdk.toLowerCase() as ChecksumAlgorithm };
   }
   return undefined;
-}
-
-/** Decodes an aws-chunked body, verifying chunk signatures when a signed request is given. */
-function awsChunkedDecoder(trailers: Map<string, string>, signed: SignedRequest | undefined) {
-  return async function* decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    // Widened on purpose: onLine() changes it, which flow analysis does not see.
-    let state = "header" as "header" | "data" | "crlf" | "trailer" | "done";
-    let remaining = 0;
-    let pending: Buffer[] = [];
-    let pendingLength = 0;
-    let chunkSig = "";
-    let previousSig = signed?.signature ?? "";
-    let chunkHash: Hash | undefined;
-    const verifyChunk = (): void => {
-      if (signed === undefined || chunkHash === undefined) return;
-      const want = chunkSignature(signed, previousSig, chunkHash.digest("hex"));
-      if (want !== chunkSig) {
-        throw new S3Error("SignatureDoesNotMatch", "The chunk signature does not match");
-      }
-      previousSig = want;
-      chunkHash = undefined;
-    };
-    const onLine = (line: string): void => {
-      if (state === "header") {
-        const semi = line.indexOf(";");
-        const size = Number.parseInt(semi < 0 ? line : line.slice(0, semi), 16);
-        if (!Number.isSafeInteger(size) || size < 0) {
-          throw new S3Error("IncompleteBody", "Malformed aws-chunked chunk header");
-        }
-        const sig = /chunk-signature=([0-9a-f]{64})/.exec(line);
-        if (signed?.payloadHash.startsWith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")) {
-          if (sig?.[1] === undefined)
-            throw new S3Error("SignatureDoesNotMatch", "Missing chunk signature");
-          chunkSig = sig[1];
-          chunkHash = createHash("sha256");
-        }
-        if (size === 0) {
-          verifyChunk();
-          state = "trailer";
-        } else {
-          remaining = size;
-          state = "data";
-        }
-      } else if (state === "crlf") {
-        if (line !== "") throw new S3Error("IncompleteBody", "Malformed aws-chunked chunk end");
-        verifyChunk();
-        state = "header";
-      } else if (state === "trailer") {
-        if (line === "") {
-          state = "done";
-          return;
-        }
-        const colon = line.indexOf(":");
-        if (colon > 0)
-          trailers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-      }
-    };
-    for await (const piece of source) {
-      let off = 0;
-      while (off < piece.length) {
-        if (state === "done") {
-          throw new S3Error("IncompleteBody", "Data after the end of an aws-chunked body");
-        }
-        if (state === "data") {
-          const n = Math.min(remaining, piece.length - off);
-          const slice = piece.subarray(off, off + n);
-          chunkHash?.update(slice);
-          off += n;
-          remaining -= n;
-          if (remaining === 0) state = "crlf";
-          yield slice;
-          continue;
-        }
-        const nl = piece.indexOf(10, off);
-        const end = nl < 0 ? piece.length : nl;
-        pending.push(piece.subarray(off, end));
-        pendingLength += end - off;
-        if (pendingLength > LINE_LIMIT)
-          throw new S3Error("IncompleteBody", "aws-chunked line too long");
-        off = end;
-        if (nl < 0) continue;
-        off = nl + 1;
-        let line = Buffer.concat(pending, pendingLength).toString("latin1");
-        pending = [];
-        pendingLength = 0;
-        if (line.endsWith("\r")) line = line.slice(0, -1);
-        onLine(line);
-      }
-    }
-    // The final CRLF after the last chunk or trailer is optional in practice.
-    if (state !== "done" && state !== "trailer") {
-      throw new S3Error(
-        "IncompleteBody",
-        "The request body ended before the last aws-chunked chunk",
-      );
-    }
-  };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -210,42 +120,95 @@ export async function receiveBody(
     });
   }
 
+  const expected = Number.isFinite(declaredLength) ? declaredLength : undefined;
   const hasher = createBodyHasher(
     { sha256: signedHex !== undefined, checksum: announced?.algorithm },
-    Number.isFinite(declaredLength) ? declaredLength : undefined,
+    expected,
   );
   const trailers = new Map<string, string>();
-  let size = 0;
+  const decoder = chunked ? new AwsChunkedDecoder(trailers, options.signed) : undefined;
   const maxBytes = options.maxBytes;
-  async function* hash(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of source) {
-      size += chunk.length;
-      if (size > maxBytes) {
-        throw new S3Error(
-          "EntityTooLarge",
-          "Your proposed upload exceeds the maximum allowed size",
-        );
-      }
-      const wait = hasher.update(chunk);
-      if (wait !== undefined) await wait;
-      yield chunk;
+  let size = 0;
+  /** The slot being filled, and how many of its bytes are. */
+  let slot: Slot | undefined;
+  let filled = 0;
+  /** File offset of the slot being filled. */
+  let position = 0;
+  /** Full slots being hashed and written; each settles (never rejects) once its slot is free. */
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  let file: BodyFile | undefined;
+
+  /** Hands the filled slot to the hasher and the file at once; frees it when both are done. */
+  const dispatch = (out: BodyFile): void => {
+    const full = slot;
+    if (full === undefined) return;
+    const length = filled;
+    const at = position;
+    slot = undefined;
+    filled = 0;
+    position += length;
+    const work = Promise.all([
+      hasher.update(full, length),
+      out.write(full.bytes.subarray(0, length), at),
+    ])
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          failure ??= e;
+        },
+      )
+      .finally(() => {
+        releaseSlot(full);
+        inFlight.delete(work);
+      });
+    inFlight.add(work);
+  };
+  /** Copies decoded bytes into slots, dispatching each one that fills up. */
+  const take = (out: BodyFile, data: Buffer): void => {
+    size += data.length;
+    if (size > maxBytes) {
+      throw new S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", {
+        MaxSizeAllowed: String(maxBytes),
+      });
     }
-  }
-  const out = new FileSink(dest, {
-    syncEveryBytes: SYNC_EVERY_BYTES,
-    highWaterMark: MIB,
-    minWriteBytes: MIB,
-  });
+    let off = 0;
+    while (off < data.length) {
+      slot ??= acquireSlot();
+      const n = data.copy(slot.bytes, filled, off);
+      filled += n;
+      off += n;
+      if (filled === SLOT_BYTES) dispatch(out);
+    }
+  };
+
   try {
-    if (chunked) await pipeline(req, awsChunkedDecoder(trailers, options.signed), hash, out);
-    else await pipeline(req, hash, out);
-    if (Number.isFinite(declaredLength) && size !== declaredLength) {
+    // O_DIRECT pays off for bodies of a slot or more; smaller ones go through the page cache.
+    const out = await BodyFile.create(dest, {
+      direct: expected !== undefined && expected >= SLOT_BYTES,
+      syncEveryBytes: SYNC_EVERY_BYTES,
+    });
+    file = out;
+    const sink = (data: Buffer): void => take(out, data);
+    for await (const piece of req as AsyncIterable<Buffer>) {
+      if (decoder === undefined) take(out, piece);
+      else decoder.push(piece, sink);
+      while (inFlight.size >= SLOTS_IN_FLIGHT && failure === undefined) {
+        await Promise.race(inFlight);
+      }
+      if (failure !== undefined) throw failure;
+    }
+    decoder?.end();
+    if (filled > 0) dispatch(out);
+    while (inFlight.size > 0) await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
+    if (expected !== undefined && size !== expected) {
       throw new S3Error(
         "IncompleteBody",
-        `You did not provide the number of bytes specified by the Content-Length HTTP header: got ${size} of ${declaredLength}`,
+        `You did not provide the number of bytes specified by the Content-Length HTTP header: got ${size} of ${expected}`,
       );
     }
-    const digests = await hasher.finish();
+    const [, digests] = await Promise.all([out.finish(), hasher.finish()]);
     const md5Value = digests.md5;
     if (md5Given !== undefined && !md5Given.equals(md5Value)) {
       throw new S3Error(
@@ -267,6 +230,12 @@ export async function receiveBody(
     if (announced !== undefined) {
       const computed = digests.checksum;
       const given = announced.value ?? trailers.get(`x-amz-checksum-${announced.algorithm}`);
+      if (given === undefined && announced.inTrailer === true) {
+        throw new S3Error(
+          "InvalidRequest",
+          `The x-amz-trailer header announced x-amz-checksum-${announced.algorithm}, but the body ended without it.`,
+        );
+      }
       if (computed !== undefined && given !== undefined) {
         if (computed !== given) {
           throw new S3Error(
@@ -279,8 +248,13 @@ export async function receiveBody(
     }
     return result;
   } catch (e: unknown) {
+    if (slot !== undefined) releaseSlot(slot);
+    slot = undefined;
+    // The hasher and the file may still be reading slots: they are freed as those settle.
+    while (inFlight.size > 0) await Promise.all(inFlight);
     hasher.cancel();
-    await unlink(dest).catch(() => {});
+    if (file === undefined) await unlink(dest).catch(() => {});
+    else await file.discard();
     throw e;
   }
 }

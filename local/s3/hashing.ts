@@ -1,13 +1,15 @@
 /**
  * Hashing of request bodies (MD5 for the ETag, SHA-256 for the signed payload hash, a flexible
  * checksum) off the event loop: large bodies are hashed in worker threads so that concurrent
- * part uploads use several cores and the main thread only moves bytes to disk. Small bodies are
- * hashed inline, where a worker's messaging would cost more than it saves.
+ * part uploads use several cores and the main thread only moves bytes to disk. A body arrives
+ * here in slots (slots.ts), shared memory the workers read in place. Small bodies are hashed
+ * inline, where a worker's messaging would cost more than it saves.
  */
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type ChecksumAlgorithm, createChecksum } from "./checksums";
+import type { Slot } from "./slots";
 
 /** What to compute for one body. */
 export interface HashRequest {
@@ -27,19 +29,18 @@ export interface Digests {
 
 /** An incremental hasher of one body. */
 export interface BodyHasher {
-  /** Feeds a chunk; a returned promise means "wait before feeding more" (backpressure). */
-  update(chunk: Buffer): Promise<void> | undefined;
+  /**
+   * Feeds the first `length` bytes of a slot. A returned promise resolves when the hasher has
+   * read them (until then the slot must not change); undefined means it already has.
+   */
+  update(slot: Slot, length: number): Promise<void> | undefined;
   finish(): Promise<Digests>;
-  /** Drops the work (the body failed). */
+  /** Drops the work (the body failed). Call it once no update is pending. */
   cancel(): void;
 }
 
 /** Bodies at least this large (when the size is known up front) are hashed in a worker. */
 export const WORKER_THRESHOLD = 1024 * 1024;
-const BATCH_BYTES = 1024 * 1024;
-/** Room for a batch plus the chunk that crossed BATCH_BYTES (socket reads are ≤ 64 KiB). */
-const BATCH_CAPACITY = BATCH_BYTES + 256 * 1024;
-const MAX_IN_FLIGHT = 4;
 /** Algorithms the worker computes; the rest (rare) stay inline. */
 const WORKER_CHECKSUMS: readonly ChecksumAlgorithm[] = ["crc32", "sha1", "sha256"];
 
@@ -48,10 +49,11 @@ function inlineHasher(request: HashRequest): BodyHasher {
   const sha = request.sha256 ? createHash("sha256") : undefined;
   const checksum = request.checksum === undefined ? undefined : createChecksum(request.checksum);
   return {
-    update(chunk) {
-      md5.update(chunk);
-      sha?.update(chunk);
-      checksum?.update(chunk);
+    update(slot, length) {
+      const data = slot.bytes.subarray(0, length);
+      md5.update(data);
+      sha?.update(data);
+      checksum?.update(data);
       return undefined;
     },
     finish: async () => ({
@@ -81,14 +83,14 @@ parentPort.on("message", (m) => {
   } else if (m.type === "data") {
     const job = jobs.get(m.id);
     if (job) {
-      const b = Buffer.from(m.buffer, 0, m.length);
+      const b = Buffer.from(m.memory, m.offset, m.length);
       job.md5.update(b);
       if (job.sha) job.sha.update(b);
       if (job.other) job.other.update(b);
       else if (job.alg === "crc32") job.crc = crc32(b, job.crc);
     }
-    // The buffer goes back to the main thread for reuse: no garbage piles up in this thread.
-    parentPort.postMessage({ type: "ack", id: m.id, buffer: m.buffer }, [m.buffer]);
+    // Read: the slot may be reused from now on.
+    parentPort.postMessage({ type: "ack", id: m.id });
   } else if (m.type === "end") {
     const job = jobs.get(m.id);
     jobs.delete(m.id);
@@ -116,14 +118,13 @@ parentPort.on("message", (m) => {
 interface WorkerMessage {
   type: "ack" | "done";
   id: number;
-  buffer?: ArrayBuffer;
   md5?: string;
   sha256?: string;
   checksum?: string;
 }
 
 interface Job {
-  onAck(buffer: ArrayBuffer | undefined): void;
+  onAck(): void;
   onDone(message: WorkerMessage): void;
   onError(error: Error): void;
 }
@@ -140,7 +141,7 @@ class HashWorker {
     this.worker.on("message", (m: WorkerMessage) => {
       const job = this.jobs.get(m.id);
       if (job === undefined) return;
-      if (m.type === "ack") job.onAck(m.buffer);
+      if (m.type === "ack") job.onAck();
       else {
         this.jobs.delete(m.id);
         job.onDone(m);
@@ -152,8 +153,8 @@ class HashWorker {
     });
   }
 
-  post(message: unknown, transfer?: ArrayBuffer[]): void {
-    this.worker.postMessage(message, transfer);
+  post(message: unknown): void {
+    this.worker.postMessage(message);
   }
 
   terminate(): Promise<number> {
@@ -163,9 +164,6 @@ class HashWorker {
 
 let pool: HashWorker[] | undefined;
 let users = 0;
-/** Batch buffers returned by the workers, reused so that hashing allocates nothing per body. */
-const spareBuffers: ArrayBuffer[] = [];
-const MAX_SPARE_BUFFERS = 32;
 let nextId = 1;
 
 /**
@@ -201,11 +199,9 @@ function workerHasher(request: HashRequest): BodyHasher {
     request.checksum === undefined || WORKER_CHECKSUMS.includes(request.checksum)
       ? undefined
       : createChecksum(request.checksum);
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let inFlight = 0;
+  /** Resolvers of the updates not yet acknowledged, oldest first (the worker acks in order). */
+  const unread: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   let failure: Error | undefined;
-  let wake: (() => void) | undefined;
   let done: ((m: WorkerMessage) => void) | undefined;
   let fail: ((e: Error) => void) | undefined;
   const finished = new Promise<WorkerMessage>((resolve, reject) => {
@@ -214,20 +210,16 @@ function workerHasher(request: HashRequest): BodyHasher {
   });
   finished.catch(() => {});
   worker.jobs.set(id, {
-    onAck(buffer) {
-      inFlight -= 1;
-      if (buffer?.byteLength === BATCH_CAPACITY && spareBuffers.length < MAX_SPARE_BUFFERS) {
-        spareBuffers.push(buffer);
-      }
-      wake?.();
+    onAck() {
+      unread.shift()?.resolve();
     },
     onDone(m) {
       done?.(m);
     },
     onError(e) {
       failure = e;
+      for (const u of unread.splice(0)) u.reject(e);
       fail?.(e);
-      wake?.();
     },
   });
   worker.post({
@@ -237,43 +229,16 @@ function workerHasher(request: HashRequest): BodyHasher {
     checksum: inline ? undefined : request.checksum,
   });
 
-  const flush = (): void => {
-    if (pendingBytes === 0) return;
-    // One copy into a batch buffer whose memory is then moved, not copied, to the worker.
-    const buffer =
-      pendingBytes <= BATCH_CAPACITY
-        ? (spareBuffers.pop() ?? new ArrayBuffer(BATCH_CAPACITY))
-        : new ArrayBuffer(pendingBytes);
-    const view = Buffer.from(buffer);
-    let offset = 0;
-    for (const chunk of pending) offset += chunk.copy(view, offset);
-    const length = pendingBytes;
-    pending = [];
-    pendingBytes = 0;
-    inFlight += 1;
-    worker.post({ type: "data", id, buffer, length }, [buffer]);
-  };
-
   return {
-    update(chunk) {
+    update(slot, length) {
       if (failure !== undefined) return Promise.reject(failure);
-      inline?.update(chunk);
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes < BATCH_BYTES) return undefined;
-      flush();
-      if (inFlight < MAX_IN_FLIGHT) return undefined;
-      return new Promise<void>((resolve) => {
-        wake = () => {
-          if (inFlight < MAX_IN_FLIGHT || failure !== undefined) {
-            wake = undefined;
-            resolve();
-          }
-        };
+      inline?.update(slot.bytes.subarray(0, length));
+      worker.post({ type: "data", id, memory: slot.memory, offset: slot.offset, length });
+      return new Promise<void>((resolve, reject) => {
+        unread.push({ resolve, reject });
       });
     },
     async finish() {
-      flush();
       worker.post({ type: "end", id });
       const m = await finished;
       return {
