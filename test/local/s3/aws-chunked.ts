@@ -240,6 +240,14 @@ t.test("an unsigned stream hands its trailer to the trailers map", async (t) => 
     "a verified request with STREAMING-UNSIGNED-PAYLOAD-TRAILER needs no chunk signatures",
   );
   t.equal(unsignedTrailer.trailers.get("x-amz-checksum-crc32"), "DUoRhQ==", "and has its trailer");
+  for (const ending of ["\r", ""]) {
+    const cut = unsigned(`5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==${ending}`);
+    t.strictSame(
+      [...decode(cut, undefined, [3]).trailers],
+      [["x-amz-checksum-crc32", "NhCmhg=="]],
+      `a trailer line the body ends in (ending ${JSON.stringify(ending)}) still counts`,
+    );
+  }
 });
 
 t.test("malformed bodies are IncompleteBody", async (t) => {
