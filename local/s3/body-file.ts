@@ -44,6 +44,8 @@ export class BodyFile {
   private failure: Error | undefined;
   private unsynced = 0;
   private syncing: Promise<void> | undefined;
+  /** Set by finish() and discard(): no write is taken after them. */
+  private closed = false;
 
   private constructor(
     private readonly path: string,
@@ -80,6 +82,10 @@ export class BodyFile {
    * the returned promise and is reported again by finish().
    */
   write(data: Buffer, position: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`${this.path} is already finished`));
+    if (!Number.isSafeInteger(position) || position < 0) {
+      return Promise.reject(new RangeError(`write position ${position} is not a byte offset`));
+    }
     const p = this.writeAt(data, position).catch((e: unknown) => {
       this.failure ??= asError(e);
       throw e;
@@ -166,6 +172,7 @@ export class BodyFile {
   }
 
   private async close(): Promise<void> {
+    this.closed = true;
     const direct = this.directHandle;
     const buffered = this.bufferedHandle;
     this.directHandle = undefined;

@@ -484,3 +484,22 @@ t.test("a failed write fails every later write and finish(), which still closes"
     t.equal(existsSync(path), false, "discard() after the failure removes the file");
   }
 });
+
+t.test("a negative position and a write after finish() are refused", async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, "refused");
+  const file = await BodyFile.create(path, { direct: false, syncEveryBytes: 64 * 1024 });
+  await t.rejects(
+    file.write(Buffer.from("x"), -4096),
+    new RangeError("write position -4096 is not a byte offset"),
+    "negative position",
+  );
+  await file.write(Buffer.from("kept"), 0);
+  await file.finish();
+  await t.rejects(
+    file.write(Buffer.from("late"), 0),
+    new Error(`${path} is already finished`),
+    "a write after finish()",
+  );
+  t.equal(await readFile(path, "utf8"), "kept", "the finished file is unchanged");
+});
