@@ -78,15 +78,16 @@ export class BodyFile {
   }
 
   /**
-   * Writes `data` at `position`. Writes may overlap in time (not in range). A failure rejects
-   * the returned promise and is reported again by finish().
+   * Writes `data` at `position`. Writes may overlap in time (not in range). `aligned` says that
+   * data's memory starts on a page (a pooled slot): only such data may go direct. A failure
+   * rejects the returned promise and is reported again by finish().
    */
-  write(data: Buffer, position: number): Promise<void> {
+  write(data: Buffer, position: number, aligned: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`${this.path} is already finished`));
     if (!Number.isSafeInteger(position) || position < 0) {
       return Promise.reject(new RangeError(`write position ${position} is not a byte offset`));
     }
-    const p = this.writeAt(data, position).catch((e: unknown) => {
+    const p = this.writeAt(data, position, aligned).catch((e: unknown) => {
       this.failure ??= asError(e);
       throw e;
     });
@@ -118,9 +119,9 @@ export class BodyFile {
     await unlink(this.path).catch(() => {});
   }
 
-  private async writeAt(data: Buffer, position: number): Promise<void> {
+  private async writeAt(data: Buffer, position: number, aligned: boolean): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
-    const direct = this.directRefused ? undefined : this.directHandle;
+    const direct = this.directRefused || !aligned ? undefined : this.directHandle;
     let done = 0;
     if (direct !== undefined && position % DIRECT_ALIGNMENT === 0) {
       const whole = data.length - (data.length % DIRECT_ALIGNMENT);

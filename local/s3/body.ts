@@ -150,7 +150,7 @@ export async function receiveBody(
     position += length;
     const work = Promise.all([
       hasher.update(full, length),
-      out.write(full.bytes.subarray(0, length), at),
+      out.write(full.bytes.subarray(0, length), at, full.pooled),
     ])
       .then(
         () => undefined,

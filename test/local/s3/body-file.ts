@@ -116,7 +116,7 @@ async function writeInSlots(file: BodyFile, body: Buffer, order: number[]): Prom
       slots.push(slot);
       const piece = body.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES);
       piece.copy(slot.bytes);
-      return file.write(slot.bytes.subarray(0, piece.length), i * SLOT_BYTES);
+      return file.write(slot.bytes.subarray(0, piece.length), i * SLOT_BYTES, true);
     });
     await Promise.all(writes);
   } finally {
@@ -202,7 +202,8 @@ t.test("memory that is not page-aligned with direct: true still lands byte for b
   const path = join(dir, "unaligned");
   const file = await BodyFile.create(path, { direct: true, syncEveryBytes: 2 * SLOT_BYTES });
   t.equal(file.direct, noDirect === undefined, "direct once created where O_DIRECT opens");
-  await file.write(unaligned, 0);
+  // Claimed aligned although it is not: the kernel's refusal is what is tested.
+  await file.write(unaligned, 0, true);
   if (noDirect === undefined) {
     t.equal(file.direct, !refused, refused ? "a refused write ends direct" : "still direct");
   }
@@ -210,7 +211,7 @@ t.test("memory that is not page-aligned with direct: true still lands byte for b
   const slot = acquireSlot();
   t.teardown(() => releaseSlot(slot));
   randomBytes(SLOT_BYTES).copy(slot.bytes);
-  await file.write(slot.bytes, SLOT_BYTES);
+  await file.write(slot.bytes, SLOT_BYTES, true);
   await file.finish();
 
   const expected = Buffer.alloc(2 * SLOT_BYTES);
@@ -231,7 +232,7 @@ t.test(
     const slot = acquireSlot();
     t.teardown(() => releaseSlot(slot));
     randomBytes(SLOT_BYTES).copy(slot.bytes);
-    await file.write(slot.bytes.subarray(0, 3 * DIRECT_ALIGNMENT), 7);
+    await file.write(slot.bytes.subarray(0, 3 * DIRECT_ALIGNMENT), 7, true);
     if (noDirect === undefined) t.equal(file.direct, true, "nothing was refused");
     else t.pass("skipped", { skip: `direct flag (${noDirect})` });
     await file.finish();
@@ -328,7 +329,7 @@ t.test("buffered, many writes in flight when finish() is called: bytes intact", 
     const writes = Promise.allSettled(
       order.map((i) => {
         const at = offsets[i] ?? 0;
-        return file.write(Buffer.from(body.subarray(at, at + (sizes[i] ?? 0))), at);
+        return file.write(Buffer.from(body.subarray(at, at + (sizes[i] ?? 0))), at, false);
       }),
     );
     // Not waiting for the writes: finish() does.
@@ -371,7 +372,7 @@ t.test("direct writes start no writeback; finish() with them in flight waits", a
   const writes = Promise.allSettled(
     slots.map((slot, i) => {
       body.copy(slot.bytes, 0, i * SLOT_BYTES, (i + 1) * SLOT_BYTES);
-      return file.write(slot.bytes, i * SLOT_BYTES);
+      return file.write(slot.bytes, i * SLOT_BYTES, true);
     }),
   );
   await file.finish();
@@ -404,7 +405,7 @@ t.test("an empty body is an empty file; create() truncates an existing one", asy
     const old = join(dir, `old-${direct}`);
     await writeFile(old, Buffer.alloc(3 * DIRECT_ALIGNMENT, 1));
     const again = await BodyFile.create(old, { direct, syncEveryBytes: 64 * 1024 });
-    await again.write(Buffer.from("new"), 0);
+    await again.write(Buffer.from("new"), 0, false);
     await again.finish();
     t.equal((await readFile(old)).toString("latin1"), "new", `direct ${direct}: only the new body`);
   }
@@ -430,11 +431,11 @@ t.test("discard() waits for the writes in flight, closes and removes the file", 
     t.teardown(() => {
       for (const slot of slots) releaseSlot(slot);
     });
-    await file.write(slots[0]?.bytes ?? Buffer.alloc(0), 0);
+    await file.write(slots[0]?.bytes ?? Buffer.alloc(0), 0, true);
     // Two more still in flight (not awaited) when discard() is called.
     const inFlight = [
-      file.write(slots[1]?.bytes ?? Buffer.alloc(0), SLOT_BYTES),
-      file.write((slots[2]?.bytes ?? Buffer.alloc(0)).subarray(0, 5000), 2 * SLOT_BYTES),
+      file.write(slots[1]?.bytes ?? Buffer.alloc(0), SLOT_BYTES, true),
+      file.write((slots[2]?.bytes ?? Buffer.alloc(0)).subarray(0, 5000), 2 * SLOT_BYTES, true),
     ];
     await file.discard();
     t.equal(existsSync(path), false, `direct ${direct}: the file is gone`);
@@ -474,9 +475,9 @@ t.test("a failed write fails every later write and finish(), which still closes"
   for (const direct of [true, false]) {
     const path = join(dir, `failed-${direct}`);
     const file = await BodyFile.create(path, { direct, syncEveryBytes: 64 * 1024 });
-    await file.write(slot.bytes, 0);
-    await t.rejects(file.write(slot.bytes, tooFar), { code: "EFBIG" }, `direct ${direct}`);
-    await t.rejects(file.write(slot.bytes, SLOT_BYTES), { code: "EFBIG" }, "a later write");
+    await file.write(slot.bytes, 0, true);
+    await t.rejects(file.write(slot.bytes, tooFar, true), { code: "EFBIG" }, `direct ${direct}`);
+    await t.rejects(file.write(slot.bytes, SLOT_BYTES, true), { code: "EFBIG" }, "a later write");
     await t.rejects(file.finish(), { code: "EFBIG" }, "finish() reports the failure");
     if (hasProc) t.equal(openDescriptors(path), 0, "finish() closed the file anyway");
     t.equal((await stat(path)).size, SLOT_BYTES, "nothing was written after the failure");
@@ -490,16 +491,36 @@ t.test("a negative position and a write after finish() are refused", async (t) =
   const path = join(dir, "refused");
   const file = await BodyFile.create(path, { direct: false, syncEveryBytes: 64 * 1024 });
   await t.rejects(
-    file.write(Buffer.from("x"), -4096),
+    file.write(Buffer.from("x"), -4096, false),
     new RangeError("write position -4096 is not a byte offset"),
     "negative position",
   );
-  await file.write(Buffer.from("kept"), 0);
+  await file.write(Buffer.from("kept"), 0, false);
   await file.finish();
   await t.rejects(
-    file.write(Buffer.from("late"), 0),
+    file.write(Buffer.from("late"), 0, false),
     new Error(`${path} is already finished`),
     "a write after finish()",
   );
   t.equal(await readFile(path, "utf8"), "kept", "the finished file is unchanged");
+});
+
+t.test("memory not marked aligned goes through the page cache, direct stays on", async (t) => {
+  const dir = await tempDir(t);
+  const noResidency = residencyUnknown(dir);
+  const path = join(dir, "not-aligned-flag");
+  const file = await BodyFile.create(path, { direct: true, syncEveryBytes: 64 * SLOT_BYTES });
+  const slot = acquireSlot();
+  t.teardown(() => releaseSlot(slot));
+  randomBytes(SLOT_BYTES).copy(slot.bytes);
+  await file.write(slot.bytes, 0, false);
+  const stillDirect = file.direct;
+  await file.finish();
+  if (noResidency === undefined) {
+    t.equal(stillDirect, true, "nothing was refused");
+    t.equal(residentBytes(path), SLOT_BYTES, "the whole slot went through the page cache");
+  } else {
+    t.pass("skipped", { skip: `page cache residency (${noResidency})` });
+  }
+  t.equal(firstDifference(await readFile(path), slot.bytes), -1, "the bytes landed");
 });

@@ -5,6 +5,7 @@ import { Readable, Transform } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
@@ -13,7 +14,7 @@ import {
 } from "@aws-sdk/client-s3";
 import t from "tap";
 import { MIB } from "../../../core/constants";
-import { slotCounts } from "../../../local/s3/slots";
+import { acquireSlot, MAX_POOLED_SLOTS, releaseSlot, slotCounts } from "../../../local/s3/slots";
 import { serverWithBucket } from "../../helpers/s3-server";
 
 async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: number }> {
@@ -149,3 +150,30 @@ t.test("a large body's slots are all given back, after success and after failure
   const tmp = await settled(() => readdir(join(server.dataDir, "tmp")), []);
   t.same(tmp, [], "no received-body file is left behind");
 });
+
+t.test(
+  "with every pooled slot taken, a large body still lands through slots of its own",
+  async (t) => {
+    const { s3 } = await serverWithBucket(t, "overflow");
+    const held = Array.from({ length: MAX_POOLED_SLOTS - slotCounts().inUse }, () => acquireSlot());
+    t.teardown(() => {
+      for (const slot of held) releaseSlot(slot);
+    });
+    t.equal(slotCounts().inUse, MAX_POOLED_SLOTS, "the pool is exhausted");
+    const data = randomBytes(3 * MIB + 777);
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: "overflow",
+        Key: "k",
+        Body: data,
+        ContentLength: data.length,
+      }),
+    );
+    t.equal(put.ETag, `"${createHash("md5").update(data).digest("hex")}"`, "ETag is the MD5");
+    const got = await s3.send(new GetObjectCommand({ Bucket: "overflow", Key: "k" }));
+    const back = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
+    t.equal(back.length, data.length, "exact length stored");
+    t.ok(back.equals(data), "the same bytes");
+    t.equal(await settled(() => slotCounts().overflowInUse, 0), 0, "its own slots were released");
+  },
+);

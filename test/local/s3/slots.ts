@@ -7,6 +7,7 @@ import { Worker } from "node:worker_threads";
 import t, { type Test } from "tap";
 import {
   acquireSlot,
+  MAX_POOLED_SLOTS,
   releaseSlot,
   SLOT_BYTES,
   type Slot,
@@ -71,18 +72,26 @@ t.test("counts move by one per slot; a new memory of 16 slots when none is free"
   const free = start.created - start.inUse;
   // Take every free slot: no memory is added for them.
   const before = take(free);
-  t.same(slotCounts(), { created: start.created, inUse: start.created }, "all free slots in use");
+  t.same(
+    slotCounts(),
+    { created: start.created, inUse: start.created, overflowInUse: 0 },
+    "all free slots in use",
+  );
   // One more: a new memory, of which one slot is in use.
   const [first] = take(1);
   t.same(
     slotCounts(),
-    { created: start.created + SLOTS_PER_MEMORY, inUse: start.created + 1 },
+    { created: start.created + SLOTS_PER_MEMORY, inUse: start.created + 1, overflowInUse: 0 },
     "created grows by 16",
   );
   const rest = take(SLOTS_PER_MEMORY - 1);
   t.same(
     slotCounts(),
-    { created: start.created + SLOTS_PER_MEMORY, inUse: start.created + SLOTS_PER_MEMORY },
+    {
+      created: start.created + SLOTS_PER_MEMORY,
+      inUse: start.created + SLOTS_PER_MEMORY,
+      overflowInUse: 0,
+    },
     "the new memory's 16 slots in use, none added",
   );
   const fresh = [first, ...rest];
@@ -106,7 +115,7 @@ t.test("counts move by one per slot; a new memory of 16 slots when none is free"
   for (const slot of [...before, ...fresh, last]) if (slot !== undefined) releaseSlot(slot);
   t.same(
     slotCounts(),
-    { created: start.created + 2 * SLOTS_PER_MEMORY, inUse: start.inUse },
+    { created: start.created + 2 * SLOTS_PER_MEMORY, inUse: start.inUse, overflowInUse: 0 },
     "released, the slots stay in existence",
   );
 });
@@ -173,3 +182,45 @@ t.test("a worker thread reads the slot where it lies, no copy", async (t) => {
     "and its write is in the main thread's slot",
   );
 });
+
+t.test(
+  "beyond MAX_POOLED_SLOTS a slot is shared memory of its own, dropped on release",
+  async (t) => {
+    const start = slotCounts();
+    const pooled = Array.from({ length: MAX_POOLED_SLOTS - start.inUse }, () => acquireSlot());
+    t.same(
+      slotCounts(),
+      { created: MAX_POOLED_SLOTS, inUse: MAX_POOLED_SLOTS, overflowInUse: 0 },
+      "the pool is full and all of it in use",
+    );
+    t.ok(
+      pooled.every((s) => s.pooled),
+      "every slot so far is pooled",
+    );
+    const extra = [acquireSlot(), acquireSlot()];
+    t.same(
+      slotCounts(),
+      { created: MAX_POOLED_SLOTS, inUse: MAX_POOLED_SLOTS, overflowInUse: 2 },
+      "no memory added to the pool; two slots of their own",
+    );
+    for (const slot of extra) {
+      t.equal(slot.pooled, false, "not pooled");
+      t.ok(slot.memory instanceof SharedArrayBuffer, "still shared memory");
+      t.equal(slot.memory.byteLength, SLOT_BYTES, "a memory of exactly one slot");
+      t.equal(slot.bytes.length, SLOT_BYTES, "SLOT_BYTES long");
+    }
+    t.not(extra[0]?.memory, extra[1]?.memory, "each in its own memory");
+    for (const slot of extra) releaseSlot(slot);
+    t.equal(slotCounts().overflowInUse, 0, "released");
+    const again = acquireSlot();
+    t.equal(again.pooled, false, "the pool is still full: the next one is its own again");
+    t.not(again.memory, extra[0]?.memory, "a released slot of its own is not reused");
+    releaseSlot(again);
+    for (const slot of pooled) releaseSlot(slot);
+    t.same(
+      slotCounts(),
+      { created: MAX_POOLED_SLOTS, inUse: start.inUse, overflowInUse: 0 },
+      "all back",
+    );
+  },
+);
