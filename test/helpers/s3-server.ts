@@ -34,3 +34,14 @@ export async function serverWithBucket(
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   return { server, s3 };
 }
+
+/** The error name and HTTP status an SDK request failed with; throws if it succeeded. */
+export async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: number }> {
+  try {
+    await p;
+  } catch (e: unknown) {
+    const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+    return { name: err.name ?? "?", status: err.$metadata?.httpStatusCode };
+  }
+  throw new Error("expected the request to fail");
+}

@@ -15,17 +15,7 @@ import {
 import t from "tap";
 import { MIB } from "../../../core/constants";
 import { acquireSlot, MAX_POOLED_SLOTS, releaseSlot, slotCounts } from "../../../local/s3/slots";
-import { serverWithBucket } from "../../helpers/s3-server";
-
-async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: number }> {
-  try {
-    await p;
-  } catch (e: unknown) {
-    const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name ?? "?", status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error("expected the request to fail");
-}
+import { errorOf, serverWithBucket } from "../../helpers/s3-server";
 
 /** Rewrites the request body on the wire, after signing, as a faulty proxy would. */
 function rewriteBody(s3: S3Client, rewrite: (body: Readable) => Readable): void {

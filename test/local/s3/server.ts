@@ -24,7 +24,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import t from "tap";
 import { MIB } from "../../../core/constants";
 import { DEFAULT_S3_CREDENTIALS, startS3Server } from "../../../local/s3/server";
-import { s3ClientFor, serverWithBucket } from "../../helpers/s3-server";
+import { errorOf, s3ClientFor, serverWithBucket } from "../../helpers/s3-server";
 
 /** A deterministic pseudo-random stream of `size` bytes in 1 MiB chunks, and its sha256. */
 function patternStream(size: number, seed: string): { stream: Readable; sha256: string } {
@@ -53,16 +53,6 @@ async function sha256Of(
     size += chunk.length;
   }
   return { sha256: hash.digest("hex"), size };
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: number }> {
-  try {
-    await p;
-  } catch (e: unknown) {
-    const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name ?? "?", status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error("expected the request to fail");
 }
 
 t.test(
