@@ -131,6 +131,8 @@ interface Job {
 
 class HashWorker {
   readonly jobs = new Map<number, Job>();
+  /** False once the thread has failed or exited: no job is given to it any more. */
+  alive = true;
   private readonly worker: Worker;
 
   constructor() {
@@ -147,9 +149,15 @@ class HashWorker {
         job.onDone(m);
       }
     });
-    this.worker.on("error", (e: Error) => {
+    // Its jobs fail rather than wait for answers that will never come.
+    const fail = (e: Error): void => {
+      this.alive = false;
       for (const job of this.jobs.values()) job.onError(e);
       this.jobs.clear();
+    };
+    this.worker.on("error", fail);
+    this.worker.on("exit", (code: number) => {
+      fail(new Error(`the hashing thread exited with code ${code}`));
     });
   }
 
@@ -184,12 +192,14 @@ export async function releaseHashPool(): Promise<void> {
   await Promise.all(workers.map((w) => w.terminate()));
 }
 
+/** The least busy worker; a thread that died is replaced first. */
 function pickWorker(): HashWorker {
-  pool ??= Array.from(
-    { length: Math.max(1, Math.min(4, availableParallelism())) },
-    () => new HashWorker(),
-  );
-  return pool.reduce((best, w) => (w.jobs.size < best.jobs.size ? w : best));
+  const workers = (pool ?? []).filter((w) => w.alive);
+  while (workers.length < Math.max(1, Math.min(4, availableParallelism()))) {
+    workers.push(new HashWorker());
+  }
+  pool = workers;
+  return workers.reduce((best, w) => (w.jobs.size < best.jobs.size ? w : best));
 }
 
 function workerHasher(request: HashRequest): BodyHasher {
