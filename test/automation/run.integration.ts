@@ -2,7 +2,7 @@
  * End to end on the local backend: the CLI runs small matrices against the real local S3
  * server and Lambda runtime (dist/handler.js, `npm run build`).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,8 +12,8 @@ import { readJournal, unfinishedCells } from "../../automation/journal";
 import { readJsonl } from "../../automation/jsonl";
 import { liveEntries } from "../../automation/ledger";
 import { EXIT, main, type RunIo } from "../../automation/run";
-import { PROJECT_ROOT } from "../../core/paths";
 import type { InvocationRecord, Manifest } from "../../core/run-files";
+import { spawnProjectScript } from "../helpers/project-cli";
 
 const root = mkdtempSync(join(tmpdir(), "run-e2e-"));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -50,28 +50,7 @@ function fakeIo(
 
 /** The CLI as a child process (Node 22 from tap, ts-node's bin), for kill and SIGINT tests. */
 function spawnCli(args: string[]): ChildProcess & { output: () => string } {
-  // Through env(1) without NODE_OPTIONS: tap's process tracking adds its ESM hooks to every
-  // node child it sees, and those would load run.ts as an ES module. env execs node (same pid).
-  const child = spawn(
-    "/usr/bin/env",
-    [
-      "-u",
-      "NODE_OPTIONS",
-      process.execPath,
-      require.resolve("ts-node/dist/bin.js"),
-      join(PROJECT_ROOT, "automation", "run.ts"),
-      ...args,
-    ],
-    { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    output += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    output += c.toString();
-  });
-  return Object.assign(child, { output: () => output });
+  return spawnProjectScript("automation/run.ts", args);
 }
 
 function exited(child: ChildProcess): Promise<number | string> {

@@ -1,13 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import t from "tap";
-import { PROJECT_ROOT } from "../../core/paths";
+import { spawnProjectScript } from "../helpers/project-cli";
 import { AWS_CLI, realClients, runClient } from "../helpers/real-clients";
-
-/** What `npx ts-node` runs. */
-const TS_NODE = resolve(PROJECT_ROOT, "node_modules/.bin/ts-node");
 
 /** Runs serve mode as a user would: Node 22 running ts-node on local/serve.ts. */
 function serve(args: string[]): {
@@ -15,29 +12,9 @@ function serve(args: string[]): {
   output: () => string;
   exited: Promise<number | null>;
 } {
-  // `env -u NODE_OPTIONS` drops the coverage hook tap injects into spawned processes (it would
-  // load serve.ts as ESM, bypassing ts-node); env execs node, so the pid is serve mode's own.
-  const child = spawn(
-    "/usr/bin/env",
-    [
-      "-u",
-      "NODE_OPTIONS",
-      process.execPath,
-      TS_NODE,
-      resolve(PROJECT_ROOT, "local/serve.ts"),
-      ...args,
-    ],
-    { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
+  const child = spawnProjectScript("local/serve.ts", args);
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  return { child, output: () => out, exited };
+  return { child, output: child.output, exited };
 }
 
 async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
