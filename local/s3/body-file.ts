@@ -128,11 +128,9 @@ export class BodyFile {
       try {
         while (done < whole) {
           const { bytesWritten } = await direct.write(data, done, whole - done, position + done);
-          if (bytesWritten === 0 || bytesWritten % DIRECT_ALIGNMENT !== 0) {
-            done += bytesWritten;
-            break;
-          }
           done += bytesWritten;
+          // A short write that leaves the rest unaligned: the cache takes the rest.
+          if (bytesWritten === 0 || bytesWritten % DIRECT_ALIGNMENT !== 0) break;
         }
       } catch (e: unknown) {
         // Memory or a device the kernel will not do direct I/O with: the cache takes the rest.
