@@ -36,7 +36,12 @@ export interface CellStats {
   readonly eventsSum: number;
   readonly requests: number;
   readonly billedMs: number;
-  readonly initBilledMs: number;
+  /** Σ REPORT Billed Duration, ms. */
+  readonly reportBilledMs: number;
+  /** Σ REPORT Init Duration, ms: shown apart, already inside Billed Duration where billed. */
+  readonly initMs: number;
+  /** Records billed from the handler's latency because their invocation had no REPORT data. */
+  readonly billedFromLatency: number;
   readonly s3PutRequests: number;
   readonly logBytes: number;
   readonly cost: CostBreakdown;
@@ -59,7 +64,9 @@ const SUM_COLUMNS = [
   "events_sum",
   "requests",
   "billed_ms",
-  "init_billed_ms",
+  "report_billed_ms",
+  "init_ms",
+  "billed_from_latency",
   "s3_put_requests",
   "log_bytes",
 ] as const;
@@ -81,7 +88,9 @@ export function runsFrame(runs: readonly RunStats[]): dfd.DataFrame {
       events_sum: r.eventsSum,
       requests: Math.max(r.expected, r.records),
       billed_ms: r.billedMs,
-      init_billed_ms: r.initBilledMs,
+      report_billed_ms: r.reportBilledMs,
+      init_ms: r.initMs,
+      billed_from_latency: r.billedFromLatency,
       s3_put_requests: r.s3PutRequests,
       log_bytes: r.logBytes,
     })),
@@ -172,7 +181,9 @@ export function computeCellStats(
       eventsSum: events,
       requests: get("requests"),
       billedMs: get("billed_ms"),
-      initBilledMs: get("init_billed_ms"),
+      reportBilledMs: get("report_billed_ms"),
+      initMs: get("init_ms"),
+      billedFromLatency: get("billed_from_latency"),
       s3PutRequests: get("s3_put_requests"),
       logBytes: get("log_bytes"),
       cost,

@@ -1,5 +1,12 @@
 import type { Architecture } from "../core/cell";
 import {
+  CELL_LOG_FORMAT,
+  endRecord,
+  initStartRecord,
+  reportRecord,
+  startRecord,
+} from "../core/lambda-logs";
+import {
   lambdaComputeCost,
   lambdaRequestCost,
   logsIngestCost,
@@ -10,19 +17,47 @@ import {
 /** A representative request id: Lambda's are UUIDs, 36 characters. */
 const REQUEST_ID = "8f5a2c1e-4b7d-4e9a-9c3f-1d2e3f4a5b6c";
 
+function lineBytes(line: string | undefined): number {
+  return line === undefined ? 0 : Buffer.byteLength(`${line}\n`);
+}
+
+const TYPICAL_REPORT = {
+  requestId: REQUEST_ID,
+  durationMs: 1234.56,
+  memorySizeMb: 1024,
+  maxMemoryUsedMb: 128,
+  status: "success",
+} as const;
+const TYPICAL_TIME = Date.UTC(2026, 0, 1);
+
 /**
- * Bytes of the platform lines Lambda writes around every invocation (text log format), each
- * with its newline. Built from the real templates with typical numbers so the estimate is
- * explainable; the exact digits shift it by a few bytes per invocation.
+ * Bytes of the system records Lambda writes around every invocation in the cells' log format
+ * (core/lambda-logs.ts CELL_LOG_FORMAT), each with its newline. Built by the same functions the
+ * local runtime writes them with, from typical numbers, so the estimate is explainable; the exact
+ * digits shift it by a few bytes per invocation.
  */
 export const PLATFORM_LOG_BYTES = {
-  start: Buffer.byteLength(`START RequestId: ${REQUEST_ID} Version: $LATEST\n`),
-  end: Buffer.byteLength(`END RequestId: ${REQUEST_ID}\n`),
-  report: Buffer.byteLength(
-    `REPORT RequestId: ${REQUEST_ID}\tDuration: 1234.56 ms\tBilled Duration: 1235 ms\tMemory Size: 1024 MB\tMax Memory Used: 128 MB\t\n`,
+  start: lineBytes(startRecord(CELL_LOG_FORMAT, TYPICAL_TIME, REQUEST_ID)),
+  end: lineBytes(
+    endRecord(CELL_LOG_FORMAT, TYPICAL_TIME, {
+      requestId: REQUEST_ID,
+      status: "success",
+      durationMs: 1234.56,
+    }),
   ),
-  /** Added to REPORT on a cold start. */
-  init: Buffer.byteLength("Init Duration: 150.00 ms\t"),
+  report: lineBytes(reportRecord(CELL_LOG_FORMAT, TYPICAL_TIME, TYPICAL_REPORT)),
+  /** Added on a cold start: the INIT record and REPORT's Init Duration. */
+  init:
+    lineBytes(
+      initStartRecord(CELL_LOG_FORMAT, TYPICAL_TIME, {
+        functionName: "s3-experiment-events-1024mb-b10-rc0",
+        runtimeVersion: "nodejs:22.v50",
+      }),
+    ) +
+    lineBytes(
+      reportRecord(CELL_LOG_FORMAT, TYPICAL_TIME, { ...TYPICAL_REPORT, initDurationMs: 150 }),
+    ) -
+    lineBytes(reportRecord(CELL_LOG_FORMAT, TYPICAL_TIME, TYPICAL_REPORT)),
 } as const;
 
 /** The usage a cost is computed from (one run or a whole cell). */
@@ -31,7 +66,7 @@ export interface Usage {
   readonly architecture: Architecture;
   /** Invocations that reached the function: billed requests. */
   readonly requests: number;
-  /** Billed milliseconds, init included. */
+  /** Billed milliseconds: REPORT's Billed Duration (INIT included where Lambda bills it). */
   readonly billedMs: number;
   /** S3 PUT-class requests. */
   readonly s3PutRequests: number;

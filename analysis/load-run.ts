@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { billedDurationMs } from "../core/billing";
 import type { Cell } from "../core/cell";
 import { cellId } from "../core/cell";
 import { asEmfRecord, type EmfRecord, extractEmfRecord } from "../core/emf";
@@ -24,12 +25,19 @@ export interface RunInfo {
   noResponse: number;
   /** Invocations with a function error and no record (crash before the EMF line). */
   functionErrorsWithoutRecord: number;
-  /** Billed ms (duration + init) from REPORT lines whose invocation has no record. */
+  /** Billed ms from REPORT data whose invocation has no record. */
   unmatchedReportBilledMs: number;
-  /** Billed init ms from REPORT lines (all invocations of the run). */
-  initBilledMs: number;
-  /** Invocations whose billing came from a REPORT line. */
+  /** Σ REPORT Billed Duration of the run's invocations, ms (INIT included where billed). */
+  reportBilledMs: number;
+  /** Σ REPORT Init Duration, ms, as reported: its own column, never added to billed time. */
+  initMs: number;
+  /** Invocations whose billing came from REPORT data. */
   reportedInvocations: number;
+  /**
+   * Records whose invocation carried no REPORT data: their billed time is estimated from the
+   * handler's own latency (which excludes INIT), counted so that the summary can say so.
+   */
+  billedFromLatency: number;
 }
 
 /** Records of all runs, column by column (typed arrays: 1M records must fit comfortably). */
@@ -46,7 +54,10 @@ export interface RecordColumns {
   readonly coldStart: Uint8Array;
   /** Bytes of the line as stored: the estimate of the EMF line's log size. */
   readonly lineBytes: Float64Array;
-  /** Billed ms: the REPORT line's billed duration + ceil(init) when known, else ceil(latency). */
+  /**
+   * Billed ms: REPORT's Billed Duration as reported when known, else the billing rule applied
+   * to the handler's latency (core/billing.ts).
+   */
   readonly billedMs: Float64Array;
 }
 
@@ -219,8 +230,10 @@ function newRun(runId: string): RunInfo {
     noResponse: 0,
     functionErrorsWithoutRecord: 0,
     unmatchedReportBilledMs: 0,
-    initBilledMs: 0,
+    reportBilledMs: 0,
+    initMs: 0,
     reportedInvocations: 0,
+    billedFromLatency: 0,
   };
 }
 
@@ -376,10 +389,11 @@ export function loadRun(dir: string): LoadedRun {
       else run.reached++;
       const rep = inv.report;
       if (rep !== undefined && typeof rep.billed_duration_ms === "number") {
-        const init = typeof rep.init_duration_ms === "number" ? Math.ceil(rep.init_duration_ms) : 0;
-        run.initBilledMs += init;
+        // Billed Duration already includes INIT where INIT is billed: used as reported.
+        if (typeof rep.init_duration_ms === "number") run.initMs += rep.init_duration_ms;
         run.reportedInvocations++;
-        const billed = rep.billed_duration_ms + init;
+        const billed = rep.billed_duration_ms;
+        run.reportBilledMs += billed;
         if (typeof inv.request_id === "string" && inv.request_id !== "") {
           reports.set(inv.request_id, { run: ri, billedMs: billed });
         } else {
@@ -433,7 +447,8 @@ export function loadRun(dir: string): LoadedRun {
         billed = rep.billedMs;
         reports.delete(r.request_id);
       } else {
-        billed = Math.ceil(r.latency_ms);
+        billed = billedDurationMs(r.latency_ms);
+        run.billedFromLatency++;
       }
       // +1: the newline is ingested too.
       cols.push(ri, r, bytes + 1, billed);

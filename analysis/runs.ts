@@ -41,7 +41,14 @@ export interface RunStats {
   readonly eventsSum: number;
   readonly s3PutRequests: number;
   readonly billedMs: number;
-  readonly initBilledMs: number;
+  /** Σ REPORT Billed Duration, ms: equals billedMs when every invocation carried REPORT data. */
+  readonly reportBilledMs: number;
+  /** Σ REPORT Init Duration, ms (already inside Billed Duration where billed). */
+  readonly initMs: number;
+  /** Invocations with REPORT data. */
+  readonly reportedInvocations: number;
+  /** Records without REPORT data, billed from the handler's latency instead. */
+  readonly billedFromLatency: number;
   readonly logBytes: number;
   readonly cost: CostBreakdown;
 }
@@ -216,7 +223,10 @@ export function computeRunStats(
       eventsSum,
       s3PutRequests: puts,
       billedMs,
-      initBilledMs: run.initBilledMs,
+      reportBilledMs: run.reportBilledMs,
+      initMs: run.initMs,
+      reportedInvocations: run.reportedInvocations,
+      billedFromLatency: run.billedFromLatency,
       logBytes,
       cost,
     });

@@ -69,6 +69,40 @@ function excludedSection(a: Analysis): string[] {
 }
 
 /**
+ * Where billed time came from: REPORT's Billed Duration as reported (INIT already inside it
+ * where billed), and how many records had no REPORT data and were billed from latency instead.
+ */
+export function billingLines(a: Analysis): string[] {
+  const sum = (f: (c: CellStats) => number): number => a.cells.reduce((s, c) => s + f(c), 0);
+  const billed = sum((c) => c.billedMs);
+  const fromReport = sum((c) => c.reportBilledMs);
+  const reported = a.runs.reduce((s, r) => s + r.reportedInvocations, 0);
+  const noReport = sum((c) => c.billedFromLatency);
+  const L = ["Billing (Lambda compute)"];
+  L.push(`  Billed duration:        ${billed} ms`);
+  L.push(
+    `  Σ REPORT Billed Duration: ${fromReport} ms over ${reported} invocations (used as reported)`,
+  );
+  L.push(
+    `  INIT duration:          ${num(
+      sum((c) => c.initMs),
+      1,
+    )} ms on cold starts (inside Billed Duration where billed; never added again)`,
+  );
+  if (noReport === 0) {
+    L.push("  Without REPORT data:    0 records");
+  } else {
+    L.push(
+      `  Without REPORT data:    ${noReport} records, billed from the handler's latency (which excludes INIT):`,
+    );
+    for (const r of a.runs.filter((x) => x.billedFromLatency > 0)) {
+      L.push(`    ${r.runId} ${r.cellId}: ${r.billedFromLatency} of ${r.records} records`);
+    }
+  }
+  return L;
+}
+
+/**
  * summary.txt: the seed's report (totals, performance, data transfer, function-by-function
  * breakdown) plus cold starts, record completeness, skipped lines, best cells and the ANOVA.
  */
@@ -117,6 +151,8 @@ export function renderSummary(a: Analysis): string {
   L.push(
     `  Estimated cost:         ${usd(cost)} (prices ${a.pricing.region}, as of ${a.pricing.asOf})`,
   );
+  L.push("");
+  L.push(...billingLines(a));
   L.push("");
   L.push(
     "Record completeness (expected = invocations that reached the function and got a response)",

@@ -34,6 +34,8 @@ export const RESULTS_COLUMNS = [
   "s3_put_requests",
   "billed_ms",
   "log_bytes_est",
+  "init_ms",
+  "billed_from_latency",
 ] as const;
 
 /** One results.csv row per run, in {@link RESULTS_COLUMNS} order. */
@@ -68,6 +70,8 @@ export function resultsRows(runs: readonly RunStats[]): CsvValue[][] {
     r.s3PutRequests,
     r.billedMs,
     r.logBytes,
+    r.initMs,
+    r.billedFromLatency,
   ]);
 }
 
@@ -127,7 +131,8 @@ export const COST_COLUMNS = [
   "invocations",
   "billed_requests",
   "billed_ms",
-  "init_billed_ms",
+  "init_ms",
+  "billed_from_latency",
   "gb_seconds",
   "lambda_compute_usd",
   "lambda_request_usd",
@@ -154,7 +159,8 @@ export function costRows(cells: readonly CellStats[], architecture: Architecture
     c.invocations,
     c.requests,
     c.billedMs,
-    c.initBilledMs,
+    c.initMs,
+    c.billedFromLatency,
     c.cost.gbSeconds,
     c.cost.lambdaCompute,
     c.cost.lambdaRequests,

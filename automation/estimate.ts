@@ -3,6 +3,7 @@
  * cost on AWS). Durations come from a deliberately simple model whose assumptions are
  * printed with the numbers; prices from core/pricing.ts.
  */
+import { billedDurationMs } from "../core/billing";
 import type { Architecture, Cell, Workload } from "../core/cell";
 import { LAMBDA, MIB } from "../core/constants";
 import {
@@ -95,9 +96,11 @@ export function estimateRun(input: EstimateInput): Estimate {
       cell.reservedConcurrency === 0 ? input.concurrency : cell.reservedConcurrency,
       input.invocations[cell.workload],
     );
+    const durationMs = modelledDurationMs(cell, input.objectMb, input.eventBytes);
+    // Lambda's billing rule (core/billing.ts): each environment's first invocation bills INIT.
     const billedMs =
-      n * Math.ceil(modelledDurationMs(cell, input.objectMb, input.eventBytes)) +
-      environments * m.initMs;
+      (n - environments) * billedDurationMs(durationMs) +
+      environments * billedDurationMs(durationMs, m.initMs);
     computeUsd += lambdaComputeCost(billedMs, cell.memoryMb, input.architecture, pricing);
     gbSeconds += (billedMs / 1000) * (cell.memoryMb / 1024);
     invocations += n;

@@ -6,10 +6,11 @@
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { Cell } from "../core/cell";
 import { cellId, functionTimeoutSeconds } from "../core/cell";
+import { parseReport } from "../core/lambda-logs";
 import type { InvocationRecord } from "../core/run-files";
 import type { DeployedCell } from "./deployer";
 import { runPool } from "./pool";
-import { decodeLogResult, findEmfLine, parseReportLine } from "./report-line";
+import { decodeLogResult, findEmfLine } from "./report-line";
 
 /** The part of a Lambda client the invoker needs (a seam for tests). */
 export interface InvokeClient {
@@ -82,7 +83,7 @@ export async function invokeOnce(
     const o = isObject(out) ? out : {};
     const status = typeof o.StatusCode === "number" ? o.StatusCode : meta.status;
     const tail = decodeLogResult(str(o.LogResult));
-    const report = parseReportLine(tail);
+    const report = parseReport(tail);
     const emf = findEmfLine(tail);
     const functionError = str(o.FunctionError);
     return {

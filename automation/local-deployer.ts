@@ -18,6 +18,7 @@ import {
   reservedConcurrencySetting,
 } from "../core/cell";
 import { InvalidInputError } from "../core/errors";
+import { CELL_LOG_FORMAT } from "../core/lambda-logs";
 import { functionName, localBucketName, logGroupName } from "../core/names";
 import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
 import type { LocalBackend } from "../local/backend";
@@ -101,6 +102,8 @@ export class LocalDeployer implements Deployer {
       ...(reserved === undefined ? {} : { reservedConcurrency: reserved }),
       bundlePath: this.bundlePath,
       handlerExport: HANDLER_EXPORT,
+      // The same log format IngestCell deploys on AWS, so the local loop reads what AWS writes.
+      logFormat: CELL_LOG_FORMAT,
     });
     return {
       cellId: cellId(cell),

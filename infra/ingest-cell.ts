@@ -18,6 +18,7 @@ import {
 } from "../core/cell";
 import { DEFAULT_REGION } from "../core/constants";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
+import { CELL_LOG_FORMAT } from "../core/lambda-logs";
 import { functionName, logGroupName } from "../core/names";
 import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
 import { type CellField, type CellInputs, parseCellInputs } from "./cell-config";
@@ -267,7 +268,7 @@ export class IngestCell extends pulumi.ComponentResource {
             cellEnvironment(cell, envSettings, bucketName),
           ),
         },
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+        loggingConfig: { logFormat: CELL_LOG_FORMAT, logGroup: logGroup.name },
         // undefined for level 0: no reserved concurrency at all (a literal 0 would throttle all).
         reservedConcurrentExecutions: reservedConcurrencySetting(cell),
         tags,

@@ -19,18 +19,30 @@ const [bundlePath = "", handlerExport = "handler", sentinel = ""] = process.argv
 /** @type {string | undefined} */
 let currentRequestId;
 
+/** The function's log format, as Lambda sets it (`JSON` or `Text`). */
+const jsonFormat = process.env.AWS_LAMBDA_LOG_FORMAT === "JSON";
+
 /**
- * Lambda's Node runtime prefixes console output with time, request id and level, and turns
- * newlines into carriage returns so that one call stays one log event.
+ * Lambda's Node runtime writes console output as one log event per call: in the Text format
+ * prefixed with time, request id and level, newlines turned into carriage returns; in the JSON
+ * format as `{"timestamp","level","requestId","message"}`. `process.stdout.write` stays raw in
+ * both (core/lambda-logs.ts describes the formats).
  * @param {string} level
  * @param {"stdout" | "stderr"} stream
  */
 function patchConsole(level, stream) {
   return (/** @type {unknown[]} */ ...args) => {
-    const message = format(...args).replace(/\n/g, "\r");
-    process[stream].write(
-      `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message}\n`,
-    );
+    const time = new Date().toISOString();
+    const text = format(...args);
+    const line = jsonFormat
+      ? JSON.stringify({
+          timestamp: time,
+          level,
+          ...(currentRequestId === undefined ? {} : { requestId: currentRequestId }),
+          message: text,
+        })
+      : `${time}\t${currentRequestId}\t${level}\t${text.replace(/\n/g, "\r")}`;
+    process[stream].write(`${line}\n`);
   };
 }
 console.log = patchConsole("INFO", "stdout");

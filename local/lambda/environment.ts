@@ -5,8 +5,8 @@ import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { MIB } from "../../core/constants";
+import { LATEST, type LogFormat } from "../../core/lambda-logs";
 import type { CpuCgroups } from "./cgroup";
-import { LATEST } from "./log-lines";
 import { logStreamName } from "./log-store";
 
 /** The bootstrap every environment runs (plain JS, no loaders). */
@@ -33,6 +33,8 @@ export interface EnvironmentSpec {
   /** The function's own variables (Lambda's reserved variables win over them). */
   readonly environment: Readonly<Record<string, string>>;
   readonly logGroupName: string;
+  /** The function's log format: the runtime in the child writes `console.*` lines in it. */
+  readonly logFormat: LogFormat;
   readonly invokedFunctionArn: string;
 }
 
@@ -134,6 +136,7 @@ export class ExecutionEnvironment {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(s.memoryMb),
       AWS_LAMBDA_FUNCTION_VERSION: LATEST,
       AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+      AWS_LAMBDA_LOG_FORMAT: s.logFormat,
       AWS_LAMBDA_LOG_GROUP_NAME: s.logGroupName,
       AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName,
       LAMBDA_TASK_ROOT: dirname(s.bundlePath),

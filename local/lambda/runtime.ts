@@ -6,6 +6,16 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { DEFAULT_REGION, LAMBDA } from "../../core/constants";
 import { InvalidInputError } from "../../core/errors";
+import {
+  endRecord,
+  type InvokeStatus,
+  initStartRecord,
+  LATEST,
+  LOG_FORMATS,
+  type LogFormat,
+  reportRecord,
+  startRecord,
+} from "../../core/lambda-logs";
 import { logGroupName } from "../../core/names";
 import { type CpuCgroups, setUpCpuCgroups } from "./cgroup";
 import {
@@ -20,15 +30,7 @@ import {
   sendLambdaError,
   type ThrottleReason,
 } from "./errors";
-import {
-  endLine,
-  LATEST,
-  type ReportFields,
-  reportLine,
-  startLine,
-  timedOutLine,
-  timedOutText,
-} from "./log-lines";
+import { timedOutLine, timedOutText } from "./log-lines";
 import { LogStore, type LogStoreReader } from "./log-store";
 
 /** A function as the local deployer registers it. */
@@ -43,6 +45,11 @@ export interface LocalFunctionDefinition {
   bundlePath: string;
   /** Default "handler". */
   handlerExport?: string;
+  /**
+   * System and `console.*` log format, as CreateFunction's `LoggingConfig.LogFormat`; default
+   * "Text", Lambda's default.
+   */
+  logFormat?: LogFormat;
 }
 
 /** Options of {@link startLambdaRuntime}. */
@@ -92,6 +99,9 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 /** The account id in local ARNs. */
 export const LOCAL_ACCOUNT_ID = "000000000000";
+
+/** The runtime version the local environments report (`platform.initStart`). */
+const RUNTIME_VERSION = `nodejs:${process.versions.node.split(".")[0]}.local`;
 
 /** `message` Lambda gives a throttle. */
 const THROTTLE_MESSAGE = "Rate Exceeded.";
@@ -252,6 +262,10 @@ class Runtime implements LambdaRuntime {
         "the absolute path of an existing CommonJS bundle",
       );
     }
+    const logFormat = def.logFormat ?? "Text";
+    if (!LOG_FORMATS.includes(logFormat)) {
+      throw new InvalidInputError("logFormat", logFormat, `one of ${LOG_FORMATS.join(", ")}`);
+    }
     if (this.stopping) throw new Error("the local Lambda runtime is stopped");
     if (this.functions.has(def.functionName)) {
       throw new ResourceConflictError(`Function already exist: ${def.functionName}`);
@@ -265,6 +279,7 @@ class Runtime implements LambdaRuntime {
         reservedConcurrency: rc,
         bundlePath: def.bundlePath,
         handlerExport: def.handlerExport ?? "handler",
+        logFormat,
       },
       arn: this.arn(def.functionName),
       logGroup: logGroupName(def.functionName),
@@ -408,6 +423,7 @@ class Runtime implements LambdaRuntime {
       State: "Active",
       PackageType: "Zip",
       Environment: { Variables: fn.def.environment },
+      LoggingConfig: { LogFormat: fn.def.logFormat, LogGroup: fn.logGroup },
     };
   }
 
@@ -564,6 +580,7 @@ class Runtime implements LambdaRuntime {
       handlerExport: fn.def.handlerExport,
       environment: fn.def.environment,
       logGroupName: fn.logGroup,
+      logFormat: fn.def.logFormat,
       invokedFunctionArn: fn.arn,
     };
   }
@@ -596,45 +613,56 @@ class Runtime implements LambdaRuntime {
     }
     const active = env;
     this.collectors.set(active, log);
+    const format = fn.def.logFormat;
     const write = (message: string) => {
       this.store.append(fn.logGroup, active.logStreamName, [{ message, timestamp: Date.now() }]);
       log.push(message);
     };
 
-    write(startLine(requestId));
+    if (initDurationMs !== undefined) {
+      const init = initStartRecord(format, Date.now(), {
+        functionName: fn.def.functionName,
+        runtimeVersion: RUNTIME_VERSION,
+      });
+      // Written after INIT for simplicity: the event's own time is INIT's start.
+      if (init !== undefined) write(init);
+    }
+    write(startRecord(format, Date.now(), requestId));
     const invoked =
       initFailure === undefined
         ? await env.invoke(requestId, payload)
         : { outcome: initFailure, durationMs: 0, maxMemoryUsedMb: 0 };
     const { outcome } = invoked;
-    const report: ReportFields = {
-      requestId,
-      durationMs: invoked.durationMs,
-      memorySizeMb: fn.def.memoryMb,
-      maxMemoryUsedMb: invoked.maxMemoryUsedMb,
-      ...(initDurationMs === undefined ? {} : { initDurationMs }),
-    };
     let response: {
       payload: string;
       functionError: boolean;
-      status?: ReportFields["status"];
+      status: InvokeStatus;
       errorType?: string;
     };
     switch (outcome.kind) {
       case "result":
         response =
           Buffer.byteLength(outcome.payload) > LAMBDA.maxSyncPayloadBytes
-            ? errorResponse({
-                errorType: "Function.ResponseSizeTooLarge",
-                errorMessage: `Response payload size exceeded maximum allowed payload size (${LAMBDA.maxSyncPayloadBytes} bytes).`,
-              })
-            : { payload: outcome.payload, functionError: false };
+            ? {
+                ...errorResponse({
+                  errorType: "Function.ResponseSizeTooLarge",
+                  errorMessage: `Response payload size exceeded maximum allowed payload size (${LAMBDA.maxSyncPayloadBytes} bytes).`,
+                }),
+                status: "success",
+              }
+            : { payload: outcome.payload, functionError: false, status: "success" };
         break;
       case "error":
-        response = errorResponse(outcome.error);
+        // A handler error is the function's result: the platform reports success in Text
+        // (no Status field) and `error` in JSON's runtimeDone/report, as Lambda does.
+        response = {
+          ...errorResponse(outcome.error),
+          status: format === "JSON" ? "error" : "success",
+          ...(format === "JSON" ? { errorType: outcome.error.errorType } : {}),
+        };
         break;
       case "timeout":
-        write(timedOutLine(Date.now(), requestId, fn.def.timeoutSeconds));
+        if (format === "Text") write(timedOutLine(Date.now(), requestId, fn.def.timeoutSeconds));
         response = {
           ...errorResponse({
             errorType: "Sandbox.Timedout",
@@ -648,16 +676,27 @@ class Runtime implements LambdaRuntime {
         const detail = outcome.kind === "oom" ? outcome.signal : outcome.detail;
         const errorType = outcome.kind === "oom" ? "Runtime.OutOfMemory" : "Runtime.ExitError";
         const errorMessage = `RequestId: ${requestId} Error: Runtime exited with error: ${detail}`;
-        write(`${errorMessage}\n${errorType}`);
+        if (format === "Text") write(`${errorMessage}\n${errorType}`);
         response = { ...errorResponse({ errorType, errorMessage }), status: "error", errorType };
         break;
       }
     }
-    write(endLine(requestId));
     write(
-      reportLine({
-        ...report,
-        ...(response.status === undefined ? {} : { status: response.status }),
+      endRecord(format, Date.now(), {
+        requestId,
+        status: response.status,
+        durationMs: invoked.durationMs,
+        ...(response.errorType === undefined ? {} : { errorType: response.errorType }),
+      }),
+    );
+    write(
+      reportRecord(format, Date.now(), {
+        requestId,
+        durationMs: invoked.durationMs,
+        memorySizeMb: fn.def.memoryMb,
+        maxMemoryUsedMb: invoked.maxMemoryUsedMb,
+        ...(initDurationMs === undefined ? {} : { initDurationMs }),
+        status: response.status,
         ...(response.errorType === undefined ? {} : { errorType: response.errorType }),
       }),
     );

@@ -45,7 +45,7 @@ t.test("analyze writes every output with the exact columns into the run director
     header(join(dir, "results.csv")),
     "workload,memory_mb,batch_or_multipart,reserved_concurrency,run_id,p95_ms,throughput_obj_per_s,bytes_sum," +
       "invocations,ok,errors,throttles,cold_starts,p50_ms,p99_ms,mean_ms,mb_per_s,cost_usd," +
-      "cell_id,trial,function_name,records_expected,records_found,records_missing,window_ms,events_sum,s3_put_requests,billed_ms,log_bytes_est",
+      "cell_id,trial,function_name,records_expected,records_found,records_missing,window_ms,events_sum,s3_put_requests,billed_ms,log_bytes_est,init_ms,billed_from_latency",
     "results.csv: the seed's columns, then ours",
   );
   t.equal(
@@ -65,7 +65,7 @@ t.test("analyze writes every output with the exact columns into the run director
   );
   t.equal(
     header(join(dir, "cost.csv")),
-    "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,architecture,runs,invocations,billed_requests,billed_ms,init_billed_ms,gb_seconds,lambda_compute_usd,lambda_request_usd,s3_put_requests,s3_put_usd,log_bytes_est,logs_ingest_usd,total_usd,usd_per_1000_invocations,usd_per_gb_ingested,usd_per_1m_events",
+    "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,architecture,runs,invocations,billed_requests,billed_ms,init_ms,billed_from_latency,gb_seconds,lambda_compute_usd,lambda_request_usd,s3_put_requests,s3_put_usd,log_bytes_est,logs_ingest_usd,total_usd,usd_per_1000_invocations,usd_per_gb_ingested,usd_per_1m_events",
     "cost.csv columns",
   );
   t.equal(

@@ -147,11 +147,13 @@ function writeRun(dir: string): { r1: string; r2: string } {
   return { r1, r2 };
 }
 
-t.test("platform log line estimates have the byte counts of Lambda's templates", async (t) => {
+t.test("platform log estimates have the byte counts of Lambda's JSON system records", async (t) => {
+  // platform.start 141 + newline; platform.runtimeDone 179 + 1; platform.report 240 + 1;
+  // a cold start adds platform.initStart (236 + 1) and ',"initDurationMs":150' (21).
   t.same(
     PLATFORM_LOG_BYTES,
-    { start: 71, end: 52, report: 147, init: 25 },
-    "START/END/REPORT/Init bytes",
+    { start: 142, end: 180, report: 241, init: 258 },
+    "platform.start / runtimeDone / report / cold-start bytes",
   );
 });
 
@@ -195,14 +197,17 @@ t.test("a run's statistics and cost match hand-computed values", async (t) => {
   t.equal(r.mbPerS, 20480 / 1048576 / 0.25, "MiB per second");
   t.equal(
     r.billedMs,
-    101 + 151 + 201,
-    "REPORT billed 101 + ceil(init 150.2) for r1; ceil(200.4) for r2",
+    101 + 201,
+    "REPORT's Billed Duration 101 for r1 as reported (never + INIT again); ceil(200.4) for r2",
   );
-  t.equal(r.initBilledMs, 151, "init billed");
+  t.equal(r.reportBilledMs, 101, "Σ REPORT Billed Duration");
+  t.equal(r.initMs, 150.2, "INIT as reported, its own column");
+  t.equal(r.reportedInvocations, 1, "one invocation with REPORT data");
+  t.equal(r.billedFromLatency, 1, "r2 had no REPORT: billed from its latency, counted");
   t.equal(r.s3PutRequests, 2, "one PUT per events object");
-  const logBytes = Buffer.byteLength(r1) + Buffer.byteLength(r2) + 2 * (71 + 52 + 147) + 25;
+  const logBytes = Buffer.byteLength(r1) + Buffer.byteLength(r2) + 2 * (142 + 180 + 241) + 258;
   t.equal(r.logBytes, logBytes, "EMF lines (with newline) + platform lines + one Init");
-  const compute = 0.453 * 0.5 * 0.0000133334;
+  const compute = 0.302 * 0.5 * 0.0000133334;
   const expected = compute + 2 * 0.0000002 + 2 * 0.000005 + (logBytes / 1024 ** 3) * 0.5;
   t.ok(Math.abs(r.cost.lambdaCompute - compute) < 1e-15, `compute cost ${r.cost.lambdaCompute}`);
   t.ok(Math.abs(r.cost.total - expected) < 1e-15, `total ${r.cost.total} ≈ ${expected}`);

@@ -1,5 +1,5 @@
 import t from "tap";
-import { decodeLogResult, findEmfLine, parseReportLine } from "../../automation/report-line";
+import { decodeLogResult, findEmfLine } from "../../automation/report-line";
 import { buildEmfLine, type EmfRecord } from "../../core/emf";
 
 const record: EmfRecord = {
@@ -28,42 +28,21 @@ const record: EmfRecord = {
 };
 const emfLine = JSON.stringify(buildEmfLine(record));
 
-t.test("a cold-start REPORT line yields every number including Init Duration", async (t) => {
-  const tail = [
+t.test("the EMF line is found verbatim in a Text tail and in a JSON tail", async (t) => {
+  const text = [
     "START RequestId: req-1 Version: $LATEST",
     emfLine,
     "END RequestId: req-1",
-    "REPORT RequestId: req-1\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 512 MB\tMax Memory Used: 80 MB\tInit Duration: 150.00 ms\t",
+    "REPORT RequestId: req-1\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 512 MB\tMax Memory Used: 80 MB",
   ].join("\n");
-  t.same(
-    parseReportLine(tail),
-    {
-      duration_ms: 12.34,
-      billed_duration_ms: 13,
-      memory_size_mb: 512,
-      max_memory_used_mb: 80,
-      init_duration_ms: 150,
-    },
-    "all five fields parsed",
-  );
-  t.equal(findEmfLine(tail), emfLine, "the EMF line is found verbatim");
-});
-
-t.test("a warm REPORT line has no init_duration_ms", async (t) => {
-  const r = parseReportLine(
-    "REPORT RequestId: x\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 1024 MB\tMax Memory Used: 70 MB",
-  );
-  t.same(
-    r,
-    { duration_ms: 1, billed_duration_ms: 1, memory_size_mb: 1024, max_memory_used_mb: 70 },
-    "four fields",
-  );
-  t.notOk(r !== undefined && "init_duration_ms" in r, "no init field on a warm start");
-});
-
-t.test("a truncated tail without the REPORT numbers yields nothing", async (t) => {
-  t.equal(parseReportLine("REPORT RequestId: x\tDuration: 1.00 ms"), undefined, "incomplete line");
-  t.equal(parseReportLine("START RequestId: x\nEND RequestId: x"), undefined, "no REPORT line");
+  t.equal(findEmfLine(text), emfLine, "Text tail");
+  const json = [
+    '{"time":"2026-12-01T00:00:00.000Z","type":"platform.start","record":{"requestId":"req-1","version":"$LATEST"}}',
+    '{"timestamp":"2026-12-01T00:00:00.001Z","level":"INFO","requestId":"req-1","message":"hello"}',
+    emfLine,
+    '{"time":"2026-12-01T00:00:00.120Z","type":"platform.report","record":{"requestId":"req-1","metrics":{"durationMs":12.34,"billedDurationMs":13,"memorySizeMB":512,"maxMemoryUsedMB":80},"status":"success"}}',
+  ].join("\n");
+  t.equal(findEmfLine(json), emfLine, "JSON tail: platform and console records are not EMF");
   t.equal(findEmfLine('START RequestId: x\n{"not":"emf"}'), undefined, "no EMF line");
 });
 
