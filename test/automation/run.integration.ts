@@ -8,10 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import t from "tap";
+import { loadRun } from "../../analysis/load-run";
+import { computeRunStats } from "../../analysis/runs";
 import { readJournal, unfinishedCells } from "../../automation/journal";
 import { readJsonl } from "../../automation/jsonl";
 import { liveEntries } from "../../automation/ledger";
 import { EXIT, main, type RunIo } from "../../automation/run";
+import { billedDurationMs } from "../../core/billing";
+import { DEFAULT_PRICING } from "../../core/pricing";
 import type { InvocationRecord, Manifest } from "../../core/run-files";
 import { spawnProjectScript } from "../helpers/project-cli";
 
@@ -259,6 +263,37 @@ t.test(
     );
     t.same(liveEntries(join(out, "ledger.jsonl")), [], "nothing live");
     t.same(readdirSync(join(out, ".local", "s3", "buckets")), [], "every bucket deleted");
+
+    // Billing from the JSON platform.report records the cells log (IngestCell's format).
+    const reached = invocations.filter((i) => !i.throttled && i.status_code === 200);
+    t.equal(
+      reached.filter((i) => i.report !== undefined).length,
+      reached.length,
+      "every invocation that reached the function carries REPORT data from its JSON tail",
+    );
+    const reportSum = reached.reduce((s, i) => s + (i.report?.billed_duration_ms ?? 0), 0);
+    const { runs } = computeRunStats(loadRun(out), DEFAULT_PRICING);
+    t.equal(
+      runs.reduce((s, r) => s + r.billedMs, 0),
+      reportSum,
+      "billed ms = Σ REPORT Billed Duration (INIT not added again)",
+    );
+    t.equal(
+      runs.reduce((s, r) => s + r.billedFromLatency, 0),
+      0,
+      "no record billed from latency",
+    );
+    const cold = reached.filter((i) => i.report?.init_duration_ms !== undefined);
+    t.ok(cold.length > 0, "cold starts report their INIT duration");
+    for (const i of cold) {
+      const rep = i.report;
+      if (rep === undefined) continue;
+      t.equal(
+        rep.billed_duration_ms,
+        billedDurationMs(rep.duration_ms, rep.init_duration_ms),
+        `${i.request_id}: a cold start's Billed Duration includes INIT once`,
+      );
+    }
   },
 );
 
