@@ -111,9 +111,14 @@ export class ExecutionEnvironment {
     this.cgroups = cgroups;
   }
 
-  /** True until the process has exited. */
+  /**
+   * True until the process has exited. Also false as soon as Node knows the child exited,
+   * before its pipes have closed: an environment that died while idle is never handed the
+   * next invocation.
+   */
   get alive(): boolean {
-    return !this.closed;
+    const c = this.child;
+    return !this.closed && (c === undefined || (c.exitCode === null && c.signalCode === null));
   }
 
   /** The child's pid (for tests that check no process is left behind). */

@@ -593,6 +593,13 @@ class Runtime implements LambdaRuntime {
   ): Promise<InvocationResult> {
     const log: string[] = [];
     let env = fn.idle.pop();
+    // An environment that died while idle is discarded, and the invocation cold-starts, as on
+    // Lambda (never a Runtime.ExitError at 0 ms on a dead process).
+    while (env !== undefined && !env.alive) {
+      fn.all.delete(env);
+      void env.kill();
+      env = fn.idle.pop();
+    }
     let initDurationMs: number | undefined;
     let initFailure: InvokeOutcome | undefined;
     if (env === undefined) {
