@@ -44,8 +44,23 @@ export interface RunIo {
   readonly env: NodeJS.ProcessEnv;
   /** Preflight calls for `--backend aws`. */
   readonly preflightApi: PreflightApi;
-  /** Registers SIGINT/SIGTERM handlers; returns their removal. */
+  /** Registers SIGINT/SIGTERM/SIGHUP handlers; returns their removal. */
   onSignals(handler: (signal: NodeJS.Signals) => void): () => void;
+}
+
+/** The signals that interrupt a run. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * After a hangup the terminal is gone and writes to it fail (EIO, EPIPE): they must not crash
+ * the run while it destroys its cells.
+ */
+function ignoreClosedTerminal(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EIO" && e.code !== "EPIPE") throw e;
+    });
+  }
 }
 
 const processIo: RunIo = {
@@ -55,11 +70,11 @@ const processIo: RunIo = {
   env: process.env,
   preflightApi: awsPreflightApi,
   onSignals(handler) {
-    process.on("SIGINT", handler);
-    process.on("SIGTERM", handler);
+    // SIGHUP (terminal closed, SSH dropped) is an interruption like Ctrl-C: live cells are
+    // destroyed, not left running with their multipart uploads open.
+    for (const s of STOP_SIGNALS) process.on(s, handler);
     return () => {
-      process.off("SIGINT", handler);
-      process.off("SIGTERM", handler);
+      for (const s of STOP_SIGNALS) process.off(s, handler);
     };
   },
 };
@@ -498,4 +513,7 @@ export async function main(argv: readonly string[], io: RunIo = processIo): Prom
   }
 }
 
-if (require.main === module) main(process.argv.slice(2)).then((code) => process.exit(code));
+if (require.main === module) {
+  ignoreClosedTerminal();
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -357,45 +357,47 @@ t.test("resume after a killed run finishes the remaining cells only", async (t) 
   t.same(readdirSync(join(out, ".local", "s3", "buckets")), [], "no bucket left on disk");
 });
 
-t.test(
-  "SIGINT mid-cell destroys the cell and leaves no function, bucket or process behind",
-  async (t) => {
-    const out = join(root, "sigint");
-    const child = spawnCli([
-      "--matrix",
-      "workload=batch,memory=512,part=8,rc=0",
-      "--invocations",
-      "6",
-      "--trials",
-      "3",
-      "--object-mb",
-      "16",
-      "--out",
-      out,
-    ]);
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill("SIGKILL");
-    });
-    await journalHas(out, child, (phase) => phase === "trial-start");
-    const pid = child.pid ?? 0;
-    // The function's execution environments are the CLI's children while a trial runs.
-    let environments: number[] = [];
-    for (let i = 0; i < 50 && environments.length === 0; i++) {
-      environments = childPids(pid);
-      if (environments.length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
-    child.kill("SIGINT");
-    const code = await exited(child);
-    t.equal(code, EXIT.interrupted, `exit 130 (${child.output().slice(-400)})`);
-    const phases = readJournal(join(out, "journal.jsonl")).map((e) => e.phase);
-    t.ok(phases.includes("destroyed"), "the cell was destroyed");
-    t.equal(phases.at(-1), "failed", "and journaled as failed (to be redone by --resume)");
-    t.same(liveEntries(join(out, "ledger.jsonl")), [], "nothing live in the ledger");
-    t.same(readdirSync(join(out, ".local", "s3", "buckets")), [], "no bucket left");
-    t.ok(environments.length > 0, "execution environments were running");
-    t.same(environments.filter(alive), [], "no environment process left");
-  },
-);
+for (const signal of ["SIGINT", "SIGHUP"] as const) {
+  t.test(
+    `${signal} mid-cell destroys the cell and leaves no function, bucket or process behind`,
+    async (t) => {
+      const out = join(root, signal.toLowerCase());
+      const child = spawnCli([
+        "--matrix",
+        "workload=batch,memory=512,part=8,rc=0",
+        "--invocations",
+        "6",
+        "--trials",
+        "3",
+        "--object-mb",
+        "16",
+        "--out",
+        out,
+      ]);
+      t.teardown(() => {
+        if (child.exitCode === null) child.kill("SIGKILL");
+      });
+      await journalHas(out, child, (phase) => phase === "trial-start");
+      const pid = child.pid ?? 0;
+      // The function's execution environments are the CLI's children while a trial runs.
+      let environments: number[] = [];
+      for (let i = 0; i < 50 && environments.length === 0; i++) {
+        environments = childPids(pid);
+        if (environments.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill(signal);
+      const code = await exited(child);
+      t.equal(code, EXIT.interrupted, `exit 130 (${child.output().slice(-400)})`);
+      const phases = readJournal(join(out, "journal.jsonl")).map((e) => e.phase);
+      t.ok(phases.includes("destroyed"), "the cell was destroyed");
+      t.equal(phases.at(-1), "failed", "and journaled as failed (to be redone by --resume)");
+      t.same(liveEntries(join(out, "ledger.jsonl")), [], "nothing live in the ledger");
+      t.same(readdirSync(join(out, ".local", "s3", "buckets")), [], "no bucket left");
+      t.ok(environments.length > 0, "execution environments were running");
+      t.same(environments.filter(alive), [], "no environment process left");
+    },
+  );
+}
 
 t.test("--cleanup destroys what a killed run left live", async (t) => {
   const out = join(root, "cleanup");
