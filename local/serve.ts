@@ -1,7 +1,7 @@
 /**
  * Serve mode: `npx ts-node local/serve.ts --matrix full` starts the local S3 server and the
  * local Lambda runtime, deploys the cells of the matrix (a bucket and a function each), prints
- * how to reach them and runs until SIGINT/SIGTERM, then destroys everything and stops.
+ * how to reach them and runs until SIGINT/SIGTERM/SIGHUP, then destroys everything and stops.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,7 +22,7 @@ import { type LocalBackend, startLocalBackend } from "./backend";
 export const USAGE = `Usage: npx ts-node local/serve.ts [options]
 
 Starts the embedded local backend (S3 server + Lambda runtime), deploys the cells of a matrix and
-serves them until Ctrl-C (SIGINT) or SIGTERM; then destroys every function and bucket and stops.
+serves them until Ctrl-C (SIGINT), SIGTERM or SIGHUP; then destroys every function and bucket and stops.
 
 Options:
   --matrix SPEC               cells to deploy (default: full): ${MATRIX_SYNTAX}
@@ -89,16 +89,16 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions | "help" {
   };
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** Resolves on the first SIGINT, SIGTERM or SIGHUP (a closed terminal tears down too). */
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((done) => {
     const on = (signal: NodeJS.Signals) => {
-      process.off("SIGINT", on);
-      process.off("SIGTERM", on);
+      for (const s of STOP_SIGNALS) process.off(s, on);
       done(signal);
     };
-    process.on("SIGINT", on);
-    process.on("SIGTERM", on);
+    for (const s of STOP_SIGNALS) process.on(s, on);
   });
 }
 
