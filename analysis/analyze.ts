@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { makeDirectory } from "../core/dirs";
 import { DEFAULT_PRICING, type Pricing } from "../core/pricing";
 import type { Manifest } from "../core/run-files";
 import {
@@ -191,7 +192,7 @@ export function outputPaths(outDir: string, overrides: Partial<OutputPaths> = {}
 
 /** Writes every output of an analysis. */
 export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): void {
-  mkdirSync(outDir, { recursive: true });
+  makeDirectory("--out-dir", outDir);
   writeFileSync(paths.results, toCsv(RESULTS_COLUMNS, resultsRows(a.runs)));
   const pivot = pivotTable(a.runs);
   writeFileSync(paths.pivot, toCsv(pivot.columns, pivot.rows));

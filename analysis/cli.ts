@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError, parseIntInRange } from "../core/errors";
 import { DEFAULT_PRICING, loadPricing, type Pricing } from "../core/pricing";
 import { analyseRun, OUTPUT_FILES, type OutputPaths, outputPaths, writeOutputs } from "./analyze";
@@ -100,6 +101,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...(v["--output-results"] !== undefined ? { results: resolve(v["--output-results"]) } : {}),
     };
     const paths = outputPaths(outDir, overrides);
+    // Before the analysis: an --out-dir that cannot be made is bad input, said at once.
+    if (v["--out-dir"] !== undefined) makeDirectory("--out-dir", v["--out-dir"], outDir);
     const analysis = analyseRun(runDir, { pricing, seed });
     writeOutputs(analysis, paths, outDir);
     const s = analysis.skipped;

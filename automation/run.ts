@@ -5,11 +5,12 @@
  * Also `--resume DIR` and `--cleanup DIR`. `main(argv)` returns the exit code.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { type Cell, type CellSettings, cellId } from "../core/cell";
+import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { shuffled } from "../core/matrix";
 import { functionName } from "../core/names";
@@ -371,7 +372,8 @@ async function newRun(options: RunOptions, io: RunIo): Promise<number> {
   const runDir = resolve(
     options.out ?? join(PROJECT_ROOT, "results", timestampName(options.backend)),
   );
-  if (existsSync(runDir) && readdirSync(runDir).length > 0) {
+  makeDirectory("--out", options.out ?? runDir, runDir);
+  if (readdirSync(runDir).length > 0) {
     throw new InvalidInputError(
       "--out",
       options.out ?? runDir,

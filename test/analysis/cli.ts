@@ -188,6 +188,14 @@ t.test("bad input exits 2 with a message naming the input", async (t) => {
       [root],
       /^analyze: run directory=".*" is invalid: allowed a run directory containing manifest.json/,
     ],
+    [
+      [FIXTURE, "--out-dir", "/proc/x"],
+      /^analyze: --out-dir="\/proc\/x" is invalid: allowed a directory that can be created \(its parent cannot hold new directories: \/proc\/x\)\n$/,
+    ],
+    [
+      [FIXTURE, "--out-dir", join(root, "bad.json")],
+      /^analyze: --out-dir=".*bad.json" is invalid: allowed a directory that can be created \(a file is in the way: .*bad.json\)\n$/,
+    ],
   ];
   for (const [argv, message] of cases) {
     const r = await run(argv);

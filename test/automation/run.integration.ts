@@ -111,6 +111,23 @@ t.test("--help exits 0 and bad flags exit 2 with the exact message", async (t) =
     '--concurrency="lots" is invalid: allowed an integer from 1 to 1000\n',
     "exact message",
   );
+  for (const [out, why] of [
+    ["/proc/x", "its parent cannot hold new directories: /proc/x"],
+    ["/sys/x", "operation not permitted: /sys/x"],
+    [join("/etc/hostname", "run"), "a file is in the way: /etc/hostname"],
+  ] as const) {
+    const io = fakeIo();
+    t.equal(
+      await main(["--out", out, "--matrix", "workload=events,memory=512,batch=1,rc=0"], io),
+      EXIT.usage,
+      `--out ${out} exits 2`,
+    );
+    t.equal(
+      io.err(),
+      `--out=${JSON.stringify(out)} is invalid: allowed a directory that can be created (${why})\n`,
+      `--out ${out}: exact message, no stack, no spin`,
+    );
+  }
 });
 
 t.test("--dry-run prints the plan and the AWS estimate and creates nothing", async (t) => {
