@@ -107,7 +107,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     writeOutputs(analysis, paths, outDir);
     const s = analysis.skipped;
     const skippedTotal =
-      s.recordsMalformed + s.recordsForeign + s.recordsDuplicate + s.invocationsMalformed;
+      s.recordsMalformed +
+      s.recordsForeign +
+      s.recordsDuplicate +
+      s.recordsOutOfBounds +
+      s.invocationsMalformed +
+      s.invocationsDuplicate +
+      s.invocationsOutOfBounds;
     process.stdout.write(
       `Analysed ${analysis.runs.length} runs in ${analysis.cells.length} cells (${skippedTotal} lines skipped).\n` +
         Object.values(paths)

@@ -6,6 +6,7 @@ import { cellId } from "../core/cell";
 import { asEmfRecord, type EmfRecord, extractEmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
 import { type InvocationRecord, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
+import { invocationOutOfBounds, recordOutOfBounds } from "./bounds";
 import { forEachLine } from "./lines";
 
 /** One run (cell × trial), with the client-side counts of its invocations. */
@@ -67,10 +68,18 @@ export interface SkippedLines {
   recordsMalformed: number;
   /** Valid records of a run that is not in invocations.jsonl. */
   recordsForeign: number;
-  /** Records whose (request_id) was already seen: harvested twice. */
+  /** Records of an invocation already seen (same request_id; else same run, start and key). */
   recordsDuplicate: number;
+  /** Records with a value outside physical bounds (analysis/bounds.ts). */
+  recordsOutOfBounds: number;
   invocationsMalformed: number;
+  /** invocations.jsonl lines of an invocation already seen (same request_id; else run and seq). */
+  invocationsDuplicate: number;
+  /** Invocation lines with a value outside physical bounds. */
+  invocationsOutOfBounds: number;
   journalMalformed: number;
+  /** Out-of-bounds lines by `file: reason`. */
+  outOfBoundsReasons: Record<string, number>;
 }
 
 /** A cell's state at the end of its journal. */
@@ -301,7 +310,11 @@ export function loadRun(dir: string): LoadedRun {
     recordsMalformed: 0,
     recordsForeign: 0,
     recordsDuplicate: 0,
+    recordsOutOfBounds: 0,
     invocationsMalformed: 0,
+    invocationsDuplicate: 0,
+    invocationsOutOfBounds: 0,
+    outOfBoundsReasons: {},
     journalMalformed: 0,
   };
   const manifestCells = new Map(manifest.cells.map((c) => [c.cell_id, c]));
@@ -357,6 +370,10 @@ export function loadRun(dir: string): LoadedRun {
 
   const reports = new Map<string, { run: number; billedMs: number }>();
   const functionErrors: { run: number; requestId: string }[] = [];
+  const seenInvocations = new Set<string>();
+  const countReason = (reason: string): void => {
+    skipped.outOfBoundsReasons[reason] = (skipped.outOfBoundsReasons[reason] ?? 0) + 1;
+  };
   if (hasInvocations) {
     forEachLine(invFile, (line) => {
       if (line.trim() === "") return;
@@ -368,6 +385,21 @@ export function loadRun(dir: string): LoadedRun {
       }
       if (inv === null) {
         skipped.invocationsMalformed++;
+        return;
+      }
+      const invKey =
+        typeof inv.request_id === "string" && inv.request_id !== ""
+          ? inv.request_id
+          : `${inv.run_id}#${String(inv.seq)}`;
+      if (seenInvocations.has(invKey)) {
+        skipped.invocationsDuplicate++;
+        return;
+      }
+      seenInvocations.add(invKey);
+      const invBad = invocationOutOfBounds(inv);
+      if (invBad !== undefined) {
+        skipped.invocationsOutOfBounds++;
+        countReason(`invocations.jsonl: ${invBad}`);
         return;
       }
       const ex = excluded.get(inv.run_id);
@@ -427,12 +459,19 @@ export function loadRun(dir: string): LoadedRun {
         return;
       }
       if (ri === undefined) ri = runOf(r.run_id);
-      if (r.request_id !== "") {
-        if (seen.has(r.request_id)) {
-          skipped.recordsDuplicate++;
-          return;
-        }
-        seen.add(r.request_id);
+      // request_id names the invocation; without one, its run, start time and key do.
+      const recKey =
+        r.request_id !== "" ? r.request_id : `${r.run_id}|${r.ts_start_ms}|${r.s3_key}`;
+      if (seen.has(recKey)) {
+        skipped.recordsDuplicate++;
+        return;
+      }
+      seen.add(recKey);
+      const recBad = recordOutOfBounds(r);
+      if (recBad !== undefined) {
+        skipped.recordsOutOfBounds++;
+        countReason(`records.jsonl: ${recBad}`);
+        return;
       }
       const run = runs[ri];
       if (run === undefined) return;

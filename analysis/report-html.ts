@@ -244,7 +244,13 @@ function completenessTable(a: Analysis): string {
   });
   const s = a.skipped;
   return `<table><tr><th class="l">cell</th><th class="l">journal</th><th>runs</th><th>invocations</th><th>ok</th><th>errors</th><th>throttles</th><th>cold starts</th><th>records expected</th><th>found</th><th>missing</th></tr>${rows.join("")}</table>
-<p>Skipped lines (counted, never fatal): records.jsonl ${s.recordsMalformed} malformed, ${s.recordsForeign} of a foreign run, ${s.recordsDuplicate} duplicate; invocations.jsonl ${s.invocationsMalformed} malformed; journal.jsonl ${s.journalMalformed} malformed.${a.hasInvocations ? "" : " invocations.jsonl is absent: expected records = records found."}</p>
+<p>Skipped lines (counted, never fatal): records.jsonl ${s.recordsMalformed} malformed, ${s.recordsForeign} of a foreign run, ${s.recordsDuplicate} duplicate, ${s.recordsOutOfBounds} outside physical bounds; invocations.jsonl ${s.invocationsMalformed} malformed, ${s.invocationsDuplicate} duplicate, ${s.invocationsOutOfBounds} outside physical bounds${
+    Object.entries(s.outOfBoundsReasons).length > 0
+      ? ` (${Object.entries(s.outOfBoundsReasons)
+          .map(([r, n]) => `${n} × ${esc(r)}`)
+          .join("; ")})`
+      : ""
+  }; journal.jsonl ${s.journalMalformed} malformed.${a.hasInvocations ? "" : " invocations.jsonl is absent: expected records = records found."}</p>
 ${excludedRuns(a)}`;
 }
 

@@ -170,9 +170,14 @@ export function renderSummary(a: Analysis): string {
   const s = a.skipped;
   L.push("Skipped lines (counted, not fatal)");
   L.push(
-    `  records.jsonl:          ${s.recordsMalformed} malformed, ${s.recordsForeign} foreign run, ${s.recordsDuplicate} duplicate`,
+    `  records.jsonl:          ${s.recordsMalformed} malformed, ${s.recordsForeign} foreign run, ${s.recordsDuplicate} duplicate, ${s.recordsOutOfBounds} out of bounds`,
   );
-  L.push(`  invocations.jsonl:      ${s.invocationsMalformed} malformed`);
+  L.push(
+    `  invocations.jsonl:      ${s.invocationsMalformed} malformed, ${s.invocationsDuplicate} duplicate, ${s.invocationsOutOfBounds} out of bounds`,
+  );
+  for (const [reason, n] of Object.entries(s.outOfBoundsReasons).sort()) {
+    L.push(`    ${n} × ${reason}`);
+  }
   L.push(`  journal.jsonl:          ${s.journalMalformed} malformed`);
   if (a.unassigned.length > 0)
     L.push(`  runs without a known cell (left out): ${a.unassigned.join(", ")}`);

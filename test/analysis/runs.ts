@@ -167,7 +167,11 @@ t.test("malformed, foreign and duplicate record lines are skipped and counted", 
       recordsMalformed: 3,
       recordsForeign: 1,
       recordsDuplicate: 1,
+      recordsOutOfBounds: 0,
       invocationsMalformed: 1,
+      invocationsDuplicate: 0,
+      invocationsOutOfBounds: 0,
+      outOfBoundsReasons: {},
       journalMalformed: 0,
     },
     "bad JSON, wrong schema and a START line are malformed; blank lines ignored",
@@ -264,3 +268,68 @@ t.test("missing or empty run directories are named bad input", async (t) => {
     "bad architecture",
   );
 });
+
+t.test(
+  "duplicated lines count once and values outside physical bounds are skipped with a reason",
+  async (t) => {
+    const dir = t.testdir();
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
+    const good = invocations.slice(0, 2);
+    const noId = {
+      ...base,
+      seq: 7,
+      client_start_ms: 1080,
+      client_end_ms: 1090,
+      status_code: 200,
+      throttled: false,
+    };
+    const backwards = {
+      ...base,
+      seq: 8,
+      request_id: "r8",
+      client_start_ms: 2000,
+      client_end_ms: 1000,
+      status_code: 200,
+      throttled: false,
+    };
+    writeFileSync(
+      join(dir, "invocations.jsonl"),
+      [...good, ...good, noId, noId, backwards].map((i) => `${JSON.stringify(i)}\n`).join(""),
+    );
+    const r1 = serializeEmfLine(record("r1", 1000, 100, true));
+    const r2 = serializeEmfLine(record("r2", 1050, 200.4, false));
+    const anonymous = serializeEmfLine({ ...record("", 1080, 9, false), s3_key: "events/k" });
+    const huge = serializeEmfLine(record("r5", 1100, 1e308, false));
+    const negative = serializeEmfLine({ ...record("r6", 1100, 5, false), object_bytes: -1 });
+    writeFileSync(
+      join(dir, "records.jsonl"),
+      [r1, r2, r1, r2, anonymous, anonymous, huge, negative].join(""),
+    );
+    const loaded = loadRun(dir);
+    t.same(
+      loaded.skipped,
+      {
+        recordsMalformed: 0,
+        recordsForeign: 0,
+        recordsDuplicate: 3,
+        recordsOutOfBounds: 2,
+        invocationsMalformed: 0,
+        invocationsDuplicate: 3,
+        invocationsOutOfBounds: 1,
+        journalMalformed: 0,
+        outOfBoundsReasons: {
+          "records.jsonl: latency_ms outside 0–900000": 1,
+          "records.jsonl: object_bytes outside 0–5 TiB": 1,
+          "invocations.jsonl: client_end_ms before client_start_ms": 1,
+        },
+      },
+      "two duplicated request ids, a duplicated record without one (same run, start, key), a repeated invocation without a request id; 1e308 ms, −1 bytes and a backwards invocation",
+    );
+    const { runs } = computeRunStats(loaded, DEFAULT_PRICING);
+    const r = runs[0];
+    t.equal(r?.invocations, 3, "3 distinct invocations (not 5)");
+    t.equal(r?.expected, 3, "3 expected records");
+    t.equal(r?.records, 3, "3 distinct records in bounds (100 % found, not 200 %)");
+    t.equal(r?.meanMs, (100 + 200.4 + 9) / 3, "the mean is not moved by the 1e308 ms line");
+  },
+);
