@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
-import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { type Cell, type CellSettings, cellId } from "../core/cell";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { shuffled } from "../core/matrix";
@@ -20,7 +20,7 @@ import { LOCAL_DEFAULT_REASONS, parseArgs, type RunOptions, USAGE } from "./cli-
 import type { Deployer } from "./deployer";
 import { estimateRun, formatEstimate } from "./estimate";
 import type { Harvester } from "./harvest";
-import { AwsHarvester, cloudWatchLogsApi } from "./harvest-aws";
+import { AwsHarvester, cloudWatchLogsApi, harvestLogsClient } from "./harvest-aws";
 import { LocalHarvester } from "./harvest-local";
 import { lambdaClientFor } from "./invoker";
 import { doneCells, Journal, readJournal, unfinishedCells } from "./journal";
@@ -150,7 +150,7 @@ async function openBackend(
     harvesterFor(region) {
       let client = clients.get(region);
       if (client === undefined) {
-        client = new CloudWatchLogsClient({ region });
+        client = harvestLogsClient(region);
         clients.set(region, client);
       }
       return new AwsHarvester(cloudWatchLogsApi(client));
