@@ -254,11 +254,14 @@ export async function runInsightsQuery(
     const queryId = await withRetry("StartQuery", () => api.startQuery(input, signal), retry);
     const queryDeadline = Math.min(options.now() + options.timeoutMs, deadline);
     for (;;) {
-      const r = await withRetry(
-        "GetQueryResults",
-        () => api.getQueryResults(queryId, signal),
-        retry,
-      );
+      let r: Awaited<ReturnType<LogsApi["getQueryResults"]>>;
+      try {
+        r = await withRetry("GetQueryResults", () => api.getQueryResults(queryId, signal), retry);
+      } catch (e: unknown) {
+        // Given up while it may still run: free its slot on the service too.
+        if (e instanceof LogsCallError) await stopQuietly(api, queryId, signal);
+        throw e;
+      }
       if (r.status === "Complete") {
         return r.recordsMatched === undefined
           ? { rows: r.rows }

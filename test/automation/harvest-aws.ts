@@ -680,3 +680,32 @@ t.test("remainingWindows: paging after sorted rows, bisecting unsorted ones", as
   );
   t.equal(rowTimestampMs(row(BASE)), BASE, "@timestamp parsed as UTC");
 });
+
+t.test("a query given up is stopped, so it frees its slot on the service", async (t) => {
+  const clock = fakeClock();
+  const stopped: string[] = [];
+  const api: LogsApi = {
+    async startQuery() {
+      return "q-slow";
+    },
+    async getQueryResults() {
+      return { status: "Running", rows: [] };
+    },
+    async stopQuery(id) {
+      stopped.push(id);
+    },
+    async filterLogEvents() {
+      return { messages: [emfLine(0)] };
+    },
+  };
+  const r = await new AwsHarvester(api, {
+    ...clock,
+    pollMs: 1000,
+    queryTimeoutMs: 3000,
+    lagDeadlineMs: 0,
+    limiter: new LogsLimiter({ now: clock.now, sleep: clock.sleep }),
+  }).harvest(request(1));
+  t.same(stopped, ["q-slow"], "StopQuery sent once");
+  t.same(r.notes, ["Logs Insights query q-slow still Running after 3000 ms"], "noted");
+  t.equal(r.found, 1, "FilterLogEvents found the record");
+});
