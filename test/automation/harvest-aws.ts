@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   AccessDeniedException,
   InvalidParameterException,
@@ -20,6 +22,7 @@ import {
 } from "../../automation/harvest-aws";
 import { LogsLimiter } from "../../automation/logs-quota";
 import { classifyLogsError } from "../../automation/logs-retry";
+import { rawRecordsQuery } from "../../automation/queries";
 import { DEPLOYED, emfLine, invocation, RUN } from "./fixtures";
 
 interface FakeLogs extends LogsApi {
@@ -709,3 +712,98 @@ t.test("a query given up is stopped, so it frees its slot on the service", async
   t.same(r.notes, ["Logs Insights query q-slow still Running after 3000 ms"], "noted");
   t.equal(r.found, 1, "FilterLogEvents found the record");
 });
+
+/**
+ * A CloudWatch Logs endpoint on loopback speaking the AWS JSON 1.1 protocol: each operation
+ * answers its script's next step (an error type with HTTP 400, or the success body).
+ */
+async function jsonLogsServer(script: Record<string, (string | object)[]>) {
+  const seen: string[] = [];
+  const bodies: Record<string, unknown>[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on("end", () => {
+      const op = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
+      seen.push(op);
+      bodies.push(JSON.parse(body || "{}") as Record<string, unknown>);
+      const step = script[op]?.shift();
+      res.setHeader("content-type", "application/x-amz-json-1.1");
+      if (typeof step === "string") {
+        res.statusCode = 400;
+        res.end(JSON.stringify({ __type: step, message: `${step} from the test server` }));
+      } else {
+        res.end(JSON.stringify(step ?? {}));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    seen,
+    bodies,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+t.test(
+  "the real SDK client: ThrottlingException over the wire is retried by the harvester alone; AccessDenied is a reason",
+  async (t) => {
+    const server = await jsonLogsServer({
+      StartQuery: ["ThrottlingException", "ThrottlingException", { queryId: "q-1" }],
+      GetQueryResults: [
+        {
+          status: "Complete",
+          results: [
+            [
+              { field: "@timestamp", value: "2023-11-14 22:13:20.000" },
+              { field: "@message", value: emfLine(0) },
+            ],
+          ],
+          statistics: { recordsMatched: 1 },
+        },
+      ],
+      FilterLogEvents: ["AccessDeniedException"],
+    });
+    t.teardown(server.close);
+    const client = harvestLogsClient("us-east-1", server.endpoint);
+    t.teardown(() => client.destroy());
+    const clock = fakeClock();
+    const r = await new AwsHarvester(cloudWatchLogsApi(client), {
+      ...clock,
+      lagDeadlineMs: 0,
+      limiter: new LogsLimiter({ now: clock.now, sleep: clock.sleep }),
+    }).harvest(request(2));
+    t.same(
+      server.seen,
+      ["StartQuery", "StartQuery", "StartQuery", "GetQueryResults", "FilterLogEvents"],
+      "one request per attempt: the SDK does not retry on its own",
+    );
+    t.same(clock.waits, [250, 500], "the harvester's backoff");
+    t.same(
+      server.bodies[0],
+      {
+        logGroupName: DEPLOYED.logGroup,
+        startTime: Math.floor((1_700_000_000_000 - 60_000) / 1000),
+        endTime: Math.ceil((1_700_000_000_100 + 60_000) / 1000),
+        queryString: rawRecordsQuery(RUN),
+        limit: 10_000,
+      },
+      "StartQuery: the run's range in seconds with a minute of slack, the raw-records query",
+    );
+    t.equal(r.found, 1, "Insights' record");
+    t.equal(r.missing, 1, "one missing");
+    t.same(
+      r.reason,
+      {
+        code: "access-denied",
+        message:
+          "FilterLogEvents: AccessDeniedException: AccessDeniedException from the test server",
+      },
+      "the SDK's AccessDeniedException classified",
+    );
+  },
+);
