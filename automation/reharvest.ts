@@ -294,7 +294,15 @@ async function startLocalLogs(
   dir: string,
   region: string,
 ): Promise<{ endpoint: string; stop(): Promise<void> | void }> {
-  const mod = require("../local/logs/server") as LocalLogsServerModule;
+  let mod: LocalLogsServerModule;
+  try {
+    mod = require("../local/logs/server") as LocalLogsServerModule;
+  } catch (e: unknown) {
+    if (!(e instanceof Error && (e as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND")) throw e;
+    throw new Error(
+      "--reharvest on a local run needs the local CloudWatch Logs server (local/logs/server.ts), which this checkout does not have",
+    );
+  }
   return mod.startLogsServer({ logDir: join(dir, ".local", "logs"), region });
 }
 
