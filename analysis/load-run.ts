@@ -5,7 +5,13 @@ import type { Cell } from "../core/cell";
 import { cellId } from "../core/cell";
 import { asEmfRecord, type EmfRecord, extractEmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
-import { type InvocationRecord, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
+import {
+  type InvocationRecord,
+  type Manifest,
+  movesCellState,
+  RUN_FILES,
+  readManifest,
+} from "../core/run-files";
 import { invocationOutOfBounds, recordOutOfBounds } from "./bounds";
 import { forEachLine } from "./lines";
 
@@ -544,7 +550,9 @@ class JournalFacts {
   add(cellId: string, phase: string, runId: unknown, detail: unknown): void {
     const error =
       isObject(detail) && typeof detail.error === "string" ? detail.error : "no error recorded";
-    this.last.set(cellId, phase === "failed" ? { phase, error } : { phase });
+    if (movesCellState(phase, this.last.get(cellId)?.phase)) {
+      this.last.set(cellId, phase === "failed" ? { phase, error } : { phase });
+    }
     if (typeof runId === "string" && runId !== "") {
       this.runCell.set(runId, cellId);
       if (phase === "harvested") this.harvested.add(runId);

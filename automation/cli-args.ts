@@ -40,7 +40,7 @@ export const LOCAL_DEFAULT_REASONS: Readonly<Record<string, string>> = {
 export const AWS_DEFAULT_PARALLEL = 1;
 
 /** What the CLI was asked to do. */
-export type RunMode = "run" | "resume" | "cleanup" | "help";
+export type RunMode = "run" | "resume" | "cleanup" | "reharvest" | "help";
 
 /** Validated options of a new run. */
 export interface RunOptions {
@@ -72,7 +72,8 @@ export type ParsedArgs =
       readonly yes: boolean;
       readonly parallel?: number;
     }
-  | { readonly mode: "cleanup"; readonly dir: string };
+  | { readonly mode: "cleanup"; readonly dir: string }
+  | { readonly mode: "reharvest"; readonly dir: string };
 
 const VALUE_FLAGS = [
   "--matrix",
@@ -88,6 +89,7 @@ const VALUE_FLAGS = [
   "--out",
   "--resume",
   "--cleanup",
+  "--reharvest",
   "--seed",
   "--name-prefix",
 ] as const;
@@ -120,6 +122,9 @@ and writes a run directory that \`npm run analyze\` reads.
   --resume DIR         finish an interrupted run: skips done cells, redoes unfinished ones
                        (flags come from DIR/manifest.json; only --yes and --parallel allowed)
   --cleanup DIR        destroy everything DIR/ledger.jsonl says may still be live
+  --reharvest DIR      collect again the records of DIR's runs that were left incomplete
+                       (CloudWatch Logs keeps the cells' log groups); exit 0 when nothing is
+                       missing any more, 1 when records still are
   --dry-run            print the plan and cost estimate, create nothing
   --yes                do not ask for confirmation (--backend aws)
   --help               this text
@@ -194,8 +199,21 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
 
   const resume = get("--resume");
   const cleanup = get("--cleanup");
+  const reharvest = get("--reharvest");
   if (resume !== undefined && cleanup !== undefined) {
     throw new InvalidInputError("--cleanup", cleanup, "either --resume or --cleanup, not both");
+  }
+  if (reharvest !== undefined) {
+    for (const f of flags.keys()) {
+      if (f !== "--reharvest") {
+        throw new InvalidInputError(
+          f,
+          flags.get(f) === true ? "(set)" : flags.get(f),
+          `no ${f} with --reharvest: it takes only the run directory (the backend and region come from ${reharvest}/manifest.json)`,
+        );
+      }
+    }
+    return { mode: "reharvest", dir: reharvest };
   }
   if (resume !== undefined || cleanup !== undefined) {
     const [flag, dir] = resume !== undefined ? ["--resume", resume] : ["--cleanup", cleanup ?? ""];

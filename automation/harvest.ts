@@ -7,6 +7,7 @@ import { extractEmfRecord } from "../core/emf";
 import type { InvocationRecord } from "../core/run-files";
 import type { DeployedCell } from "./deployer";
 import { reachedFunction } from "./invoker";
+import type { HarvestReason } from "./logs-retry";
 
 /** One run to harvest. */
 export interface HarvestRequest {
@@ -16,6 +17,11 @@ export interface HarvestRequest {
   readonly startMs: number;
   readonly endMs: number;
   readonly invocations: readonly InvocationRecord[];
+  /**
+   * Records of the run already collected (`--reharvest`): they count towards completeness, so
+   * a harvester stops as soon as the rest is found, and they are not counted under any source.
+   */
+  readonly known?: readonly EmfRecord[];
 }
 
 /** A run's harvested records and how complete they are. */
@@ -32,11 +38,21 @@ export interface HarvestResult {
   readonly counts: Readonly<Record<string, number>>;
   /** Problems met on the way (e.g. a failed Insights query) that the fallbacks covered. */
   readonly notes?: readonly string[];
+  /** Why records are missing (set when `missing > 0`): a code and a message, journaled. */
+  readonly reason?: HarvestReason;
 }
 
 /** Collects a run's EMF records from the backend's logs. */
 export interface Harvester {
   harvest(request: HarvestRequest, signal?: AbortSignal): Promise<HarvestResult>;
+}
+
+/**
+ * The identity of a record: its request id, which identifies the invocation; the S3 key (unique
+ * too) when the request id is empty.
+ */
+export function recordKey(r: EmfRecord): string {
+  return r.request_id !== "" ? `id:${r.request_id}` : `key:${r.s3_key}`;
 }
 
 /** Collects records of one run from several sources, each invocation once. */
@@ -52,17 +68,28 @@ export class RecordMerger {
     this.expected = invocations.filter(reachedFunction).length;
   }
 
-  /** Adds records of a source; foreign runs and duplicates are ignored. Returns how many were new. */
-  add(source: string, records: Iterable<EmfRecord>): number {
+  /** A merger for a request, holding the request's `known` records already. */
+  static forRequest(request: HarvestRequest): RecordMerger {
+    const merger = new RecordMerger(request.runId, request.invocations);
+    merger.put(request.known ?? []);
+    return merger;
+  }
+
+  private put(records: Iterable<EmfRecord>): number {
     let added = 0;
     for (const r of records) {
       if (r.run_id !== this.runId) continue;
-      // request_id identifies the invocation; the S3 key is unique too when it is empty.
-      const key = r.request_id !== "" ? `id:${r.request_id}` : `key:${r.s3_key}`;
+      const key = recordKey(r);
       if (this.byKey.has(key)) continue;
       this.byKey.set(key, r);
       added++;
     }
+    return added;
+  }
+
+  /** Adds records of a source; foreign runs and duplicates are ignored. Returns how many were new. */
+  add(source: string, records: Iterable<EmfRecord>): number {
+    const added = this.put(records);
     this.counts[source] = (this.counts[source] ?? 0) + added;
     return added;
   }

@@ -2,7 +2,7 @@
  * `journal.jsonl`: one line per cell phase, append-only and fsync'd; what `--resume` reads to
  * decide which cells are finished.
  */
-import type { CellPhase, JournalEntry } from "../core/run-files";
+import { type CellPhase, type JournalEntry, movesCellState } from "../core/run-files";
 import { JsonlAppender, readJsonl } from "./jsonl";
 
 const PHASES: readonly CellPhase[] = [
@@ -64,6 +64,26 @@ export function doneCells(entries: readonly JournalEntry[]): Set<string> {
 /** The ids of cells that started but did not finish (deploying seen, no done after it). */
 export function unfinishedCells(entries: readonly JournalEntry[]): Set<string> {
   const last = new Map<string, CellPhase>();
-  for (const e of entries) last.set(e.cell_id, e.phase);
+  for (const e of entries) {
+    if (movesCellState(e.phase, last.get(e.cell_id))) last.set(e.cell_id, e.phase);
+  }
   return new Set([...last].filter(([, phase]) => phase !== "done").map(([id]) => id));
+}
+
+/** Each run's latest `harvested` entry (a `--reharvest` supersedes the loop's), by run id. */
+export function latestHarvests(entries: readonly JournalEntry[]): Map<string, JournalEntry> {
+  const latest = new Map<string, JournalEntry>();
+  for (const e of entries) {
+    if (e.phase === "harvested" && e.run_id !== undefined) latest.set(e.run_id, e);
+  }
+  return latest;
+}
+
+/** Records still missing over all runs, by each run's latest `harvested` entry. */
+export function missingRecords(entries: readonly JournalEntry[]): number {
+  let missing = 0;
+  for (const e of latestHarvests(entries).values()) {
+    if (typeof e.detail?.missing === "number") missing += e.detail.missing;
+  }
+  return missing;
 }

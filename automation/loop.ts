@@ -186,9 +186,12 @@ async function runCell(
             source: result.source,
             counts: result.counts,
             ...(result.notes === undefined ? {} : { notes: result.notes }),
+            ...(result.reason === undefined ? {} : { reason: result.reason }),
           },
         },
-        result.missing > 0 ? `${result.missing} records missing` : undefined,
+        result.missing > 0
+          ? `${result.missing} records missing (${result.reason?.code ?? "no reason"})`
+          : undefined,
       );
     }
   } catch (e: unknown) {

@@ -2,13 +2,13 @@
  * `npx ts-node automation/run.ts`: the experiment. Parses flags, prints the plan and its AWS
  * cost estimate, runs preflight and asks for confirmation on AWS, then runs the loop over the
  * cells in a seeded random order and leaves a run directory that `npm run analyze` reads.
- * Also `--resume DIR` and `--cleanup DIR`. `main(argv)` returns the exit code.
+ * Also `--resume DIR`, `--cleanup DIR` and `--reharvest DIR`. `main(argv)` returns the exit code.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
-import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { type Cell, type CellSettings, cellId } from "../core/cell";
 import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
@@ -21,10 +21,10 @@ import { LOCAL_DEFAULT_REASONS, parseArgs, type RunOptions, USAGE } from "./cli-
 import type { Deployer } from "./deployer";
 import { estimateRun, formatEstimate } from "./estimate";
 import type { Harvester } from "./harvest";
-import { AwsHarvester, cloudWatchLogsApi } from "./harvest-aws";
+import { AwsHarvester, cloudWatchLogsApi, harvestLogsClient } from "./harvest-aws";
 import { LocalHarvester } from "./harvest-local";
 import { lambdaClientFor } from "./invoker";
-import { doneCells, Journal, readJournal, unfinishedCells } from "./journal";
+import { doneCells, Journal, missingRecords, readJournal, unfinishedCells } from "./journal";
 import { JsonlAppender } from "./jsonl";
 import { Ledger, liveEntries } from "./ledger";
 import { LocalDeployer } from "./local-deployer";
@@ -33,6 +33,7 @@ import { buildManifest, type LocalFidelity, writeManifest } from "./manifest";
 import { awsPreflightApi, type PreflightApi, PreflightError, preflight } from "./preflight";
 import { Progress } from "./progress";
 import { PulumiDeployer, resolvePassphrase, stackName } from "./pulumi-deployer";
+import { reharvest } from "./reharvest";
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -166,7 +167,7 @@ async function openBackend(
     harvesterFor(region) {
       let client = clients.get(region);
       if (client === undefined) {
-        client = new CloudWatchLogsClient({ region });
+        client = harvestLogsClient(region);
         clients.set(region, client);
       }
       return new AwsHarvester(cloudWatchLogsApi(client));
@@ -273,9 +274,7 @@ async function execute(
       },
     );
     progress.stop();
-    const missing = readJournal(join(runDir, RUN_FILES.journal))
-      .filter((e) => e.phase === "harvested")
-      .reduce((s, e) => s + (typeof e.detail?.missing === "number" ? e.detail.missing : 0), 0);
+    const missing = missingRecords(readJournal(join(runDir, RUN_FILES.journal)));
     io.stdout.write(
       `\n${summary.done.length} cells done, ${summary.failed.length} failed, ${summary.notStarted.length} not started; ${missing} records missing in total.\n`,
     );
@@ -490,6 +489,18 @@ async function cleanupRun(dir: string, io: RunIo): Promise<number> {
   }
 }
 
+async function reharvestRun(dir: string, io: RunIo): Promise<number> {
+  const controller = new AbortController();
+  const removeSignals = io.onSignals((signal) => {
+    controller.abort(new Error(`interrupted by ${signal}`));
+  });
+  try {
+    return await reharvest(resolve(dir), io, { signal: controller.signal });
+  } finally {
+    removeSignals();
+  }
+}
+
 /** The CLI: returns the exit code (0 ok, 1 failure, 2 bad flags, 130 interrupted). */
 export async function main(argv: readonly string[], io: RunIo = processIo): Promise<number> {
   try {
@@ -504,6 +515,8 @@ export async function main(argv: readonly string[], io: RunIo = processIo): Prom
         return await resumeRun(parsed.dir, parsed.yes, parsed.parallel, io);
       case "cleanup":
         return await cleanupRun(parsed.dir, io);
+      case "reharvest":
+        return await reharvestRun(parsed.dir, io);
     }
   } catch (e: unknown) {
     if (isInvalidInputError(e)) {

@@ -70,6 +70,15 @@ export type CellPhase =
   | "done"
   | "failed";
 
+/**
+ * Whether an entry moves its cell's state on, given the cell's state so far: every phase does,
+ * except a `harvested` entry after the cell ended (`--reharvest` adds those): it adds records,
+ * it does not reopen a done or failed cell.
+ */
+export function movesCellState(phase: string, previous: string | undefined): boolean {
+  return !(phase === "harvested" && (previous === "done" || previous === "failed"));
+}
+
 /** One line of `journal.jsonl` (append-only, fsync'd; the basis of `--resume`). */
 export interface JournalEntry {
   readonly ts: string;

@@ -49,7 +49,7 @@ t.test("bad flags and values name the flag, the value and what is allowed", asyn
   const cases: [string[], string][] = [
     [
       ["--bogus"],
-      'flag="--bogus" is invalid: allowed one of --matrix, --invocations, --trials, --concurrency, --backend, --region, --architecture, --object-mb, --event-bytes, --parallel, --out, --resume, --cleanup, --seed, --name-prefix, --dry-run, --yes, --help',
+      'flag="--bogus" is invalid: allowed one of --matrix, --invocations, --trials, --concurrency, --backend, --region, --architecture, --object-mb, --event-bytes, --parallel, --out, --resume, --cleanup, --reharvest, --seed, --name-prefix, --dry-run, --yes, --help',
     ],
     [["--trials", "0"], '--trials="0" is invalid: allowed an integer from 1 to 100'],
     [["--trials"], "--trials=(missing) is invalid: allowed a value after the flag"],

@@ -2,7 +2,15 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
-import { doneCells, Journal, readJournal, unfinishedCells } from "../../automation/journal";
+import {
+  doneCells,
+  Journal,
+  latestHarvests,
+  missingRecords,
+  readJournal,
+  unfinishedCells,
+} from "../../automation/journal";
+import type { JournalEntry } from "../../core/run-files";
 
 const dir = mkdtempSync(join(tmpdir(), "journal-"));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,5 +38,47 @@ t.test(
     );
     t.same([...doneCells(entries)], ["a"], "a is done");
     t.same([...unfinishedCells(entries)], ["b"], "b is unfinished");
+  },
+);
+
+t.test(
+  "a harvested entry after a cell ended (--reharvest) does not reopen it; the latest harvest of a run counts",
+  async (t) => {
+    const e = (
+      cell_id: string,
+      phase: JournalEntry["phase"],
+      extra: Partial<JournalEntry> = {},
+    ) => ({
+      ts: "2026-12-01T00:00:00.000Z",
+      cell_id,
+      phase,
+      ...extra,
+    });
+    const entries: JournalEntry[] = [
+      e("a", "trial-start", { run_id: "r1" }),
+      e("a", "harvested", { run_id: "r1", detail: { missing: 3 } }),
+      e("a", "done"),
+      e("b", "trial-start", { run_id: "r2" }),
+      e("b", "harvested", { run_id: "r2", detail: { missing: 1 } }),
+      e("c", "trial-start", { run_id: "r3" }),
+      e("c", "failed"),
+      e("a", "harvested", { run_id: "r1", detail: { missing: 0 } }),
+      e("c", "harvested", { run_id: "r3", detail: { missing: 2 } }),
+    ];
+    t.same(
+      [...unfinishedCells(entries)].sort(),
+      ["b", "c"],
+      "a stays done, c stays failed (unfinished), b was never finished",
+    );
+    t.same(
+      [...latestHarvests(entries)].map(([id, x]) => [id, x.detail?.missing]),
+      [
+        ["r1", 0],
+        ["r2", 1],
+        ["r3", 2],
+      ],
+      "the latest entry per run",
+    );
+    t.equal(missingRecords(entries), 3, "0 + 1 + 2: r1's first count is superseded");
   },
 );

@@ -86,6 +86,7 @@ function setup(t: Test, deployer: Deployer, controller = new AbortController()) 
         missing: 1,
         source: "fake",
         counts: { fake: found },
+        reason: { code: "access-denied" as const, message: "FilterLogEvents: denied" },
       };
     },
   };
@@ -144,8 +145,9 @@ t.test(
         missing: 1,
         source: "fake",
         counts: { fake: 2 },
+        reason: { code: "access-denied", message: "FilterLogEvents: denied" },
       },
-      "harvest counts journaled",
+      "harvest counts and the reason for the missing record journaled",
     );
     t.equal(
       readJsonl(join(dir, "invocations.jsonl")).length,
