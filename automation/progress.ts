@@ -1,7 +1,8 @@
 /**
- * Progress of a run: on a TTY a live view redrawn in place (cells done/total, each running
- * cell's phase, invocations sent, throttles, errors, elapsed, ETA); otherwise plain lines,
- * one per phase change, fit for logs and CI.
+ * Progress of a run: on a TTY a live view redrawn in place (a bar over the invocations the plan
+ * sends, done/total, throttles with their share, errors, elapsed, an ETA from the invocation
+ * rate, cells done/total and each running cell's phase); otherwise plain lines, one per phase
+ * change, fit for logs and CI.
  */
 import type { CellPhase, InvocationRecord } from "../core/run-files";
 import type { LoopEvents } from "./loop";
@@ -18,6 +19,14 @@ function clock(ms: number): string {
   return `${m}:${String(s % 60).padStart(2, "0")}`;
 }
 
+const BAR_WIDTH = 24;
+
+/** `[#########---------------]` for a fraction in [0, 1]. */
+function bar(fraction: number): string {
+  const n = Math.round(Math.min(1, Math.max(0, fraction)) * BAR_WIDTH);
+  return `[${"#".repeat(n)}${"-".repeat(BAR_WIDTH - n)}]`;
+}
+
 /** Tracks a run's progress and renders it. */
 export class Progress implements LoopEvents {
   private readonly running = new Map<string, string>();
@@ -30,10 +39,15 @@ export class Progress implements LoopEvents {
   private timer: NodeJS.Timeout | undefined;
   private drawnLines = 0;
 
+  /**
+   * `totalInvocations` is what the plan sends (every cell's trials); unknown (NaN) falls back
+   * to an ETA from the cells finished.
+   */
   constructor(
     private readonly out: ProgressOutput,
     private readonly totalCells: number,
     private readonly now: () => number = Date.now,
+    private readonly totalInvocations: number = Number.NaN,
   ) {
     this.startMs = now();
     if (out.isTTY === true) {
@@ -69,11 +83,22 @@ export class Progress implements LoopEvents {
   render(): string {
     const elapsed = this.now() - this.startMs;
     const finished = this.done + this.failed;
-    const eta = finished === 0 ? "?" : clock((elapsed / finished) * (this.totalCells - finished));
+    const total = this.totalInvocations;
+    const byInvocations = Number.isFinite(total) && total > 0;
+    let eta = "?";
+    if (byInvocations && this.sent > 0) {
+      eta = clock((elapsed / this.sent) * Math.max(0, total - this.sent));
+    } else if (!byInvocations && finished > 0) {
+      eta = clock((elapsed / finished) * (this.totalCells - finished));
+    }
+    const share = this.sent === 0 ? "" : ` (${((100 * this.throttles) / this.sent).toFixed(1)}%)`;
+    const head = byInvocations
+      ? `${bar(this.sent / total)} invocations ${this.sent}/${total}  `
+      : `invocations ${this.sent}  `;
     const lines = [
-      `cells ${finished}/${this.totalCells} (done ${this.done}, failed ${this.failed})  ` +
-        `invocations ${this.sent}  throttles ${this.throttles}  errors ${this.errors}  ` +
+      `${head}throttled ${this.throttles}${share}  errors ${this.errors}  ` +
         `elapsed ${clock(elapsed)}  eta ${eta}`,
+      `cells ${finished}/${this.totalCells} (done ${this.done}, failed ${this.failed})`,
       ...[...this.running].map(([id, phase]) => `  ${id}: ${phase}`),
     ];
     return `${lines.join("\n")}\n`;

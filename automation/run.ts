@@ -249,7 +249,12 @@ async function execute(
   const ledger = new Ledger(join(runDir, RUN_FILES.ledger));
   const invocationsOut = new JsonlAppender(join(runDir, RUN_FILES.invocations));
   const recordsOut = new JsonlAppender(join(runDir, RUN_FILES.records));
-  const progress = new Progress(io.stdout, cells.length);
+  const progress = new Progress(
+    io.stdout,
+    cells.length,
+    Date.now,
+    cells.reduce((n, c) => n + manifest.invocations[c.workload] * manifest.trials, 0),
+  );
   try {
     await session.deployer.prepare(cells);
     const summary = await runLoop(

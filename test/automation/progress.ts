@@ -51,8 +51,8 @@ t.test(
     now = 30_000;
     t.equal(
       p.render(),
-      "cells 1/4 (done 1, failed 0)  invocations 3  throttles 1  errors 1  elapsed 0:30  eta 1:30\n  b: trial-start (trial 2/3)\n",
-      "one status line and one line per running cell",
+      "invocations 3  throttled 1 (33.3%)  errors 1  elapsed 0:30  eta 1:30\ncells 1/4 (done 1, failed 0)\n  b: trial-start (trial 2/3)\n",
+      "without a known total: the ETA comes from the cells finished",
     );
   },
 );
@@ -65,7 +65,25 @@ t.test("on a TTY frames are redrawn in place and the last one stays", async (t) 
   t.equal(chunks.length, 1, "the final frame is drawn on stop");
   t.equal(
     chunks[0],
-    "cells 0/1 (done 0, failed 0)  invocations 0  throttles 0  errors 0  elapsed 0:00  eta ?\n  a: deploying\n",
+    "invocations 0  throttled 0  errors 0  elapsed 0:00  eta ?\ncells 0/1 (done 0, failed 0)\n  a: deploying\n",
     "no phase lines on a TTY",
   );
 });
+
+t.test(
+  "with the plan's invocation total: a bar, done/total and an ETA from the invocation rate",
+  async (t) => {
+    let now = 0;
+    const { out } = sink(false);
+    const p = new Progress(out, 54, () => now, 200);
+    p.phase("a", "trial-start", "trial 1/3");
+    for (let i = 0; i < 50; i++)
+      p.invocation(inv({ throttled: i < 5, status_code: i < 5 ? 429 : 200 }));
+    now = 20_000;
+    t.equal(
+      p.render(),
+      "[######------------------] invocations 50/200  throttled 5 (10.0%)  errors 0  elapsed 0:20  eta 1:00\ncells 0/54 (done 0, failed 0)\n  a: trial-start (trial 1/3)\n",
+      "50 of 200 in 20 s: 150 more at 2.5/s is 1:00, before any cell has finished",
+    );
+  },
+);
