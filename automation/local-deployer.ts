@@ -24,6 +24,40 @@ import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
 import type { LocalBackend } from "../local/backend";
 import type { DeployedCell, Deployer } from "./deployer";
 
+/** Attempts per S3 call of the deployer (the SDK's standard retry with backoff). */
+export const DEPLOYER_S3_ATTEMPTS = 5;
+
+/** A failed step of a deploy or destroy, naming the cell, the phase and the operation. */
+export class CellOperationError extends Error {
+  override readonly name = "CellOperationError";
+  constructor(
+    readonly cellId: string,
+    readonly phase: "deploy" | "destroy",
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    super(
+      `${phase} of ${cellId} failed in ${operation}: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/** Runs one step, turning its failure into a {@link CellOperationError}. */
+async function step<T>(
+  cell: Cell,
+  phase: "deploy" | "destroy",
+  operation: string,
+  f: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await f();
+  } catch (e: unknown) {
+    if (e instanceof CellOperationError) throw e;
+    throw new CellOperationError(cellId(cell), phase, operation, e);
+  }
+}
+
 /** Options of {@link LocalDeployer}. */
 export interface LocalDeployerOptions {
   /** Makes bucket names unique per run; default 6 random hex characters. */
@@ -55,7 +89,9 @@ export class LocalDeployer implements Deployer {
       forcePathStyle: true,
       // A copy: the SDK annotates the credentials object it is given.
       credentials: { ...backend.s3.credentials },
-      maxAttempts: 1,
+      // Deploy and destroy calls are idempotent: transient errors (a reset connection, a 5xx,
+      // SlowDown) are retried with the SDK's backoff instead of leaving a harvested cell live.
+      maxAttempts: DEPLOYER_S3_ATTEMPTS,
     });
   }
 
@@ -81,9 +117,14 @@ export class LocalDeployer implements Deployer {
     const bucket = this.bucketName(cell);
     const { s3, runtime } = this.local;
     try {
-      await this.s3.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+      await step(cell, "deploy", `CreateBucket ${bucket}`, () =>
+        this.s3.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal: signal }),
+      );
     } catch (e: unknown) {
-      if (!hasName(e, "BucketAlreadyOwnedByYou")) throw e;
+      // A retry after a lost response finds the bucket made by the first attempt.
+      if (!(e instanceof CellOperationError && hasName(e.cause, "BucketAlreadyOwnedByYou"))) {
+        throw e;
+      }
     }
     signal?.throwIfAborted();
     // A leftover registration (an interrupted run) is replaced, as `pulumi up` would update it.
@@ -123,18 +164,22 @@ export class LocalDeployer implements Deployer {
   async destroy(cell: Cell, _signal?: AbortSignal): Promise<void> {
     const name = functionName(cell, this.settings.namePrefix);
     if (this.local.runtime.listFunctions().includes(name)) {
-      try {
-        await this.local.runtime.deleteFunction(name);
-      } catch (e: unknown) {
-        if (!hasName(e, "ResourceNotFoundException")) throw e;
-      }
+      await step(cell, "destroy", `DeleteFunction ${name}`, async () => {
+        try {
+          await this.local.runtime.deleteFunction(name);
+        } catch (e: unknown) {
+          if (!hasName(e, "ResourceNotFoundException")) throw e;
+        }
+      });
     }
     const bucket = this.bucketName(cell);
     try {
-      await this.emptyBucket(bucket);
-      await this.s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+      await this.emptyBucket(cell, bucket);
+      await step(cell, "destroy", `DeleteBucket ${bucket}`, () =>
+        this.s3.send(new DeleteBucketCommand({ Bucket: bucket })),
+      );
     } catch (e: unknown) {
-      if (!hasName(e, "NoSuchBucket")) throw e;
+      if (!(e instanceof CellOperationError && hasName(e.cause, "NoSuchBucket"))) throw e;
     }
   }
 
@@ -143,21 +188,24 @@ export class LocalDeployer implements Deployer {
     this.s3.destroy();
   }
 
-  private async emptyBucket(bucket: string): Promise<void> {
+  private async emptyBucket(cell: Cell, bucket: string): Promise<void> {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     do {
-      const page = await this.s3.send(
-        new ListMultipartUploadsCommand({
-          Bucket: bucket,
-          KeyMarker: keyMarker,
-          UploadIdMarker: uploadIdMarker,
-        }),
+      const page = await step(cell, "destroy", `ListMultipartUploads ${bucket}`, () =>
+        this.s3.send(
+          new ListMultipartUploadsCommand({
+            Bucket: bucket,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+        ),
       );
       for (const u of page.Uploads ?? []) {
         if (u.Key === undefined || u.UploadId === undefined) continue;
-        await this.s3.send(
-          new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }),
+        const upload = { Bucket: bucket, Key: u.Key, UploadId: u.UploadId };
+        await step(cell, "destroy", `AbortMultipartUpload ${bucket}/${u.Key}`, () =>
+          this.s3.send(new AbortMultipartUploadCommand(upload)),
         );
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
@@ -166,22 +214,25 @@ export class LocalDeployer implements Deployer {
 
     let token: string | undefined;
     do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+      const listed = { Bucket: bucket, ContinuationToken: token };
+      const page = await step(cell, "destroy", `ListObjectsV2 ${bucket}`, () =>
+        this.s3.send(new ListObjectsV2Command(listed)),
       );
       const keys = (page.Contents ?? []).flatMap((o) =>
         o.Key === undefined ? [] : [{ Key: o.Key }],
       );
       if (keys.length > 0) {
-        const result = await this.s3.send(
-          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }),
-        );
-        const failed = result.Errors ?? [];
-        if (failed.length > 0) {
-          throw new Error(
-            `could not delete ${failed.length} objects from ${bucket}: ${failed[0]?.Code} ${failed[0]?.Message}`,
+        await step(cell, "destroy", `DeleteObjects ${bucket}`, async () => {
+          const result = await this.s3.send(
+            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }),
           );
-        }
+          const failed = result.Errors ?? [];
+          if (failed.length > 0) {
+            throw new Error(
+              `could not delete ${failed.length} objects: ${failed[0]?.Code} ${failed[0]?.Message}`,
+            );
+          }
+        });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);

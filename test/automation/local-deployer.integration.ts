@@ -193,3 +193,49 @@ t.test("a deploy with an aborted signal creates nothing", async (t) => {
   t.same(backend.runtime.listFunctions(), [], "no function");
   t.same((await s3.send(new ListBucketsCommand({}))).Buckets ?? [], [], "no bucket");
 });
+
+t.test(
+  "destroy retries transient S3 errors, and a lasting failure names the cell, phase and operation",
+  async (t) => {
+    const { backend, deployer, s3 } = await setUp(t);
+    await deployer.prepare([CELL]);
+    const deployed = await deployer.deploy(CELL);
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: deployed.bucket, Key: "open" }));
+    // One reset connection and one 503 on the way: the SDK's backoff absorbs both.
+    backend.s3.faults.inject({ operation: "ListObjectsV2", nth: 1, action: "drop" });
+    backend.s3.faults.inject({
+      operation: "DeleteBucket",
+      nth: 1,
+      action: "error",
+      status: 503,
+      code: "SlowDown",
+    });
+    await deployer.destroy(CELL);
+    const buckets = await s3.send(new ListBucketsCommand({}));
+    t.notOk(
+      (buckets.Buckets ?? []).some((b) => b.Name === deployed.bucket),
+      "the bucket is gone despite a reset and a SlowDown",
+    );
+    backend.s3.faults.clear();
+
+    const again = await deployer.deploy(CELL);
+    backend.s3.faults.inject({
+      operation: "ListMultipartUploads",
+      action: "error",
+      status: 403,
+      code: "AccessDenied",
+    });
+    const error = await deployer.destroy(CELL).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    t.match(
+      String(error),
+      /^CellOperationError: destroy of events-512mb-b10-rc10 failed in ListMultipartUploads s3x-events-512mb-b10-rc10-abc123: AccessDenied: /,
+      "the message names the cell, the phase and the operation",
+    );
+    backend.s3.faults.clear();
+    await deployer.destroy(CELL);
+    t.ok(again.bucket === deployed.bucket, "same bucket name per run");
+  },
+);
