@@ -53,6 +53,10 @@ export interface Manifest {
   /** Seed of the randomised cell order, and the order it produced (cell ids). */
   readonly order_seed: number;
   readonly cell_order: readonly string[];
+  /**
+   * Invocations per trial. Closed loop: the budget each trial sends. Open loop: the expected
+   * count arrival rate × duration, rounded (the Poisson draw of each trial differs).
+   */
   readonly invocations: Readonly<Record<Workload, number>>;
   readonly trials: number;
   readonly concurrency: number;
