@@ -66,8 +66,8 @@ export interface RunOptions {
   /** Seed of the randomised cell order. */
   readonly seed: number;
   readonly settings: CellSettings;
-  /** Warm-up invocations per cell before trial 1 (trial 0), 0 for none. */
-  readonly warmup: number;
+  /** Warm-up invocations per cell before trial 1 (trial 0), by workload; 0 for none. */
+  readonly warmup: Readonly<Record<Workload, number>>;
   /** Closed loop (`--invocations`, `--concurrency`) or open loop (`--arrival-rate`, `--duration`). */
   readonly load: LoadModel;
   /** What the plan's precision line is computed for (`--precision`, `--sigma`). */
@@ -137,8 +137,8 @@ and writes a run directory that \`npm run analyze\` reads.
                        --duration, excludes --invocations and --concurrency
   --duration S         open loop: seconds of arrivals per trial (1-${OPEN_LOOP.maxDurationS}; R x S <= ${OPEN_LOOP.maxExpectedPerTrial})
   --warmup N           warm-up invocations per cell before trial 1, recorded as trial 0 and
-                       excluded from warm statistics; 0 turns it off (default: C closed loop,
-                       ${LOOP_DEFAULTS.concurrency} open loop, sent all at once)
+                       excluded from warm statistics; 0 turns it off (default: one per slot the
+                       trials use, min(C, N) closed loop; ${LOOP_DEFAULTS.concurrency} open loop, sent all at once)
   --precision X        the plan says how many invocations a cell needs for +-X % on its warm p95
                        (default ${PRECISION_DEFAULTS.relativePct})
   --sigma S            the log-normal spread (sigma of ln latency) that figure assumes (default ${PRECISION_DEFAULTS.sigma})
@@ -361,12 +361,19 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
       ? dflt<number>("--parallel", AWS_DEFAULT_PARALLEL, LOCAL_DEFAULTS.parallel)
       : parseIntInRange("--parallel", parallelRaw, 1, 54);
   const warmupRaw = get("--warmup");
-  const warmup =
-    warmupRaw === undefined
-      ? load.model === "closed"
-        ? concurrency
-        : LOOP_DEFAULTS.concurrency
-      : parseIntInRange("--warmup", warmupRaw, 0, 1000);
+  // One invocation per slot the trials use: a closed-loop trial of N < C invocations runs
+  // only N slots (the batch workload's 3 locally), so more would warm environments it never uses.
+  const warmupN =
+    warmupRaw === undefined ? undefined : parseIntInRange("--warmup", warmupRaw, 0, 1000);
+  const warmup: Readonly<Record<Workload, number>> =
+    warmupN !== undefined
+      ? { events: warmupN, batch: warmupN }
+      : load.model === "closed"
+        ? {
+            events: Math.min(concurrency, invocations.events),
+            batch: Math.min(concurrency, invocations.batch),
+          }
+        : { events: LOOP_DEFAULTS.concurrency, batch: LOOP_DEFAULTS.concurrency };
   const precision = {
     relativePct: parseNumberInRange(
       "--precision",

@@ -77,8 +77,8 @@ export interface EstimateInput {
   readonly concurrency: number;
   /** Open loop: rate × duration invocations per trial. Default closed. */
   readonly load?: LoadModel;
-  /** Warm-up invocations per cell (trial 0). Default 0. */
-  readonly warmup?: number;
+  /** Warm-up invocations per cell (trial 0), by workload. Default none. */
+  readonly warmup?: Readonly<Record<Workload, number>>;
   readonly objectMb: number;
   readonly eventBytes: number;
   readonly architecture: Architecture;
@@ -100,8 +100,8 @@ export function estimateRun(input: EstimateInput): Estimate {
   let insightsBytes = 0;
   let warmupInvocations = 0;
   const load = input.load ?? { model: "closed" };
-  const warmup = input.warmup ?? 0;
   for (const cell of input.cells) {
+    const warmup = input.warmup?.[cell.workload] ?? 0;
     const durationMs = modelledDurationMs(cell, input.objectMb, input.eventBytes);
     const perTrial =
       load.model === "open"
@@ -171,7 +171,7 @@ export function estimateRun(input: EstimateInput): Estimate {
       load.model === "open"
         ? `open loop: ${load.arrival_rate_per_s}/s × ${load.duration_s} s = ${load.arrival_rate_per_s * load.duration_s} expected invocations per trial (Poisson)`
         : `closed loop: ${input.invocations.events} events / ${input.invocations.batch} batch invocations per trial`,
-      `${warmup} warm-up invocations per cell`,
+      `warm-up invocations per cell: ${input.warmup === undefined ? "none" : `${input.warmup.events} events / ${input.warmup.batch} batch`}`,
       `prices: ${pricing.region}, as of ${pricing.asOf}`,
       `events: ${m.putRoundTripMs} ms per PUT + ${m.eventsCpuMsPerMib} ms per MiB of events at 1 vCPU (CPU ∝ memory, 1 vCPU at ${LAMBDA.mbPerVcpu} MB)`,
       `batch: object at min(${m.networkMBps} MB/s network, ${m.generateMBpsPerVcpu} MB/s per vCPU generation) + 2 round trips`,

@@ -54,10 +54,11 @@ export interface LoopPlan {
   readonly concurrency: number;
   readonly parallel: number;
   /**
-   * Warm-up invocations before trial 1 of each cell (trial 0), 0 for none: closed loop at
-   * min(N, concurrency), open loop all N at once, so every slot gets an environment.
+   * Warm-up invocations before trial 1 of each cell (trial 0), by workload, 0 for none:
+   * closed loop at min(N, concurrency), open loop all N at once, so every slot gets an
+   * environment.
    */
-  readonly warmup: number;
+  readonly warmup: Readonly<Record<Workload, number>>;
   readonly load: LoadModel;
   /** The run's seed: the open loop's arrival times derive from it ({@link arrivalSeed}). */
   readonly seed: number;
@@ -78,8 +79,8 @@ export interface LoopSummary {
 }
 
 /** The warm-up's client concurrency: one slot per invocation, at most the trials' own. */
-function warmupConcurrency(plan: LoopPlan): number {
-  return plan.load.model === "closed" ? Math.min(plan.warmup, plan.concurrency) : plan.warmup;
+function warmupConcurrency(plan: LoopPlan, n: number): number {
+  return plan.load.model === "closed" ? Math.min(n, plan.concurrency) : n;
 }
 
 const EMPTY_HARVEST: HarvestResult = {
@@ -153,7 +154,8 @@ async function runCell(
     const runs: { runId: string; trial: number; records: InvocationRecord[] }[] = [];
     // The client's sockets are released however the trials end.
     try {
-      const firstTrial = plan.warmup > 0 ? 0 : 1;
+      const warmupN = plan.warmup[cell.workload];
+      const firstTrial = warmupN > 0 ? 0 : 1;
       for (let trial = firstTrial; trial <= plan.trials; trial++) {
         signal.throwIfAborted();
         const warmup = trial === 0;
@@ -161,7 +163,7 @@ async function runCell(
         phase(
           "trial-start",
           { run_id: runId, trial, ...(warmup ? { detail: { warmup: true } } : {}) },
-          warmup ? `warm-up (${plan.warmup})` : `trial ${trial}/${plan.trials}`,
+          warmup ? `warm-up (${warmupN})` : `trial ${trial}/${plan.trials}`,
         );
         const onRecord = (r: InvocationRecord): void => {
           ctx.invocationsOut.append(r);
@@ -172,8 +174,8 @@ async function runCell(
           deployed,
           runId,
           trial,
-          invocations: warmup ? plan.warmup : plan.invocations[cell.workload],
-          concurrency: warmup ? warmupConcurrency(plan) : plan.concurrency,
+          invocations: warmup ? warmupN : plan.invocations[cell.workload],
+          concurrency: warmup ? warmupConcurrency(plan, warmupN) : plan.concurrency,
           ...(warmup ? { warmup: true } : {}),
         };
         let records: InvocationRecord[];

@@ -260,7 +260,7 @@ async function execute(
         trials: manifest.trials,
         concurrency: manifest.concurrency,
         parallel: manifest.parallel,
-        warmup: manifest.warmup_invocations ?? 0,
+        warmup: manifest.warmup_invocations ?? { events: 0, batch: 0 },
         load: manifest.load ?? { model: "closed" },
         seed: manifest.order_seed,
       },
@@ -302,7 +302,7 @@ function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void
       : `open loop: Poisson arrivals at ${o.load.arrival_rate_per_s}/s for ${o.load.duration_s} s per trial (≈ ${o.load.arrival_rate_per_s * o.load.duration_s} invocations, sent at their times)`;
   io.stdout.write(
     `Plan: ${order.length} cells (--matrix ${o.matrix}) on ${o.backend}, ${o.trials} trials, ` +
-      `${load}, warm-up ${o.warmup === 0 ? "off" : `${o.warmup} invocations per cell`}, ` +
+      `${load}, warm-up ${o.warmup.events + o.warmup.batch === 0 ? "off" : `${o.warmup.events} events / ${o.warmup.batch} batch invocations per cell`}, ` +
       `parallel ${o.parallel}, object ${o.settings.objectMb} MiB, ` +
       `event ${o.settings.eventBytes} B, ${o.settings.architecture}, ${o.settings.region}, order seed ${o.seed}\n`,
   );

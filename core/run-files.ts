@@ -71,11 +71,11 @@ export interface Manifest {
    */
   readonly load?: LoadModel;
   /**
-   * Warm-up invocations run before trial 1 of each cell (trial 0, `warmup: true` in
-   * invocations.jsonl); 0 when turned off. Absent in older run directories, which had no
-   * warm-up: {@link readManifest} fills in 0.
+   * Warm-up invocations per workload run before trial 1 of each cell (trial 0, `warmup: true`
+   * in invocations.jsonl); 0 when turned off. Absent in older run directories, which had no
+   * warm-up: {@link readManifest} fills in 0 for both.
    */
-  readonly warmup_invocations?: number;
+  readonly warmup_invocations?: Readonly<Record<Workload, number>>;
   /** Local backend only: what the emulation could and could not reproduce. */
   readonly local?: {
     readonly cpu_scaling_emulated: boolean;
@@ -234,12 +234,13 @@ export function readManifest(dir: string, input: string): Manifest {
       '{"model":"closed"} or {"model":"open","arrival_rate_per_s":R,"duration_s":S} with R, S > 0',
     );
   }
-  const warmup = parsed.warmup_invocations ?? 0;
-  if (typeof warmup !== "number" || !Number.isSafeInteger(warmup) || warmup < 0) {
+  const warmup = parsed.warmup_invocations ?? { events: 0, batch: 0 };
+  const count = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  if (!isObject(warmup) || !WORKLOADS.every((w) => count(warmup[w]))) {
     throw new InvalidInputError(
       name("warmup_invocations"),
-      parsed.warmup_invocations,
-      "an integer ≥ 0",
+      JSON.stringify(parsed.warmup_invocations),
+      "{ events: N, batch: N } with integers N ≥ 0",
     );
   }
   return { ...parsed, load, warmup_invocations: warmup } as unknown as Manifest;

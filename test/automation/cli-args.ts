@@ -86,10 +86,15 @@ t.test("bad flags and values name the flag, the value and what is allowed", asyn
 t.test("the closed loop is the default, with a warm-up of one invocation per slot", async (t) => {
   const o = run(["--concurrency", "8"]);
   t.same(o.load, { model: "closed" }, "closed loop");
-  t.equal(o.warmup, 8, "warm-up = concurrency");
-  t.same(o.precision, { relativePct: 10, sigma: 0.57 }, "precision defaults");
-  t.equal(run(["--warmup", "0"]).warmup, 0, "--warmup 0 turns it off");
-  t.equal(run(["--warmup", "50"]).warmup, 50, "or sets it");
+  t.same(
+    o.warmup,
+    { events: 8, batch: 3 },
+    "warm-up = the slots a trial uses: min(concurrency 8, 30 events / 3 batch invocations)",
+  );
+  t.same(run([]).warmup, { events: 20, batch: 3 }, "local defaults: 20 events, 3 batch");
+  t.same(run(["--backend", "aws"]).warmup, { events: 20, batch: 20 }, "aws: 20 and 20");
+  t.same(run(["--warmup", "0"]).warmup, { events: 0, batch: 0 }, "--warmup 0 turns it off");
+  t.same(run(["--warmup", "50"]).warmup, { events: 50, batch: 50 }, "or sets it");
   t.same(
     run(["--precision", "5", "--sigma", "0.8"]).precision,
     { relativePct: 5, sigma: 0.8 },
@@ -101,7 +106,7 @@ t.test("--arrival-rate with --duration is the open loop", async (t) => {
   const o = run(["--arrival-rate", "2.5", "--duration", "10"]);
   t.same(o.load, { model: "open", arrival_rate_per_s: 2.5, duration_s: 10 }, "open loop");
   t.same(o.invocations, { events: 25, batch: 25 }, "expected invocations per trial: R × S");
-  t.equal(o.warmup, 20, "warm-up default 20, sent at once");
+  t.same(o.warmup, { events: 20, batch: 20 }, "warm-up default 20, sent at once");
   t.same(
     Object.keys(o.localDefaults).sort(),
     ["parallel", "trials"],

@@ -116,7 +116,7 @@ const plan: Omit<LoopPlan, "order"> = {
   trials: 2,
   concurrency: 2,
   parallel: 1,
-  warmup: 0,
+  warmup: { events: 0, batch: 0 },
   load: { model: "closed" },
   seed: 1,
 };
@@ -198,7 +198,11 @@ t.test(
   "a warm-up run (trial 0) comes before the measured trials, journaled and harvested like one",
   async (t) => {
     const { dir, ctx } = setup(t, new FakeDeployer());
-    const summary = await runLoop(ctx, { ...plan, warmup: 3, order: [cells[0] as Cell] });
+    const summary = await runLoop(ctx, {
+      ...plan,
+      warmup: { events: 3, batch: 3 },
+      order: [cells[0] as Cell],
+    });
     t.same(summary.done, [cellId(cells[0] as Cell)], "done");
     const journal = readJournal(join(dir, "journal.jsonl"));
     t.same(
@@ -262,7 +266,7 @@ t.test(
     const summary = await runLoop(ctx, {
       ...plan,
       trials: 1,
-      warmup: 2,
+      warmup: { events: 2, batch: 2 },
       load,
       seed: 1,
       order: [cells[0] as Cell],

@@ -146,7 +146,7 @@ t.test("--dry-run with the open loop plans rate × duration invocations", async 
   );
   t.match(
     io.out(),
-    "3 trials, open loop: Poisson arrivals at 20/s for 10 s per trial (≈ 200 invocations, sent at their times), warm-up 20 invocations per cell",
+    "3 trials, open loop: Poisson arrivals at 20/s for 10 s per trial (≈ 200 invocations, sent at their times), warm-up 20 events / 20 batch invocations per cell",
     "the plan line",
   );
   t.match(
@@ -175,7 +175,11 @@ t.test("--dry-run prints the plan and the AWS estimate and creates nothing", asy
     /What this run would cost on AWS \(the local backend bills nothing\):/,
     "estimate heading",
   );
-  t.match(io.out(), /concurrency 20, warm-up 20 invocations per cell, parallel 2/, "warm-up");
+  t.match(
+    io.out(),
+    /concurrency 20, warm-up 20 events \/ 3 batch invocations per cell, parallel 2/,
+    "warm-up",
+  );
   t.match(
     io.out(),
     "Precision of a cell's warm p95 (95 % confidence, log-normal σ 0.57, --precision/--sigma): ≥ 59 invocations just to bound it; ±10 % needs 558 warm invocations. This plan: 90 events invocations per cell → ±25 %, 9 batch invocations per cell → ±79 %, too few to bound a p95 (< 59) (before throttles and failures)\n",
@@ -183,7 +187,7 @@ t.test("--dry-run prints the plan and the AWS estimate and creates nothing", asy
   );
   t.match(
     io.out(),
-    /54 stacks \(one per cell\), 3753 invocations \(1080 of them warm-up\)/,
+    /54 stacks \(one per cell\), 3294 invocations \(621 of them warm-up\)/,
     "stack count",
   );
   t.match(io.out(), /Dry run: nothing was created\./, "dry run said so");
@@ -290,7 +294,11 @@ t.test(
     );
     t.equal(typeof manifest.local?.cpu_scaling_emulated, "boolean", "local fidelity recorded");
     t.same(manifest.load, { model: "closed" }, "closed loop recorded");
-    t.equal(manifest.warmup_invocations, 20, "warm-up: one invocation per slot (concurrency 20)");
+    t.same(
+      manifest.warmup_invocations,
+      { events: 20, batch: 20 },
+      "warm-up: one invocation per slot (concurrency 20)",
+    );
     const invocations = readJsonl(join(out, "invocations.jsonl")) as InvocationRecord[];
     t.equal(invocations.length, 3 * (20 + 2 * 25), "every invocation recorded, warm-ups too");
     for (const cell of manifest.cell_order) {
@@ -362,7 +370,7 @@ t.test(
     t.equal(code, EXIT.ok, `exit 0 (${io.err()})`);
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as Manifest;
     t.same(manifest.load, { model: "open", arrival_rate_per_s: 20, duration_s: 1 }, "load");
-    t.equal(manifest.warmup_invocations, 2, "warm-up count");
+    t.same(manifest.warmup_invocations, { events: 2, batch: 2 }, "warm-up count");
     const invocations = readJsonl(join(out, "invocations.jsonl")) as InvocationRecord[];
     const offsets = poissonSchedule(20, 1, arrivalSeed(5, 1));
     const trial = invocations.filter((i) => i.trial === 1).sort((a, b) => a.seq - b.seq);

@@ -42,7 +42,7 @@ t.test("a valid manifest is read back as written", async (t) => {
   const open: Manifest = {
     ...manifest,
     load: { model: "open", arrival_rate_per_s: 20, duration_s: 10 },
-    warmup_invocations: 20,
+    warmup_invocations: { events: 20, batch: 3 },
   };
   const dir = runDir(t, JSON.stringify(open));
   t.same(readManifest(dir, "--resume"), open, "round trip");
@@ -54,7 +54,7 @@ t.test(
     const dir = runDir(t, JSON.stringify(manifest));
     t.same(
       readManifest(dir, "--resume"),
-      { ...manifest, load: { model: "closed" }, warmup_invocations: 0 },
+      { ...manifest, load: { model: "closed" }, warmup_invocations: { events: 0, batch: 0 } },
       "what those runs did",
     );
   },
@@ -101,7 +101,10 @@ t.test("each bad field is named by file and field with what is allowed", async (
       { load: { model: "open", arrival_rate_per_s: 0, duration_s: 10 } },
       'load="(not a load model)" is invalid: allowed {"model":"closed"} or {"model":"open","arrival_rate_per_s":R,"duration_s":S} with R, S > 0',
     ],
-    [{ warmup_invocations: -1 }, "warmup_invocations=-1 is invalid: allowed an integer ≥ 0"],
+    [
+      { warmup_invocations: { events: 20 } },
+      'warmup_invocations="{\\"events\\":20}" is invalid: allowed { events: N, batch: N } with integers N ≥ 0',
+    ],
   ];
   for (const [change, message] of cases) {
     const dir = runDir(t, JSON.stringify({ ...manifest, ...change }));
