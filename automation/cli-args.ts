@@ -9,7 +9,13 @@ import {
   DEFAULT_CELL_SETTINGS,
   type Workload,
 } from "../core/cell";
-import { ARCHITECTURES, EVENT_BYTES, LAMBDA, LOOP_DEFAULTS } from "../core/constants";
+import {
+  ARCHITECTURES,
+  EVENT_BYTES,
+  LAMBDA,
+  LOOP_DEFAULTS,
+  MAX_IN_FLIGHT,
+} from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
 import { PRECISION_DEFAULTS } from "../core/precision";
@@ -353,7 +359,7 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
     "--concurrency",
     get("--concurrency") ?? String(LOOP_DEFAULTS.concurrency),
     1,
-    1000,
+    MAX_IN_FLIGHT,
   );
   const parallelRaw = get("--parallel");
   const parallel =

@@ -7,6 +7,7 @@ import { setTimeout as sleepFor } from "node:timers/promises";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { Cell } from "../core/cell";
 import { cellId, functionTimeoutSeconds } from "../core/cell";
+import { MAX_IN_FLIGHT } from "../core/constants";
 import type { InvocationRecord } from "../core/run-files";
 import type { DeployedCell } from "./deployer";
 import { runPool } from "./pool";
@@ -26,8 +27,14 @@ export function lambdaClientFor(deployed: DeployedCell, cell: Cell): LambdaClien
     maxAttempts: 1,
     ...(deployed.endpoints.lambda === undefined ? {} : { endpoint: deployed.endpoints.lambda }),
     ...(deployed.credentials === undefined ? {} : { credentials: deployed.credentials }),
-    // A batch invocation may legitimately run up to the function timeout.
-    requestHandler: { requestTimeout: (functionTimeoutSeconds(cell) + 30) * 1000 },
+    requestHandler: {
+      // A batch invocation may legitimately run up to the function timeout.
+      requestTimeout: (functionTimeoutSeconds(cell) + 30) * 1000,
+      // The SDK's agents default to 50 sockets and queue the rest: the offered load would be
+      // silently capped at 50 in flight.
+      httpAgent: { maxSockets: MAX_IN_FLIGHT },
+      httpsAgent: { maxSockets: MAX_IN_FLIGHT },
+    },
   });
 }
 

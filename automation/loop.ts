@@ -7,6 +7,7 @@
  */
 import type { Cell, Workload } from "../core/cell";
 import { cellId } from "../core/cell";
+import { MAX_IN_FLIGHT } from "../core/constants";
 import { newRunId } from "../core/names";
 import type { CellPhase, InvocationRecord, LoadModel } from "../core/run-files";
 import { arrivalSeed, poissonSchedule } from "./arrivals";
@@ -63,9 +64,6 @@ export interface LoopPlan {
   /** The run's seed: the open loop's arrival times derive from it ({@link arrivalSeed}). */
   readonly seed: number;
 }
-
-/** What the open loop may have in flight at once before it drops arrivals (client side). */
-export const OPEN_LOOP_MAX_IN_FLIGHT = 1000;
 
 /** How the loop went. */
 export interface LoopSummary {
@@ -196,7 +194,7 @@ async function runCell(
             client,
             run,
             poissonSchedule(rate, duration, arrivalSeed(plan.seed, trial)),
-            OPEN_LOOP_MAX_IN_FLIGHT,
+            MAX_IN_FLIGHT,
             onRecord,
             signal,
             ctx.clock,
@@ -213,7 +211,7 @@ async function runCell(
             scheduled: result.scheduled,
             sent: records.length,
             dropped: result.dropped,
-            max_in_flight: OPEN_LOOP_MAX_IN_FLIGHT,
+            max_in_flight: MAX_IN_FLIGHT,
             peak_in_flight: result.peakInFlight,
             // Little's law: the concurrency the arrivals offered (rate × mean service time).
             offered_load: rate * meanServiceS,

@@ -21,6 +21,7 @@ const RUN = "run_1700000000000_abc123";
 /** A tiny Lambda Invoke API: holds each request `holdMs`, throttles above `reserved` in flight. */
 function lambdaServer(reserved: number, holdMs: number) {
   let inFlight = 0;
+  let peak = 0;
   let hits = 0;
   const payloads: string[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -58,6 +59,7 @@ function lambdaServer(reserved: number, holdMs: number) {
         return;
       }
       inFlight++;
+      peak = Math.max(peak, inFlight);
       setTimeout(() => {
         inFlight--;
         const tail = `START RequestId: ${id}\nEND RequestId: ${id}\nREPORT RequestId: ${id}\tDuration: 5.00 ms\tBilled Duration: 5 ms\tMemory Size: 512 MB\tMax Memory Used: 61 MB\tInit Duration: 100.00 ms\n`;
@@ -72,7 +74,7 @@ function lambdaServer(reserved: number, holdMs: number) {
   });
   return {
     server,
-    stats: () => ({ hits, payloads }),
+    stats: () => ({ hits, payloads, peak }),
     listen: () =>
       new Promise<string>((resolve) =>
         server.listen(0, "127.0.0.1", () =>
@@ -316,3 +318,19 @@ t.test(
     );
   },
 );
+
+t.test("the client keeps more than the SDK's default 50 sockets' worth in flight", async (t) => {
+  const s = lambdaServer(1000, 400);
+  const endpoint = await s.listen();
+  t.teardown(() => new Promise<void>((r) => s.server.close(() => r())));
+  const d = deployed(endpoint);
+  const client = lambdaClientFor(d, cell);
+  t.teardown(() => client.destroy());
+  const records = await invokeRun(
+    client,
+    { cell, deployed: d, runId: RUN, trial: 1, invocations: 80, concurrency: 80 },
+    () => undefined,
+  );
+  t.equal(records.filter(reachedFunction).length, 80, "all 80 answered");
+  t.equal(s.stats().peak, 80, "80 at once at the function, not 50");
+});

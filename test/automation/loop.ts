@@ -9,13 +9,9 @@ import type { InvokeClient } from "../../automation/invoker";
 import { Journal, readJournal } from "../../automation/journal";
 import { JsonlAppender, readJsonl } from "../../automation/jsonl";
 import { Ledger, liveEntries } from "../../automation/ledger";
-import {
-  type LoopEvents,
-  type LoopPlan,
-  OPEN_LOOP_MAX_IN_FLIGHT,
-  runLoop,
-} from "../../automation/loop";
+import { type LoopEvents, type LoopPlan, runLoop } from "../../automation/loop";
 import { type Cell, cellId } from "../../core/cell";
+import { MAX_IN_FLIGHT } from "../../core/constants";
 import type { CellPhase, InvocationRecord } from "../../core/run-files";
 import { emf } from "./fixtures";
 
@@ -315,7 +311,7 @@ t.test(
         scheduled: 23,
         sent: 23,
         dropped: 0,
-        max_in_flight: OPEN_LOOP_MAX_IN_FLIGHT,
+        max_in_flight: MAX_IN_FLIGHT,
         peak_in_flight: Number,
         offered_load: Number,
         throttled: 0,
