@@ -13,7 +13,13 @@ import type { CellPhase, InvocationRecord, LoadModel } from "../core/run-files";
 import { arrivalSeed, poissonSchedule } from "./arrivals";
 import type { DeployedCell, Deployer } from "./deployer";
 import type { Harvester, HarvestResult } from "./harvest";
-import { type InvokeClient, invokeOpenRun, invokeRun, type OpenLoopClock } from "./invoker";
+import {
+  type InvokeClient,
+  type InvokeRun,
+  invokeOpenRun,
+  invokeRun,
+  type OpenLoopClock,
+} from "./invoker";
 import type { Journal } from "./journal";
 import type { JsonlAppender } from "./jsonl";
 import type { Ledger } from "./ledger";
@@ -90,6 +96,67 @@ const EMPTY_HARVEST: HarvestResult = {
   counts: {},
 };
 
+/**
+ * Sends one run's invocations, writing each record as it completes, and returns them with the
+ * load the run offered, for its journal line. A warm-up is always closed-loop.
+ */
+async function invokeTrial(
+  ctx: LoopContext,
+  plan: LoopPlan,
+  client: InvokeClient,
+  run: InvokeRun,
+): Promise<{ records: InvocationRecord[]; load: Record<string, unknown> }> {
+  const onRecord = (r: InvocationRecord): void => {
+    ctx.invocationsOut.append(r);
+    ctx.events.invocation(r);
+  };
+  if (run.warmup === true || plan.load.model === "closed") {
+    const records = await invokeRun(client, run, onRecord, ctx.signal);
+    // The budget: a throttled call returns at once and its slot fires again, so under the
+    // closed loop the throttle rate depends on it (issue 12).
+    return {
+      records,
+      load: {
+        load: "closed",
+        offered_concurrency: run.concurrency,
+        budget: run.invocations,
+        sent: records.length,
+      },
+    };
+  }
+  const { arrival_rate_per_s: rate, duration_s: duration } = plan.load;
+  const result = await invokeOpenRun(
+    client,
+    run,
+    poissonSchedule(rate, duration, arrivalSeed(plan.seed, run.trial)),
+    MAX_IN_FLIGHT,
+    onRecord,
+    ctx.signal,
+    ctx.clock,
+  );
+  // Service time of the calls that were served: a throttle's ≈ 20 ms is not service.
+  const served = result.records.filter((r) => !r.throttled);
+  const meanServiceS =
+    served.reduce((s, r) => s + (r.client_end_ms - r.client_start_ms), 0) /
+    Math.max(1, served.length) /
+    1000;
+  return {
+    records: result.records,
+    load: {
+      load: "open",
+      arrival_rate_per_s: rate,
+      duration_s: duration,
+      scheduled: result.scheduled,
+      sent: result.records.length,
+      dropped: result.dropped,
+      max_in_flight: MAX_IN_FLIGHT,
+      peak_in_flight: result.peakInFlight,
+      // Little's law: the concurrency the arrivals offer (rate × mean service time).
+      offered_load: rate * meanServiceS,
+    },
+  };
+}
+
 function message(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
@@ -163,11 +230,7 @@ async function runCell(
           { run_id: runId, trial, ...(warmup ? { detail: { warmup: true } } : {}) },
           warmup ? `warm-up (${warmupN})` : `trial ${trial}/${plan.trials}`,
         );
-        const onRecord = (r: InvocationRecord): void => {
-          ctx.invocationsOut.append(r);
-          ctx.events.invocation(r);
-        };
-        const run = {
+        const { records, load } = await invokeTrial(ctx, plan, client, {
           cell,
           deployed,
           runId,
@@ -175,48 +238,7 @@ async function runCell(
           invocations: warmup ? warmupN : plan.invocations[cell.workload],
           concurrency: warmup ? warmupConcurrency(plan, warmupN) : plan.concurrency,
           ...(warmup ? { warmup: true } : {}),
-        };
-        let records: InvocationRecord[];
-        let load: Record<string, unknown>;
-        if (warmup || plan.load.model === "closed") {
-          records = await invokeRun(client, run, onRecord, signal);
-          // The budget: a throttled call returns at once and its slot fires again, so under
-          // the closed loop the throttle rate depends on it (issue 12).
-          load = {
-            load: "closed",
-            offered_concurrency: run.concurrency,
-            budget: run.invocations,
-            sent: records.length,
-          };
-        } else {
-          const { arrival_rate_per_s: rate, duration_s: duration } = plan.load;
-          const result = await invokeOpenRun(
-            client,
-            run,
-            poissonSchedule(rate, duration, arrivalSeed(plan.seed, trial)),
-            MAX_IN_FLIGHT,
-            onRecord,
-            signal,
-            ctx.clock,
-          );
-          records = result.records;
-          const meanServiceS =
-            records.reduce((s, r) => s + (r.client_end_ms - r.client_start_ms), 0) /
-            Math.max(1, records.length) /
-            1000;
-          load = {
-            load: "open",
-            arrival_rate_per_s: rate,
-            duration_s: duration,
-            scheduled: result.scheduled,
-            sent: records.length,
-            dropped: result.dropped,
-            max_in_flight: MAX_IN_FLIGHT,
-            peak_in_flight: result.peakInFlight,
-            // Little's law: the concurrency the arrivals offered (rate × mean service time).
-            offered_load: rate * meanServiceS,
-          };
-        }
+        });
         signal.throwIfAborted();
         runs.push({ runId, trial, records });
         phase("trial-done", {
