@@ -154,7 +154,8 @@ and writes a run directory that \`npm run analyze\` reads.
   --object-mb M        batch object size in MiB (default ${DEFAULT_CELL_SETTINGS.objectMb})
   --event-bytes B      bytes per event, ${EVENT_BYTES.min}-${EVENT_BYTES.max} (default ${EVENT_BYTES.default})
   --parallel P         cells deployed and run at once (default ${AWS_DEFAULT_PARALLEL} aws, ${LOCAL_DEFAULTS.parallel} local)
-  --seed S             seed of the randomised cell order (default: random, recorded)
+  --seed S             seed of the randomised cell order and of the open loop's arrivals
+                       (default: random, recorded)
   --name-prefix P      prefix of every function name (NAME_PREFIX)
   --out DIR            run directory (default results/<timestamp>-<backend>)
   --resume DIR         finish an interrupted run: skips done cells, redoes unfinished ones
