@@ -9,10 +9,17 @@ import {
   DEFAULT_CELL_SETTINGS,
   type Workload,
 } from "../core/cell";
-import { ARCHITECTURES, EVENT_BYTES, LAMBDA, LOOP_DEFAULTS } from "../core/constants";
-import { InvalidInputError, parseIntInRange, parseOneOf } from "../core/errors";
+import {
+  ARCHITECTURES,
+  EVENT_BYTES,
+  LAMBDA,
+  LOOP_DEFAULTS,
+  MAX_IN_FLIGHT,
+} from "../core/constants";
+import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
-import type { Backend } from "../core/run-files";
+import { PRECISION_DEFAULTS } from "../core/precision";
+import type { Backend, LoadModel } from "../core/run-files";
 
 /**
  * Defaults of the local backend where the seed's AWS defaults (50/20 invocations, 5 trials)
@@ -36,6 +43,15 @@ export const LOCAL_DEFAULT_REASONS: Readonly<Record<string, string>> = {
   parallel: "two cells at once keep both cores busy",
 };
 
+/** Limits of the open loop's flags. */
+export const OPEN_LOOP = {
+  minRate: 0.1,
+  maxRate: 1000,
+  maxDurationS: 3600,
+  /** The same bound as `--invocations`: at most this many expected invocations per trial. */
+  maxExpectedPerTrial: 10_000,
+} as const;
+
 /** `--parallel` default on AWS: one stack at a time keeps the account's concurrency safe. */
 export const AWS_DEFAULT_PARALLEL = 1;
 
@@ -48,6 +64,7 @@ export interface RunOptions {
   /** The `--matrix` spec as given. */
   readonly matrix: string;
   readonly cells: readonly Cell[];
+  /** Invocations per trial: closed loop as set; open loop the expected R × S, rounded. */
   readonly invocations: Readonly<Record<Workload, number>>;
   readonly trials: number;
   readonly concurrency: number;
@@ -55,6 +72,12 @@ export interface RunOptions {
   /** Seed of the randomised cell order. */
   readonly seed: number;
   readonly settings: CellSettings;
+  /** Warm-up invocations per cell before trial 1 (trial 0), by workload; 0 for none. */
+  readonly warmup: Readonly<Record<Workload, number>>;
+  /** Closed loop (`--invocations`, `--concurrency`) or open loop (`--arrival-rate`, `--duration`). */
+  readonly load: LoadModel;
+  /** What the plan's precision line is computed for (`--precision`, `--sigma`). */
+  readonly precision: { readonly relativePct: number; readonly sigma: number };
   readonly out?: string;
   readonly dryRun: boolean;
   readonly yes: boolean;
@@ -92,6 +115,11 @@ const VALUE_FLAGS = [
   "--reharvest",
   "--seed",
   "--name-prefix",
+  "--warmup",
+  "--arrival-rate",
+  "--duration",
+  "--precision",
+  "--sigma",
 ] as const;
 
 const BOOLEAN_FLAGS = ["--dry-run", "--yes", "--help"] as const;
@@ -110,13 +138,26 @@ and writes a run directory that \`npm run analyze\` reads.
                        ${LOCAL_DEFAULTS.invocations.events} events / ${LOCAL_DEFAULTS.invocations.batch} batch on local)
   --trials T           trials per cell, each with its own run_id (default ${LOOP_DEFAULTS.trials} aws, ${LOCAL_DEFAULTS.trials} local)
   --concurrency C      offered client concurrency (default ${LOOP_DEFAULTS.concurrency})
+                       --invocations and --concurrency make the closed loop (the default): C slots,
+                       each sending its next invocation when the previous one returns
+  --arrival-rate R     open loop instead: Poisson arrivals, R invocations per second (${OPEN_LOOP.minRate}-${OPEN_LOOP.maxRate}),
+                       seeded from --seed, each sent at its time whatever is in flight; needs
+                       --duration, excludes --invocations and --concurrency
+  --duration S         open loop: seconds of arrivals per trial (1-${OPEN_LOOP.maxDurationS}; R x S <= ${OPEN_LOOP.maxExpectedPerTrial})
+  --warmup N           warm-up invocations per cell before trial 1, recorded as trial 0 and
+                       excluded from warm statistics; 0 turns it off (default: one per slot the
+                       trials use, min(C, N) closed loop; ${LOOP_DEFAULTS.concurrency} open loop, sent all at once)
+  --precision X        the plan says how many invocations a cell needs for +-X % on its warm p95
+                       (default ${PRECISION_DEFAULTS.relativePct})
+  --sigma S            the log-normal spread (sigma of ln latency) that figure assumes (default ${PRECISION_DEFAULTS.sigma})
   --backend B          local (default: embedded S3 + Lambda runtime) or aws (Pulumi Automation API)
   --region R           AWS region (default ${DEFAULT_CELL_SETTINGS.region})
   --architecture A     ${ARCHITECTURES.join(" or ")} (default ${DEFAULT_CELL_SETTINGS.architecture})
   --object-mb M        batch object size in MiB (default ${DEFAULT_CELL_SETTINGS.objectMb})
   --event-bytes B      bytes per event, ${EVENT_BYTES.min}-${EVENT_BYTES.max} (default ${EVENT_BYTES.default})
   --parallel P         cells deployed and run at once (default ${AWS_DEFAULT_PARALLEL} aws, ${LOCAL_DEFAULTS.parallel} local)
-  --seed S             seed of the randomised cell order (default: random, recorded)
+  --seed S             seed of the randomised cell order and of the open loop's arrivals
+                       (default: random, recorded)
   --name-prefix P      prefix of every function name (NAME_PREFIX)
   --out DIR            run directory (default results/<timestamp>-<backend>)
   --resume DIR         finish an interrupted run: skips done cells, redoes unfinished ones
@@ -186,6 +227,64 @@ function parseNamePrefix(raw: string): string {
   return raw;
 }
 
+/** Open loop: the expected invocations per trial, R × S rounded, for both workloads. */
+function expectedPerTrial(load: {
+  readonly arrival_rate_per_s: number;
+  readonly duration_s: number;
+}): Readonly<Record<Workload, number>> {
+  const n = Math.max(1, Math.round(load.arrival_rate_per_s * load.duration_s));
+  return { events: n, batch: n };
+}
+
+/**
+ * The load model from its flags: `--arrival-rate` and `--duration` together make the open loop
+ * and exclude the closed loop's `--invocations` and `--concurrency`; neither is the closed loop.
+ */
+function parseLoad(
+  rateRaw: string | undefined,
+  durationRaw: string | undefined,
+  invocationsRaw: string | undefined,
+  concurrencyRaw: string | undefined,
+): LoadModel {
+  if (rateRaw === undefined && durationRaw === undefined) return { model: "closed" };
+  if (rateRaw === undefined) {
+    throw new InvalidInputError(
+      "--arrival-rate",
+      undefined,
+      "an arrival rate with --duration (the open loop needs --arrival-rate R and --duration S)",
+    );
+  }
+  if (durationRaw === undefined) {
+    throw new InvalidInputError(
+      "--duration",
+      undefined,
+      "seconds per trial with --arrival-rate (the open loop needs --arrival-rate R and --duration S)",
+    );
+  }
+  for (const [flag, raw] of [
+    ["--invocations", invocationsRaw],
+    ["--concurrency", concurrencyRaw],
+  ] as const) {
+    if (raw !== undefined) {
+      throw new InvalidInputError(
+        flag,
+        raw,
+        `no ${flag} with --arrival-rate: the open loop sends rate x duration invocations per trial (--invocations and --concurrency belong to the closed loop)`,
+      );
+    }
+  }
+  const rate = parseNumberInRange("--arrival-rate", rateRaw, OPEN_LOOP.minRate, OPEN_LOOP.maxRate);
+  const duration = parseIntInRange("--duration", durationRaw, 1, OPEN_LOOP.maxDurationS);
+  if (rate * duration > OPEN_LOOP.maxExpectedPerTrial) {
+    throw new InvalidInputError(
+      "--duration",
+      durationRaw,
+      `at most ${OPEN_LOOP.maxExpectedPerTrial} expected invocations per trial: --arrival-rate ${rateRaw} x --duration ${durationRaw} = ${rate * duration}`,
+    );
+  }
+  return { model: "open", arrival_rate_per_s: rate, duration_s: duration };
+}
+
 /**
  * Parses the command line. `random` draws the order seed when `--seed` is not given.
  */
@@ -252,18 +351,24 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
   const matrix = get("--matrix") ?? "full";
   const cells = parseMatrix(matrix, "--matrix");
 
+  const rateRaw = get("--arrival-rate");
+  const durationRaw = get("--duration");
+  const load = parseLoad(rateRaw, durationRaw, get("--invocations"), get("--concurrency"));
+
   const invRaw = get("--invocations");
   const invocations =
-    invRaw === undefined
-      ? dflt<Readonly<Record<Workload, number>>>(
-          "--invocations",
-          LOOP_DEFAULTS.invocations,
-          LOCAL_DEFAULTS.invocations,
-        )
-      : (() => {
-          const n = parseIntInRange("--invocations", invRaw, 1, 10_000);
-          return { events: n, batch: n };
-        })();
+    load.model === "open"
+      ? expectedPerTrial(load)
+      : invRaw === undefined
+        ? dflt<Readonly<Record<Workload, number>>>(
+            "--invocations",
+            LOOP_DEFAULTS.invocations,
+            LOCAL_DEFAULTS.invocations,
+          )
+        : (() => {
+            const n = parseIntInRange("--invocations", invRaw, 1, 10_000);
+            return { events: n, batch: n };
+          })();
   const trialsRaw = get("--trials");
   const trials =
     trialsRaw === undefined
@@ -273,13 +378,41 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
     "--concurrency",
     get("--concurrency") ?? String(LOOP_DEFAULTS.concurrency),
     1,
-    1000,
+    MAX_IN_FLIGHT,
   );
   const parallelRaw = get("--parallel");
   const parallel =
     parallelRaw === undefined
       ? dflt<number>("--parallel", AWS_DEFAULT_PARALLEL, LOCAL_DEFAULTS.parallel)
       : parseIntInRange("--parallel", parallelRaw, 1, 54);
+  const warmupRaw = get("--warmup");
+  // One invocation per slot the trials use: a closed-loop trial of N < C invocations runs
+  // only N slots (the batch workload's 3 locally), so more would warm environments it never uses.
+  const warmupN =
+    warmupRaw === undefined ? undefined : parseIntInRange("--warmup", warmupRaw, 0, 1000);
+  const warmup: Readonly<Record<Workload, number>> =
+    warmupN !== undefined
+      ? { events: warmupN, batch: warmupN }
+      : load.model === "closed"
+        ? {
+            events: Math.min(concurrency, invocations.events),
+            batch: Math.min(concurrency, invocations.batch),
+          }
+        : { events: LOOP_DEFAULTS.concurrency, batch: LOOP_DEFAULTS.concurrency };
+  const precision = {
+    relativePct: parseNumberInRange(
+      "--precision",
+      get("--precision") ?? String(PRECISION_DEFAULTS.relativePct),
+      0.1,
+      100,
+    ),
+    sigma: parseNumberInRange(
+      "--sigma",
+      get("--sigma") ?? String(PRECISION_DEFAULTS.sigma),
+      0.01,
+      5,
+    ),
+  };
   const objectMb = parseIntInRange(
     "--object-mb",
     get("--object-mb") ?? String(DEFAULT_CELL_SETTINGS.objectMb),
@@ -320,6 +453,9 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
       concurrency,
       parallel,
       seed,
+      warmup,
+      load,
+      precision,
       settings: { eventBytes, objectMb, architecture, namePrefix, region },
       ...(out === undefined ? {} : { out }),
       dryRun: flags.has("--dry-run"),

@@ -17,6 +17,7 @@ import {
   s3PutRequests,
   s3StorageCost,
 } from "../core/pricing";
+import type { LoadModel } from "../core/run-files";
 
 /** The model's constants, printed as its assumptions. */
 export const ESTIMATE_MODEL = {
@@ -48,7 +49,10 @@ export interface Estimate {
   readonly items: readonly EstimateItem[];
   readonly totalUsd: number;
   readonly stacks: number;
+  /** Every invocation, warm-ups included. */
   readonly invocations: number;
+  /** Of which warm-up invocations. */
+  readonly warmupInvocations: number;
   readonly assumptions: readonly string[];
 }
 
@@ -67,9 +71,15 @@ export function modelledDurationMs(cell: Cell, objectMb: number, eventBytes: num
 /** Inputs of {@link estimateRun}. */
 export interface EstimateInput {
   readonly cells: readonly Cell[];
+  /** Closed loop: invocations per trial (ignored by the open loop). */
   readonly invocations: Readonly<Record<Workload, number>>;
   readonly trials: number;
+  /** Closed loop: offered client concurrency. */
   readonly concurrency: number;
+  /** Open loop: rate × duration invocations per trial. Default closed. */
+  readonly load?: LoadModel;
+  /** Warm-up invocations per cell (trial 0), by workload. Default none. */
+  readonly warmup?: Readonly<Record<Workload, number>>;
   readonly objectMb: number;
   readonly eventBytes: number;
   readonly architecture: Architecture;
@@ -89,14 +99,27 @@ export function estimateRun(input: EstimateInput): Estimate {
   let puts = 0;
   let storedBytes = 0;
   let insightsBytes = 0;
+  let warmupInvocations = 0;
+  const load = input.load ?? { model: "closed" };
   for (const cell of input.cells) {
-    const n = input.invocations[cell.workload] * input.trials;
-    const environments = Math.min(
-      input.concurrency,
-      cell.reservedConcurrency === 0 ? input.concurrency : cell.reservedConcurrency,
-      input.invocations[cell.workload],
-    );
+    const warmup = input.warmup?.[cell.workload] ?? 0;
     const durationMs = modelledDurationMs(cell, input.objectMb, input.eventBytes);
+    const perTrial =
+      load.model === "open"
+        ? load.arrival_rate_per_s * load.duration_s
+        : input.invocations[cell.workload];
+    const runs = input.trials + (warmup > 0 ? 1 : 0);
+    const n = perTrial * input.trials + warmup;
+    warmupInvocations += warmup;
+    // Open loop: Little's law, rate × modelled duration environments busy at once.
+    const offered =
+      load.model === "open"
+        ? Math.ceil((load.arrival_rate_per_s * durationMs) / 1000)
+        : Math.min(input.concurrency, perTrial);
+    const environments = Math.min(
+      Math.max(offered, warmup),
+      cell.reservedConcurrency === 0 ? Number.POSITIVE_INFINITY : cell.reservedConcurrency,
+    );
     // Lambda's billing rule (core/billing.ts): each environment's first invocation bills INIT.
     const billedMs =
       (n - environments) * billedDurationMs(durationMs) +
@@ -110,7 +133,7 @@ export function estimateRun(input: EstimateInput): Estimate {
       n * (cell.workload === "batch" ? input.objectMb * MIB : cell.batchEvents * input.eventBytes);
     // One raw-records query per run scans the cell's log group (all its runs) at worst.
     const cellLogBytes = n * m.logBytesPerInvocation;
-    insightsBytes += input.trials * cellLogBytes;
+    insightsBytes += runs * cellLogBytes;
   }
   const logBytes = invocations * m.logBytesPerInvocation;
   const gb = (b: number): string => `${(b / 1024 ** 3).toFixed(3)} GB`;
@@ -147,11 +170,16 @@ export function estimateRun(input: EstimateInput): Estimate {
     totalUsd: items.reduce((s, i) => s + i.usd, 0),
     stacks: input.cells.length,
     invocations,
+    warmupInvocations,
     assumptions: [
+      load.model === "open"
+        ? `open loop: ${load.arrival_rate_per_s}/s × ${load.duration_s} s = ${load.arrival_rate_per_s * load.duration_s} expected invocations per trial (Poisson)`
+        : `closed loop: ${input.invocations.events} events / ${input.invocations.batch} batch invocations per trial`,
+      `warm-up invocations per cell: ${input.warmup === undefined ? "none" : `${input.warmup.events} events / ${input.warmup.batch} batch`}`,
       `prices: ${pricing.region}, as of ${pricing.asOf}`,
       `events: ${m.putRoundTripMs} ms per PUT + ${m.eventsCpuMsPerMib} ms per MiB of events at 1 vCPU (CPU ∝ memory, 1 vCPU at ${LAMBDA.mbPerVcpu} MB)`,
       `batch: object at min(${m.networkMBps} MB/s network, ${m.generateMBpsPerVcpu} MB/s per vCPU generation) + 2 round trips`,
-      `one ${m.initMs} ms cold start per concurrent environment per cell; every invocation billed (throttles are not: an upper bound)`,
+      `one ${m.initMs} ms cold start per concurrent environment per cell (open loop: rate × modelled duration); every invocation billed (throttles are not: an upper bound)`,
       `${m.logBytesPerInvocation} log bytes per invocation; one Insights scan of the cell's logs per run; objects stored ${m.storageHours} h`,
     ],
   };
@@ -166,7 +194,7 @@ export function formatEstimate(e: Estimate, heading: string): string {
     heading,
     ...rows,
     `  ${"total".padEnd(30)} ${"".padStart(14)}  $${e.totalUsd.toFixed(4)}`,
-    `  ${e.stacks} stacks (one per cell), ${e.invocations} invocations`,
+    `  ${e.stacks} stacks (one per cell), ${e.invocations} invocations${e.warmupInvocations > 0 ? ` (${e.warmupInvocations} of them warm-up)` : ""}`,
     "  assumptions:",
     ...e.assumptions.map((a) => `    - ${a}`),
     "",

@@ -3,9 +3,11 @@
  * `maxAttempts: 1` (a throttle is an outcome to record, never something to retry away), one
  * {@link InvocationRecord} per invocation, offered at a bounded client concurrency.
  */
+import { setTimeout as sleepFor } from "node:timers/promises";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { Cell } from "../core/cell";
 import { cellId, functionTimeoutSeconds } from "../core/cell";
+import { MAX_IN_FLIGHT } from "../core/constants";
 import { parseReport } from "../core/lambda-logs";
 import type { InvocationRecord } from "../core/run-files";
 import type { DeployedCell } from "./deployer";
@@ -26,8 +28,14 @@ export function lambdaClientFor(deployed: DeployedCell, cell: Cell): LambdaClien
     maxAttempts: 1,
     ...(deployed.endpoints.lambda === undefined ? {} : { endpoint: deployed.endpoints.lambda }),
     ...(deployed.credentials === undefined ? {} : { credentials: deployed.credentials }),
-    // A batch invocation may legitimately run up to the function timeout.
-    requestHandler: { requestTimeout: (functionTimeoutSeconds(cell) + 30) * 1000 },
+    requestHandler: {
+      // A batch invocation may legitimately run up to the function timeout.
+      requestTimeout: (functionTimeoutSeconds(cell) + 30) * 1000,
+      // The SDK's agents default to 50 sockets and queue the rest: the offered load would be
+      // silently capped at 50 in flight.
+      httpAgent: { maxSockets: MAX_IN_FLIGHT },
+      httpsAgent: { maxSockets: MAX_IN_FLIGHT },
+    },
   });
 }
 
@@ -39,6 +47,8 @@ export interface InvokeRun {
   readonly trial: number;
   readonly invocations: number;
   readonly concurrency: number;
+  /** True for a cell's warm-up run (trial 0): its records carry `warmup: true`. */
+  readonly warmup?: boolean;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -61,6 +71,7 @@ export async function invokeOnce(
   run: InvokeRun,
   seq: number,
   signal?: AbortSignal,
+  scheduledMs?: number,
 ): Promise<InvocationRecord> {
   const base = {
     run_id: run.runId,
@@ -68,6 +79,8 @@ export async function invokeOnce(
     function_name: run.deployed.functionName,
     workload: run.cell.workload,
     trial: run.trial,
+    ...(run.warmup === true ? { warmup: true } : {}),
+    ...(scheduledMs === undefined ? {} : { scheduled_ms: scheduledMs }),
     seq,
   };
   const command = new InvokeCommand({
@@ -139,6 +152,87 @@ export async function invokeRun(
     },
     signal,
   );
+}
+
+/** How an open-loop run went: its records and what the safety limit kept from being sent. */
+export interface OpenRunResult {
+  /** One record per invocation sent, in sequence (schedule) order. */
+  readonly records: InvocationRecord[];
+  /** Arrivals scheduled (the Poisson draw of the trial). */
+  readonly scheduled: number;
+  /** Arrivals not sent because `maxInFlight` invocations were already in flight. */
+  readonly dropped: number;
+  /** The most invocations in flight at once. */
+  readonly peakInFlight: number;
+}
+
+/** The clock of the open loop, injectable for tests. */
+export interface OpenLoopClock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+const realClock: OpenLoopClock = {
+  now: () => Date.now(),
+  sleep: async (ms, signal) => {
+    await sleepFor(ms, undefined, signal === undefined ? {} : { signal });
+  },
+};
+
+/**
+ * The open loop: sends invocation `seq` at `start + offsetsMs[seq]` (epoch ms, recorded as
+ * `scheduled_ms`) whatever is still in flight, so a slow or throttled call never delays the
+ * next arrival. An arrival that finds `maxInFlight` calls in flight is not sent and counted as
+ * a client-side drop (its `seq` is skipped). Waits for every sent call before returning.
+ */
+export async function invokeOpenRun(
+  client: InvokeClient,
+  run: InvokeRun,
+  offsetsMs: readonly number[],
+  maxInFlight: number,
+  onRecord: (record: InvocationRecord) => void,
+  signal?: AbortSignal,
+  clock: OpenLoopClock = realClock,
+): Promise<OpenRunResult> {
+  const start = clock.now();
+  const records: (InvocationRecord | undefined)[] = new Array(offsetsMs.length);
+  const pending: Promise<void>[] = [];
+  let inFlight = 0;
+  let peakInFlight = 0;
+  let dropped = 0;
+  const aborted = (): boolean => signal?.aborted === true;
+  for (let seq = 0; seq < offsetsMs.length && !aborted(); seq++) {
+    const at = start + (offsetsMs[seq] ?? 0);
+    try {
+      // A timer may fire a millisecond early: sleep again until the arrival's time has come.
+      for (let wait = at - clock.now(); wait > 0; wait = at - clock.now()) {
+        await clock.sleep(wait, signal);
+      }
+    } catch (e: unknown) {
+      if (aborted()) break;
+      throw e;
+    }
+    if (inFlight >= maxInFlight) {
+      dropped++;
+      continue;
+    }
+    inFlight++;
+    peakInFlight = Math.max(peakInFlight, inFlight);
+    pending.push(
+      invokeOnce(client, run, seq, signal, Math.round(at)).then((record) => {
+        inFlight--;
+        records[seq] = record;
+        onRecord(record);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return {
+    records: records.filter((r): r is InvocationRecord => r !== undefined),
+    scheduled: offsetsMs.length,
+    dropped,
+    peakInFlight,
+  };
 }
 
 /** True when an invocation reached the function: a record of it is expected in the logs. */

@@ -1,16 +1,25 @@
 /**
- * The experiment loop, deployer-agnostic: for each cell deploy → trials (a new run_id each,
- * N invocations at concurrency C) → harvest → destroy (always, in `finally`), journaling
- * every phase. A failed cell is journaled and the loop moves on; an abort stops new work,
- * lets live cells destroy and reports itself.
+ * The experiment loop, deployer-agnostic: for each cell deploy → warm-up (trial 0) → trials
+ * (a new run_id each; closed loop: N invocations at concurrency C; open loop: Poisson arrivals
+ * at rate R for S seconds) → harvest → destroy (always, in `finally`), journaling every phase.
+ * A failed cell is journaled and the loop moves on; an abort stops new work, lets live cells
+ * destroy and reports itself.
  */
 import type { Cell, Workload } from "../core/cell";
 import { cellId } from "../core/cell";
+import { MAX_IN_FLIGHT } from "../core/constants";
 import { newRunId } from "../core/names";
-import type { CellPhase, InvocationRecord } from "../core/run-files";
+import type { CellPhase, InvocationRecord, LoadModel } from "../core/run-files";
+import { arrivalSeed, poissonSchedule } from "./arrivals";
 import type { DeployedCell, Deployer } from "./deployer";
-import type { Harvester } from "./harvest";
-import { type InvokeClient, invokeRun } from "./invoker";
+import type { Harvester, HarvestResult } from "./harvest";
+import {
+  type InvokeClient,
+  type InvokeRun,
+  invokeOpenRun,
+  invokeRun,
+  type OpenLoopClock,
+} from "./invoker";
 import type { Journal } from "./journal";
 import type { JsonlAppender } from "./jsonl";
 import type { Ledger } from "./ledger";
@@ -37,16 +46,29 @@ export interface LoopContext {
   readonly signal: AbortSignal;
   /** Run id source, injectable for tests. */
   readonly newRunId?: () => string;
+  /** The open loop's clock, injectable for tests. */
+  readonly clock?: OpenLoopClock;
 }
 
 /** What to run. */
 export interface LoopPlan {
   /** Cells in the (randomised) order to run them. */
   readonly order: readonly Cell[];
+  /** Closed loop: invocations per trial (the open loop draws its count from the schedule). */
   readonly invocations: Readonly<Record<Workload, number>>;
   readonly trials: number;
+  /** Closed loop: offered client concurrency. */
   readonly concurrency: number;
   readonly parallel: number;
+  /**
+   * Warm-up invocations before trial 1 of each cell (trial 0), by workload, 0 for none:
+   * closed loop at min(N, concurrency), open loop all N at once, so every slot gets an
+   * environment.
+   */
+  readonly warmup: Readonly<Record<Workload, number>>;
+  readonly load: LoadModel;
+  /** The run's seed: the open loop's arrival times derive from it ({@link arrivalSeed}). */
+  readonly seed: number;
 }
 
 /** How the loop went. */
@@ -58,6 +80,81 @@ export interface LoopSummary {
   readonly aborted: boolean;
   /** Cells whose destroy failed: still live, listed in the ledger for `--cleanup`. */
   readonly leftLive: string[];
+}
+
+/** The warm-up's client concurrency: one slot per invocation, at most the trials' own. */
+function warmupConcurrency(plan: LoopPlan, n: number): number {
+  return plan.load.model === "closed" ? Math.min(n, plan.concurrency) : n;
+}
+
+const EMPTY_HARVEST: HarvestResult = {
+  records: [],
+  expected: 0,
+  found: 0,
+  missing: 0,
+  source: "none",
+  counts: {},
+};
+
+/**
+ * Sends one run's invocations, writing each record as it completes, and returns them with the
+ * load the run offered, for its journal line. A warm-up is always closed-loop.
+ */
+async function invokeTrial(
+  ctx: LoopContext,
+  plan: LoopPlan,
+  client: InvokeClient,
+  run: InvokeRun,
+): Promise<{ records: InvocationRecord[]; load: Record<string, unknown> }> {
+  const onRecord = (r: InvocationRecord): void => {
+    ctx.invocationsOut.append(r);
+    ctx.events.invocation(r);
+  };
+  if (run.warmup === true || plan.load.model === "closed") {
+    const records = await invokeRun(client, run, onRecord, ctx.signal);
+    // The budget: a throttled call returns at once and its slot fires again, so under the
+    // closed loop the throttle rate depends on it (issue 12).
+    return {
+      records,
+      load: {
+        load: "closed",
+        offered_concurrency: run.concurrency,
+        budget: run.invocations,
+        sent: records.length,
+      },
+    };
+  }
+  const { arrival_rate_per_s: rate, duration_s: duration } = plan.load;
+  const result = await invokeOpenRun(
+    client,
+    run,
+    poissonSchedule(rate, duration, arrivalSeed(plan.seed, run.trial)),
+    MAX_IN_FLIGHT,
+    onRecord,
+    ctx.signal,
+    ctx.clock,
+  );
+  // Service time of the calls that were served: a throttle's ≈ 20 ms is not service.
+  const served = result.records.filter((r) => !r.throttled);
+  const meanServiceS =
+    served.reduce((s, r) => s + (r.client_end_ms - r.client_start_ms), 0) /
+    Math.max(1, served.length) /
+    1000;
+  return {
+    records: result.records,
+    load: {
+      load: "open",
+      arrival_rate_per_s: rate,
+      duration_s: duration,
+      scheduled: result.scheduled,
+      sent: result.records.length,
+      dropped: result.dropped,
+      max_in_flight: MAX_IN_FLIGHT,
+      peak_in_flight: result.peakInFlight,
+      // Little's law: the concurrency the arrivals offer (rate × mean service time).
+      offered_load: rate * meanServiceS,
+    },
+  };
 }
 
 function message(e: unknown): string {
@@ -122,33 +219,34 @@ async function runCell(
     const runs: { runId: string; trial: number; records: InvocationRecord[] }[] = [];
     // The client's sockets are released however the trials end.
     try {
-      for (let trial = 1; trial <= plan.trials; trial++) {
+      const warmupN = plan.warmup[cell.workload];
+      const firstTrial = warmupN > 0 ? 0 : 1;
+      for (let trial = firstTrial; trial <= plan.trials; trial++) {
         signal.throwIfAborted();
+        const warmup = trial === 0;
         const runId = (ctx.newRunId ?? newRunId)();
-        phase("trial-start", { run_id: runId, trial }, `trial ${trial}/${plan.trials}`);
-        const records = await invokeRun(
-          client,
-          {
-            cell,
-            deployed,
-            runId,
-            trial,
-            invocations: plan.invocations[cell.workload],
-            concurrency: plan.concurrency,
-          },
-          (r) => {
-            ctx.invocationsOut.append(r);
-            ctx.events.invocation(r);
-          },
-          signal,
+        phase(
+          "trial-start",
+          { run_id: runId, trial, ...(warmup ? { detail: { warmup: true } } : {}) },
+          warmup ? `warm-up (${warmupN})` : `trial ${trial}/${plan.trials}`,
         );
+        const { records, load } = await invokeTrial(ctx, plan, client, {
+          cell,
+          deployed,
+          runId,
+          trial,
+          invocations: warmup ? warmupN : plan.invocations[cell.workload],
+          concurrency: warmup ? warmupConcurrency(plan, warmupN) : plan.concurrency,
+          ...(warmup ? { warmup: true } : {}),
+        });
         signal.throwIfAborted();
         runs.push({ runId, trial, records });
         phase("trial-done", {
           run_id: runId,
           trial,
           detail: {
-            sent: records.length,
+            ...(warmup ? { warmup: true } : {}),
+            ...load,
             throttled: records.filter((r) => r.throttled).length,
             function_errors: records.filter((r) => r.function_error !== undefined).length,
             client_errors: records.filter((r) => r.error !== undefined).length,
@@ -162,16 +260,20 @@ async function runCell(
     for (const run of runs) {
       const starts = run.records.map((r) => r.client_start_ms);
       const ends = run.records.map((r) => r.client_end_ms);
-      const result = await harvester.harvest(
-        {
-          deployed,
-          runId: run.runId,
-          startMs: Math.min(...starts),
-          endMs: Math.max(...ends),
-          invocations: run.records,
-        },
-        signal,
-      );
+      // An open-loop trial may draw no arrival at all: nothing to look for.
+      const result =
+        run.records.length === 0
+          ? EMPTY_HARVEST
+          : await harvester.harvest(
+              {
+                deployed,
+                runId: run.runId,
+                startMs: Math.min(...starts),
+                endMs: Math.max(...ends),
+                invocations: run.records,
+              },
+              signal,
+            );
       for (const r of result.records) ctx.recordsOut.append(r);
       phase(
         "harvested",

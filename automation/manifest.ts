@@ -63,6 +63,8 @@ export function buildManifest(
     event_bytes: options.settings.eventBytes,
     name_prefix: options.settings.namePrefix,
     versions,
+    load: options.load,
+    warmup_invocations: options.warmup,
     ...(local === undefined ? {} : { local }),
   };
 }

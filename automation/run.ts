@@ -9,12 +9,18 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
-import { type Cell, type CellSettings, cellId } from "../core/cell";
+import { type Cell, type CellSettings, cellId, type Workload } from "../core/cell";
+import { WORKLOADS } from "../core/constants";
 import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { shuffled } from "../core/matrix";
 import { functionName } from "../core/names";
 import { PROJECT_ROOT } from "../core/paths";
+import {
+  invocationsForPrecision,
+  invocationsToBoundQuantile,
+  relativeHalfWidth,
+} from "../core/precision";
 import { type Backend, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
 import { startLocalBackend } from "../local/backend";
 import { LOCAL_DEFAULT_REASONS, parseArgs, type RunOptions, USAGE } from "./cli-args";
@@ -253,7 +259,14 @@ async function execute(
     io.stdout,
     cells.length,
     Date.now,
-    cells.reduce((n, c) => n + manifest.invocations[c.workload] * manifest.trials, 0),
+    // What the plan sends: each cell's warm-up and measured trials.
+    cells.reduce(
+      (n, c) =>
+        n +
+        (manifest.warmup_invocations?.[c.workload] ?? 0) +
+        manifest.invocations[c.workload] * manifest.trials,
+      0,
+    ),
   );
   try {
     await session.deployer.prepare(cells);
@@ -276,6 +289,9 @@ async function execute(
         trials: manifest.trials,
         concurrency: manifest.concurrency,
         parallel: manifest.parallel,
+        warmup: manifest.warmup_invocations ?? { events: 0, batch: 0 },
+        load: manifest.load ?? { model: "closed" },
+        seed: manifest.order_seed,
       },
     );
     progress.stop();
@@ -307,12 +323,17 @@ async function execute(
 
 function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void {
   const o = options;
+  const load =
+    o.load.model === "closed"
+      ? `${o.invocations.events} events / ${o.invocations.batch} batch invocations per trial, concurrency ${o.concurrency}`
+      : `open loop: Poisson arrivals at ${o.load.arrival_rate_per_s}/s for ${o.load.duration_s} s per trial (≈ ${o.load.arrival_rate_per_s * o.load.duration_s} invocations, sent at their times)`;
   io.stdout.write(
     `Plan: ${order.length} cells (--matrix ${o.matrix}) on ${o.backend}, ${o.trials} trials, ` +
-      `${o.invocations.events} events / ${o.invocations.batch} batch invocations per trial, ` +
-      `concurrency ${o.concurrency}, parallel ${o.parallel}, object ${o.settings.objectMb} MiB, ` +
+      `${load}, warm-up ${o.warmup.events + o.warmup.batch === 0 ? "off" : `${o.warmup.events} events / ${o.warmup.batch} batch invocations per cell`}, ` +
+      `parallel ${o.parallel}, object ${o.settings.objectMb} MiB, ` +
       `event ${o.settings.eventBytes} B, ${o.settings.architecture}, ${o.settings.region}, order seed ${o.seed}\n`,
   );
+  io.stdout.write(precisionLine(o, order));
   const defaults = Object.entries(o.localDefaults);
   if (defaults.length > 0) {
     io.stdout.write(
@@ -326,6 +347,8 @@ function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void
     invocations: o.invocations,
     trials: o.trials,
     concurrency: o.concurrency,
+    load: o.load,
+    warmup: o.warmup,
     objectMb: o.settings.objectMb,
     eventBytes: o.settings.eventBytes,
     architecture: o.settings.architecture,
@@ -337,6 +360,27 @@ function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void
         ? "Estimated AWS cost of this run:"
         : "What this run would cost on AWS (the local backend bills nothing):",
     ),
+  );
+}
+
+/** The plan's precision line: what a cell's warm p95 needs and what this plan gives it. */
+function precisionLine(o: RunOptions, order: readonly Cell[]): string {
+  const model = { sigma: o.precision.sigma };
+  const relative = o.precision.relativePct / 100;
+  const perCell = (w: Workload): string => {
+    const n =
+      (o.load.model === "open" ? o.load.arrival_rate_per_s * o.load.duration_s : o.invocations[w]) *
+      o.trials;
+    const bound = invocationsToBoundQuantile();
+    const hw = relativeHalfWidth(n, model) * 100;
+    return `${Number(n.toFixed(1))} ${w} invocations per cell → ±${hw.toFixed(0)} %${n < bound ? `, too few to bound a p95 (< ${bound})` : ""}`;
+  };
+  const workloads = WORKLOADS.filter((w) => order.some((c) => c.workload === w));
+  return (
+    `Precision of a cell's warm p95 (95 % confidence, log-normal σ ${o.precision.sigma}, --precision/--sigma): ` +
+    `≥ ${invocationsToBoundQuantile()} invocations just to bound it; ±${o.precision.relativePct} % needs ` +
+    `${invocationsForPrecision(relative, model)} warm invocations. This plan: ${workloads.map(perCell).join(", ")} ` +
+    `(before throttles and failures)\n`
   );
 }
 

@@ -78,6 +78,14 @@ export const LOOP_DEFAULTS = {
   concurrency: 20,
 } as const;
 
+/**
+ * Most invocations the client keeps in flight at once, in either load model: the default Lambda
+ * account concurrency (beyond it Lambda throttles every extra call anyway). `--concurrency` is
+ * capped at it, the open loop drops arrivals beyond it, and the Lambda client gets as many
+ * sockets (the SDK's default of 50 would silently queue the rest).
+ */
+export const MAX_IN_FLIGHT = LAMBDA.defaultAccountConcurrency;
+
 /** CloudWatch Embedded Metric Format contract. */
 export const EMF = {
   namespace: "S3IngestionExperiment",

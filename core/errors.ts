@@ -58,3 +58,21 @@ export function parseOneOf<T extends string>(
   if (raw !== undefined && (allowed as readonly string[]).includes(raw)) return raw as T;
   throw new InvalidInputError(input, raw, `one of ${allowed.join(", ")}`);
 }
+
+/**
+ * Parses a plain decimal number (`20`, `0.5`) within [min, max], or throws
+ * {@link InvalidInputError}. Rejects signs, exponents, hex and surrounding spaces.
+ */
+export function parseNumberInRange(
+  input: string,
+  raw: string | undefined,
+  min: number,
+  max: number,
+): number {
+  const allowed = `a number from ${min} to ${max}`;
+  if (raw === undefined || !/^\d+(\.\d+)?$/.test(raw))
+    throw new InvalidInputError(input, raw, allowed);
+  const n = Number(raw);
+  if (n < min || n > max) throw new InvalidInputError(input, raw, allowed);
+  return n;
+}

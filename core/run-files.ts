@@ -29,6 +29,17 @@ export interface ManifestCell {
   readonly function_name: string;
 }
 
+/**
+ * How the load generator offered invocations. `closed` (the seed's): `concurrency` slots, each
+ * sending its next invocation as soon as the previous one returns, `invocations` per trial, so a
+ * throttled call (≈ 20 ms) frees its slot at once and the throttle rate depends on the
+ * invocation budget. `open`: Poisson arrivals at `arrival_rate_per_s` for `duration_s` seconds
+ * per trial, each sent at its scheduled time whatever is in flight.
+ */
+export type LoadModel =
+  | { readonly model: "closed" }
+  | { readonly model: "open"; readonly arrival_rate_per_s: number; readonly duration_s: number };
+
 /** `manifest.json`: what was run, with what, where. */
 export interface Manifest {
   readonly schema_version: 1;
@@ -42,6 +53,10 @@ export interface Manifest {
   /** Seed of the randomised cell order, and the order it produced (cell ids). */
   readonly order_seed: number;
   readonly cell_order: readonly string[];
+  /**
+   * Invocations per trial. Closed loop: the budget each trial sends. Open loop: the expected
+   * count arrival rate × duration, rounded (the Poisson draw of each trial differs).
+   */
   readonly invocations: Readonly<Record<Workload, number>>;
   readonly trials: number;
   readonly concurrency: number;
@@ -50,6 +65,17 @@ export interface Manifest {
   readonly event_bytes: number;
   readonly name_prefix: string;
   readonly versions: Readonly<Record<string, string>>;
+  /**
+   * The load model. Absent in run directories written before the open loop existed:
+   * {@link readManifest} fills in `{ model: "closed" }`, which is what they ran.
+   */
+  readonly load?: LoadModel;
+  /**
+   * Warm-up invocations per workload run before trial 1 of each cell (trial 0, `warmup: true`
+   * in invocations.jsonl); 0 when turned off. Absent in older run directories, which had no
+   * warm-up: {@link readManifest} fills in 0 for both.
+   */
+  readonly warmup_invocations?: Readonly<Record<Workload, number>>;
   /** Local backend only: what the emulation could and could not reproduce. */
   readonly local?: {
     readonly cpu_scaling_emulated: boolean;
@@ -106,6 +132,14 @@ export interface InvocationRecord {
   readonly function_name: string;
   readonly workload: Workload;
   readonly trial: number;
+  /**
+   * True for the invocations of a cell's warm-up run (trial 0), which give every concurrency
+   * slot an execution environment before the measured trials; excluded from warm statistics.
+   * Absent on measured trials.
+   */
+  readonly warmup?: boolean;
+  /** Open loop only: the planned send time (epoch ms) of this Poisson arrival. */
+  readonly scheduled_ms?: number;
   /** 0-based index of the invocation within its run. */
   readonly seq: number;
   readonly request_id?: string;
@@ -191,5 +225,32 @@ export function readManifest(dir: string, input: string): Manifest {
       "an array of cell ids",
     );
   }
-  return parsed as unknown as Manifest;
+  const load = parsed.load === undefined ? { model: "closed" } : parsed.load;
+  if (
+    !isObject(load) ||
+    !(
+      load.model === "closed" ||
+      (load.model === "open" &&
+        typeof load.arrival_rate_per_s === "number" &&
+        load.arrival_rate_per_s > 0 &&
+        typeof load.duration_s === "number" &&
+        load.duration_s > 0)
+    )
+  ) {
+    throw new InvalidInputError(
+      name("load"),
+      "(not a load model)",
+      '{"model":"closed"} or {"model":"open","arrival_rate_per_s":R,"duration_s":S} with R, S > 0',
+    );
+  }
+  const warmup = parsed.warmup_invocations ?? { events: 0, batch: 0 };
+  const count = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  if (!isObject(warmup) || !WORKLOADS.every((w) => count(warmup[w]))) {
+    throw new InvalidInputError(
+      name("warmup_invocations"),
+      JSON.stringify(parsed.warmup_invocations),
+      "{ events: N, batch: N } with integers N ≥ 0",
+    );
+  }
+  return { ...parsed, load, warmup_invocations: warmup } as unknown as Manifest;
 }

@@ -49,7 +49,7 @@ t.test("bad flags and values name the flag, the value and what is allowed", asyn
   const cases: [string[], string][] = [
     [
       ["--bogus"],
-      'flag="--bogus" is invalid: allowed one of --matrix, --invocations, --trials, --concurrency, --backend, --region, --architecture, --object-mb, --event-bytes, --parallel, --out, --resume, --cleanup, --reharvest, --seed, --name-prefix, --dry-run, --yes, --help',
+      'flag="--bogus" is invalid: allowed one of --matrix, --invocations, --trials, --concurrency, --backend, --region, --architecture, --object-mb, --event-bytes, --parallel, --out, --resume, --cleanup, --reharvest, --seed, --name-prefix, --warmup, --arrival-rate, --duration, --precision, --sigma, --dry-run, --yes, --help',
     ],
     [["--trials", "0"], '--trials="0" is invalid: allowed an integer from 1 to 100'],
     [["--trials"], "--trials=(missing) is invalid: allowed a value after the flag"],
@@ -76,6 +76,84 @@ t.test("bad flags and values name the flag, the value and what is allowed", asyn
     [
       ["--resume", "/x", "--trials", "2"],
       '--trials="2" is invalid: allowed no --trials with --resume: the run\'s flags come from /x/manifest.json (allowed with --resume: --yes, --parallel)',
+    ],
+  ];
+  for (const [argv, message] of cases) {
+    t.throws(() => parseArgs(argv), { name: "InvalidInputError", message }, argv.join(" "));
+  }
+});
+
+t.test("the closed loop is the default, with a warm-up of one invocation per slot", async (t) => {
+  const o = run(["--concurrency", "8"]);
+  t.same(o.load, { model: "closed" }, "closed loop");
+  t.same(
+    o.warmup,
+    { events: 8, batch: 3 },
+    "warm-up = the slots a trial uses: min(concurrency 8, 30 events / 3 batch invocations)",
+  );
+  t.same(run([]).warmup, { events: 20, batch: 3 }, "local defaults: 20 events, 3 batch");
+  t.same(run(["--backend", "aws"]).warmup, { events: 20, batch: 20 }, "aws: 20 and 20");
+  t.same(run(["--warmup", "0"]).warmup, { events: 0, batch: 0 }, "--warmup 0 turns it off");
+  t.same(run(["--warmup", "50"]).warmup, { events: 50, batch: 50 }, "or sets it");
+  t.same(
+    run(["--precision", "5", "--sigma", "0.8"]).precision,
+    { relativePct: 5, sigma: 0.8 },
+    "--precision and --sigma",
+  );
+});
+
+t.test("--arrival-rate with --duration is the open loop", async (t) => {
+  const o = run(["--arrival-rate", "2.5", "--duration", "10"]);
+  t.same(o.load, { model: "open", arrival_rate_per_s: 2.5, duration_s: 10 }, "open loop");
+  t.same(o.invocations, { events: 25, batch: 25 }, "expected invocations per trial: R × S");
+  t.same(o.warmup, { events: 20, batch: 20 }, "warm-up default 20, sent at once");
+  t.same(
+    Object.keys(o.localDefaults).sort(),
+    ["parallel", "trials"],
+    "--invocations is not a local default under the open loop",
+  );
+});
+
+t.test("bad load, warm-up and precision flags exit 2 naming the flags", async (t) => {
+  const cases: [string[], string][] = [
+    [
+      ["--arrival-rate", "20"],
+      "--duration=(missing) is invalid: allowed seconds per trial with --arrival-rate (the open loop needs --arrival-rate R and --duration S)",
+    ],
+    [
+      ["--duration", "10"],
+      "--arrival-rate=(missing) is invalid: allowed an arrival rate with --duration (the open loop needs --arrival-rate R and --duration S)",
+    ],
+    [
+      ["--arrival-rate", "20", "--duration", "10", "--invocations", "30"],
+      '--invocations="30" is invalid: allowed no --invocations with --arrival-rate: the open loop sends rate x duration invocations per trial (--invocations and --concurrency belong to the closed loop)',
+    ],
+    [
+      ["--arrival-rate", "20", "--duration", "10", "--concurrency", "5"],
+      '--concurrency="5" is invalid: allowed no --concurrency with --arrival-rate: the open loop sends rate x duration invocations per trial (--invocations and --concurrency belong to the closed loop)',
+    ],
+    [
+      ["--arrival-rate", "-1", "--duration", "10"],
+      '--arrival-rate="-1" is invalid: allowed a number from 0.1 to 1000',
+    ],
+    [
+      ["--arrival-rate", "1e2", "--duration", "10"],
+      '--arrival-rate="1e2" is invalid: allowed a number from 0.1 to 1000',
+    ],
+    [
+      ["--arrival-rate", "20", "--duration", "1.5"],
+      '--duration="1.5" is invalid: allowed an integer from 1 to 3600',
+    ],
+    [
+      ["--arrival-rate", "1000", "--duration", "11"],
+      '--duration="11" is invalid: allowed at most 10000 expected invocations per trial: --arrival-rate 1000 x --duration 11 = 11000',
+    ],
+    [["--warmup", "-1"], '--warmup="-1" is invalid: allowed an integer from 0 to 1000'],
+    [["--precision", "0"], '--precision="0" is invalid: allowed a number from 0.1 to 100'],
+    [["--sigma", "x"], '--sigma="x" is invalid: allowed a number from 0.01 to 5'],
+    [
+      ["--resume", "/x", "--warmup", "2"],
+      '--warmup="2" is invalid: allowed no --warmup with --resume: the run\'s flags come from /x/manifest.json (allowed with --resume: --yes, --parallel)',
     ],
   ];
   for (const [argv, message] of cases) {

@@ -58,3 +58,55 @@ t.test("the estimate counts requests, PUTs, bytes and stacks exactly", async (t)
   t.match(text, /2 stacks \(one per cell\), 28 invocations/, "stacks printed");
   t.match(text, /assumptions:/, "assumptions printed");
 });
+
+t.test("the open loop's estimate counts rate × duration per trial, warm-ups on top", async (t) => {
+  const e = estimateRun({
+    cells: [events, batch],
+    invocations: { events: 10, batch: 4 },
+    trials: 2,
+    concurrency: 20,
+    load: { model: "open", arrival_rate_per_s: 5, duration_s: 3 },
+    warmup: { events: 4, batch: 4 },
+    objectMb: 100,
+    eventBytes: 1024,
+    architecture: "arm64",
+  });
+  t.equal(e.invocations, 2 * (5 * 3 * 2 + 4), "15 per trial × 2 trials + 4 warm-up, per cell");
+  t.equal(e.warmupInvocations, 8, "4 warm-up per cell");
+  const item = (name: string) => e.items.find((i) => i.item.startsWith(name));
+  t.equal(item("S3 PUT")?.quantity, String(34 * 1 + 34 * 15), "PUT-class requests");
+  const text = formatEstimate(e, "Estimate:");
+  t.match(text, /2 stacks \(one per cell\), 68 invocations \(8 of them warm-up\)/, "totals line");
+  t.match(
+    text,
+    /open loop: 5\/s × 3 s = 15 expected invocations per trial \(Poisson\)/,
+    "the load model is an assumption",
+  );
+  const closed = estimateRun({
+    cells: [events],
+    invocations: { events: 10, batch: 4 },
+    trials: 2,
+    concurrency: 20,
+    warmup: { events: 20, batch: 20 },
+    objectMb: 100,
+    eventBytes: 1024,
+    architecture: "arm64",
+  });
+  t.equal(closed.invocations, 2 * 10 + 20, "closed: budget × trials + warm-up");
+  // 20 warm-up environments at once: 20 cold starts of 300 ms, not min(20, 10) = 10.
+  const noWarmup = estimateRun({
+    cells: [events],
+    invocations: { events: 10, batch: 4 },
+    trials: 2,
+    concurrency: 20,
+    objectMb: 100,
+    eventBytes: 1024,
+    architecture: "arm64",
+  });
+  const gbs = (x: typeof e) => Number(x.items[0]?.quantity.split(" ")[0]);
+  t.equal(
+    Math.round((gbs(closed) - gbs(noWarmup)) * 10) / 10,
+    Math.round(((20 * 70 + 10 * 300) / 1000) * (1769 / 1024) * 10) / 10,
+    "the warm-up adds 20 × 70 ms and 10 more cold starts",
+  );
+});

@@ -1,8 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import t from "tap";
+import { arrivalSeed, poissonSchedule } from "../../automation/arrivals";
 import type { DeployedCell } from "../../automation/deployer";
-import { invokeOnce, invokeRun, lambdaClientFor, reachedFunction } from "../../automation/invoker";
+import {
+  type InvokeClient,
+  invokeOnce,
+  invokeOpenRun,
+  invokeRun,
+  lambdaClientFor,
+  type OpenLoopClock,
+  reachedFunction,
+} from "../../automation/invoker";
 import type { Cell } from "../../core/cell";
 import type { InvocationRecord } from "../../core/run-files";
 
@@ -12,6 +21,7 @@ const RUN = "run_1700000000000_abc123";
 /** A tiny Lambda Invoke API: holds each request `holdMs`, throttles above `reserved` in flight. */
 function lambdaServer(reserved: number, holdMs: number) {
   let inFlight = 0;
+  let peak = 0;
   let hits = 0;
   const payloads: string[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -49,6 +59,7 @@ function lambdaServer(reserved: number, holdMs: number) {
         return;
       }
       inFlight++;
+      peak = Math.max(peak, inFlight);
       setTimeout(() => {
         inFlight--;
         const tail = `START RequestId: ${id}\nEND RequestId: ${id}\nREPORT RequestId: ${id}\tDuration: 5.00 ms\tBilled Duration: 5 ms\tMemory Size: 512 MB\tMax Memory Used: 61 MB\tInit Duration: 100.00 ms\n`;
@@ -63,7 +74,7 @@ function lambdaServer(reserved: number, holdMs: number) {
   });
   return {
     server,
-    stats: () => ({ hits, payloads }),
+    stats: () => ({ hits, payloads, peak }),
     listen: () =>
       new Promise<string>((resolve) =>
         server.listen(0, "127.0.0.1", () =>
@@ -181,4 +192,145 @@ t.test("a refused connection is a client error with status 0", async (t) => {
   t.equal(r.throttled, false, "not a throttle");
   t.match(r.error, /ECONNREFUSED/, "the connection error is recorded");
   t.notOk(reachedFunction(r), "did not reach the function");
+});
+
+/** A virtual clock: sleeping advances it at once. */
+function virtualClock(startMs: number): OpenLoopClock & { sleeps: number[] } {
+  let now = startMs;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    async sleep(ms) {
+      sleeps.push(ms);
+      now += ms;
+    },
+  };
+}
+
+/** A client whose calls all stay in flight until `release()`. */
+function heldClient(): InvokeClient & { release(): void; sent: number } {
+  const waiting: (() => void)[] = [];
+  const c = {
+    sent: 0,
+    send() {
+      c.sent++;
+      return new Promise<unknown>((resolve) =>
+        waiting.push(() => resolve({ StatusCode: 200, $metadata: { httpStatusCode: 200 } })),
+      );
+    },
+    release() {
+      for (const w of waiting.splice(0)) w();
+    },
+  };
+  return c;
+}
+
+t.test(
+  "open loop: each arrival is sent at its scheduled time while the earlier ones are still in flight",
+  async (t) => {
+    const offsets = poissonSchedule(20, 1, arrivalSeed(1, 1));
+    const clock = virtualClock(1_700_000_000_000);
+    const client = heldClient();
+    const d = deployed("http://127.0.0.1:1");
+    const run = { cell, deployed: d, runId: RUN, trial: 1, invocations: 0, concurrency: 0 };
+    const done = invokeOpenRun(client, run, offsets, 1000, () => undefined, undefined, clock);
+    // Let the schedule run: every sleep resolves at once, no call ever returns.
+    for (let i = 0; i < 100 && client.sent < offsets.length; i++) await Promise.resolve();
+    t.equal(client.sent, 23, "all 23 arrivals sent while none has returned");
+    client.release();
+    const result = await done;
+    t.equal(result.peakInFlight, 23, "23 in flight at once");
+    t.equal(result.dropped, 0, "nothing dropped under the limit");
+    t.same(
+      result.records.map((r) => r.scheduled_ms),
+      offsets.map((o) => Math.round(1_700_000_000_000 + o)),
+      "scheduled_ms = start + the seeded Poisson offsets",
+    );
+    t.equal(result.records[0]?.scheduled_ms, 1_700_000_000_017, "first arrival 16.98 ms in");
+    t.same(
+      result.records.map((r) => r.seq),
+      [...offsets.keys()],
+      "one record per arrival, in order",
+    );
+  },
+);
+
+t.test("open loop: arrivals beyond the in-flight limit are dropped and counted", async (t) => {
+  const offsets = [0, 10, 20, 30, 40];
+  const client = heldClient();
+  const run = {
+    cell,
+    deployed: deployed("http://127.0.0.1:1"),
+    runId: RUN,
+    trial: 1,
+    invocations: 0,
+    concurrency: 0,
+  };
+  const done = invokeOpenRun(client, run, offsets, 2, () => undefined, undefined, virtualClock(0));
+  for (let i = 0; i < 100; i++) await Promise.resolve();
+  client.release();
+  const result = await done;
+  t.equal(client.sent, 2, "two sent");
+  t.equal(result.dropped, 3, "three dropped at the limit of 2");
+  t.equal(result.scheduled, 5, "five scheduled");
+  t.same(
+    result.records.map((r) => r.seq),
+    [0, 1],
+    "the dropped arrivals have no record",
+  );
+});
+
+t.test(
+  "open loop on a real endpoint: 20/s for 1 s against a 300 ms function sends on time, overlapping",
+  async (t) => {
+    const s = lambdaServer(100, 300);
+    const endpoint = await s.listen();
+    t.teardown(() => new Promise<void>((r) => s.server.close(() => r())));
+    const d = deployed(endpoint);
+    const client = lambdaClientFor(d, cell);
+    t.teardown(() => client.destroy());
+    const offsets = poissonSchedule(20, 1, arrivalSeed(1, 1));
+    const result = await invokeOpenRun(
+      client,
+      { cell, deployed: d, runId: RUN, trial: 1, invocations: 0, concurrency: 0, warmup: true },
+      offsets,
+      1000,
+      () => undefined,
+    );
+    t.equal(result.records.length, 23, "every arrival sent");
+    t.equal(s.stats().hits, 23, "and received");
+    const first = result.records[0]?.scheduled_ms ?? 0;
+    for (const r of result.records) {
+      const planned = (offsets[r.seq] ?? 0) - (offsets[0] ?? 0);
+      t.ok(
+        Math.abs((r.scheduled_ms ?? 0) - first - planned) <= 1,
+        `seq ${r.seq}: scheduled ${(r.scheduled_ms ?? 0) - first} ms after the first, planned ${planned.toFixed(1)}`,
+      );
+      const late = r.client_start_ms - (r.scheduled_ms ?? 0);
+      t.ok(late >= 0 && late < 50, `seq ${r.seq}: sent ${late} ms after its time`);
+      t.equal(r.warmup, true, "the run's warmup flag is on its records");
+    }
+    t.ok(result.peakInFlight >= 4, `overlapping calls (peak ${result.peakInFlight} in flight)`);
+    t.ok(
+      result.records.every((r) => r.status_code === 200),
+      "each one answered 200 (reserved 100 never binds)",
+    );
+  },
+);
+
+t.test("the client keeps more than the SDK's default 50 sockets' worth in flight", async (t) => {
+  const s = lambdaServer(1000, 400);
+  const endpoint = await s.listen();
+  t.teardown(() => new Promise<void>((r) => s.server.close(() => r())));
+  const d = deployed(endpoint);
+  const client = lambdaClientFor(d, cell);
+  t.teardown(() => client.destroy());
+  const records = await invokeRun(
+    client,
+    { cell, deployed: d, runId: RUN, trial: 1, invocations: 80, concurrency: 80 },
+    () => undefined,
+  );
+  t.equal(records.filter(reachedFunction).length, 80, "all 80 answered");
+  t.equal(s.stats().peak, 80, "80 at once at the function, not 50");
 });

@@ -2,15 +2,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t, { type Test } from "tap";
+import { arrivalSeed, poissonSchedule } from "../../automation/arrivals";
 import type { DeployedCell, Deployer } from "../../automation/deployer";
 import type { Harvester } from "../../automation/harvest";
 import type { InvokeClient } from "../../automation/invoker";
 import { Journal, readJournal } from "../../automation/journal";
 import { JsonlAppender, readJsonl } from "../../automation/jsonl";
 import { Ledger, liveEntries } from "../../automation/ledger";
-import { type LoopEvents, runLoop } from "../../automation/loop";
+import { type LoopEvents, type LoopPlan, runLoop } from "../../automation/loop";
 import { type Cell, cellId } from "../../core/cell";
-import type { CellPhase } from "../../core/run-files";
+import { MAX_IN_FLIGHT } from "../../core/constants";
+import type { CellPhase, InvocationRecord } from "../../core/run-files";
 import { emf } from "./fixtures";
 
 const cells: Cell[] = [
@@ -106,7 +108,15 @@ function setup(t: Test, deployer: Deployer, controller = new AbortController()) 
   return { dir, ctx, phases };
 }
 
-const plan = { invocations: { events: 3, batch: 2 }, trials: 2, concurrency: 2, parallel: 1 };
+const plan: Omit<LoopPlan, "order"> = {
+  invocations: { events: 3, batch: 2 },
+  trials: 2,
+  concurrency: 2,
+  parallel: 1,
+  warmup: { events: 0, batch: 0 },
+  load: { model: "closed" },
+  seed: 1,
+};
 
 t.test(
   "each cell goes deploy → trials → harvest → destroy, journaled phase by phase",
@@ -161,6 +171,155 @@ t.test(
     );
     t.same(liveEntries(join(dir, "ledger.jsonl")), [], "nothing left live");
     t.equal(deployer.live.size, 0, "every cell destroyed");
+    const invocations = readJsonl(join(dir, "invocations.jsonl")) as InvocationRecord[];
+    t.notOk(
+      invocations.some((r) => r.trial === 0 || r.warmup !== undefined),
+      "--warmup 0: no warm-up run",
+    );
+    t.same(
+      journal.find((e) => e.phase === "trial-done")?.detail,
+      {
+        load: "closed",
+        offered_concurrency: 2,
+        budget: 3,
+        sent: 3,
+        throttled: 0,
+        function_errors: 0,
+        client_errors: 0,
+      },
+      "each trial journals its offered concurrency and sent vs budget",
+    );
+  },
+);
+
+t.test(
+  "a warm-up run (trial 0) comes before the measured trials, journaled and harvested like one",
+  async (t) => {
+    const { dir, ctx } = setup(t, new FakeDeployer());
+    const summary = await runLoop(ctx, {
+      ...plan,
+      warmup: { events: 3, batch: 3 },
+      order: [cells[0] as Cell],
+    });
+    t.same(summary.done, [cellId(cells[0] as Cell)], "done");
+    const journal = readJournal(join(dir, "journal.jsonl"));
+    t.same(
+      journal.filter((e) => e.trial !== undefined).map((e) => [e.phase, e.trial, e.run_id]),
+      [
+        ["trial-start", 0, "run_1700000000000_aaaaaa"],
+        ["trial-done", 0, "run_1700000000000_aaaaaa"],
+        ["trial-start", 1, "run_1700000000001_aaaaaa"],
+        ["trial-done", 1, "run_1700000000001_aaaaaa"],
+        ["trial-start", 2, "run_1700000000002_aaaaaa"],
+        ["trial-done", 2, "run_1700000000002_aaaaaa"],
+        ["harvested", 0, "run_1700000000000_aaaaaa"],
+        ["harvested", 1, "run_1700000000001_aaaaaa"],
+        ["harvested", 2, "run_1700000000002_aaaaaa"],
+      ],
+      "warm-up with its own run id first, then trials 1 and 2; all three harvested",
+    );
+    t.same(
+      journal.find((e) => e.phase === "trial-start")?.detail,
+      { warmup: true },
+      "the warm-up's start says so",
+    );
+    t.same(
+      journal.find((e) => e.phase === "trial-done")?.detail,
+      {
+        warmup: true,
+        load: "closed",
+        offered_concurrency: 2,
+        budget: 3,
+        sent: 3,
+        throttled: 0,
+        function_errors: 0,
+        client_errors: 0,
+      },
+      "3 warm-up invocations at min(3, concurrency 2)",
+    );
+    const invocations = readJsonl(join(dir, "invocations.jsonl")) as InvocationRecord[];
+    t.same(
+      invocations.map((r) => [r.trial, r.warmup]),
+      [
+        [0, true],
+        [0, true],
+        [0, true],
+        [1, undefined],
+        [1, undefined],
+        [1, undefined],
+        [2, undefined],
+        [2, undefined],
+        [2, undefined],
+      ],
+      "warm-up invocations carry warmup: true, measured ones no such field",
+    );
+  },
+);
+
+t.test(
+  "the open loop sends each trial's seeded Poisson arrivals and journals scheduled, sent, dropped",
+  async (t) => {
+    const { dir, ctx } = setup(t, new FakeDeployer());
+    const load = { model: "open", arrival_rate_per_s: 20, duration_s: 1 } as const;
+    const summary = await runLoop(ctx, {
+      ...plan,
+      trials: 1,
+      warmup: { events: 2, batch: 2 },
+      load,
+      seed: 1,
+      order: [cells[0] as Cell],
+    });
+    t.same(summary.done, [cellId(cells[0] as Cell)], "done");
+    const invocations = readJsonl(join(dir, "invocations.jsonl")) as InvocationRecord[];
+    const warm = invocations.filter((r) => r.trial === 0);
+    t.equal(warm.length, 2, "the warm-up sends its 2 at once, closed");
+    t.notOk(
+      warm.some((r) => r.scheduled_ms !== undefined),
+      "warm-up invocations have no schedule",
+    );
+    const trial = invocations.filter((r) => r.trial === 1);
+    const offsets = poissonSchedule(20, 1, arrivalSeed(1, 1));
+    t.equal(trial.length, offsets.length, "one invocation per arrival of trial 1's seed");
+    const first = trial[0]?.scheduled_ms ?? 0;
+    t.ok(
+      trial.every(
+        (r) =>
+          Math.abs((r.scheduled_ms ?? 0) - first - ((offsets[r.seq] ?? 0) - (offsets[0] ?? 0))) <=
+          1,
+      ),
+      "scheduled_ms follow the seeded offsets",
+    );
+    const done = readJournal(join(dir, "journal.jsonl")).filter((e) => e.phase === "trial-done");
+    t.same(
+      done[0]?.detail,
+      {
+        warmup: true,
+        load: "closed",
+        offered_concurrency: 2,
+        budget: 2,
+        sent: 2,
+        throttled: 0,
+        function_errors: 0,
+        client_errors: 0,
+      },
+      "the warm-up is closed-loop",
+    );
+    t.match(
+      done[1]?.detail,
+      {
+        load: "open",
+        arrival_rate_per_s: 20,
+        duration_s: 1,
+        scheduled: 23,
+        sent: 23,
+        dropped: 0,
+        max_in_flight: MAX_IN_FLIGHT,
+        peak_in_flight: Number,
+        offered_load: Number,
+        throttled: 0,
+      },
+      "the open trial journals its load",
+    );
   },
 );
 

@@ -10,6 +10,7 @@ import { PassThrough } from "node:stream";
 import t from "tap";
 import { loadRun } from "../../analysis/load-run";
 import { computeRunStats } from "../../analysis/runs";
+import { arrivalSeed, poissonSchedule } from "../../automation/arrivals";
 import { readJournal, unfinishedCells } from "../../automation/journal";
 import { readJsonl } from "../../automation/jsonl";
 import { liveEntries } from "../../automation/ledger";
@@ -130,6 +131,57 @@ t.test("--help exits 0 and bad flags exit 2 with the exact message", async (t) =
   }
 });
 
+t.test("a bad combination of load flags exits 2 naming both", async (t) => {
+  const io = fakeIo();
+  t.equal(
+    await main(["--arrival-rate", "5", "--duration", "2", "--invocations", "10"], io),
+    EXIT.usage,
+    "exit 2",
+  );
+  t.equal(
+    io.err(),
+    '--invocations="10" is invalid: allowed no --invocations with --arrival-rate: the open loop sends rate x duration invocations per trial (--invocations and --concurrency belong to the closed loop)\n',
+    "exact message",
+  );
+});
+
+t.test("--dry-run with the open loop plans rate × duration invocations", async (t) => {
+  const io = fakeIo();
+  t.equal(
+    await main(
+      [
+        "--dry-run",
+        "--matrix",
+        "events",
+        "--arrival-rate",
+        "20",
+        "--duration",
+        "10",
+        "--precision",
+        "20",
+      ],
+      io,
+    ),
+    EXIT.ok,
+    `exit 0 (${io.err()})`,
+  );
+  t.match(
+    io.out(),
+    "3 trials, open loop: Poisson arrivals at 20/s for 10 s per trial (≈ 200 invocations, sent at their times), warm-up 20 events / 20 batch invocations per cell",
+    "the plan line",
+  );
+  t.match(
+    io.out(),
+    "±20 % needs 140 warm invocations. This plan: 600 events invocations per cell → ±10 %",
+    "precision",
+  );
+  t.match(
+    io.out(),
+    "27 stacks (one per cell), 16740 invocations (540 of them warm-up)",
+    "estimate",
+  );
+});
+
 t.test("--dry-run prints the plan and the AWS estimate and creates nothing", async (t) => {
   const io = fakeIo();
   const out = join(root, "dry");
@@ -144,7 +196,21 @@ t.test("--dry-run prints the plan and the AWS estimate and creates nothing", asy
     /What this run would cost on AWS \(the local backend bills nothing\):/,
     "estimate heading",
   );
-  t.match(io.out(), /54 stacks \(one per cell\)/, "stack count");
+  t.match(
+    io.out(),
+    /concurrency 20, warm-up 20 events \/ 3 batch invocations per cell, parallel 2/,
+    "warm-up",
+  );
+  t.match(
+    io.out(),
+    "Precision of a cell's warm p95 (95 % confidence, log-normal σ 0.57, --precision/--sigma): ≥ 59 invocations just to bound it; ±10 % needs 558 warm invocations. This plan: 90 events invocations per cell → ±25 %, 9 batch invocations per cell → ±79 %, too few to bound a p95 (< 59) (before throttles and failures)\n",
+    "what a chosen precision needs, and what the plan gives",
+  );
+  t.match(
+    io.out(),
+    /54 stacks \(one per cell\), 3294 invocations \(621 of them warm-up\)/,
+    "stack count",
+  );
   t.match(io.out(), /Dry run: nothing was created\./, "dry run said so");
   t.notOk(existsSync(out), "no run directory");
 });
@@ -248,13 +314,28 @@ t.test(
       "three cells",
     );
     t.equal(typeof manifest.local?.cpu_scaling_emulated, "boolean", "local fidelity recorded");
+    t.same(manifest.load, { model: "closed" }, "closed loop recorded");
+    t.same(
+      manifest.warmup_invocations,
+      { events: 20, batch: 20 },
+      "warm-up: one invocation per slot (concurrency 20)",
+    );
     const invocations = readJsonl(join(out, "invocations.jsonl")) as InvocationRecord[];
-    t.equal(invocations.length, 3 * 2 * 25, "every invocation recorded");
+    t.equal(invocations.length, 3 * (20 + 2 * 25), "every invocation recorded, warm-ups too");
+    for (const cell of manifest.cell_order) {
+      const mine = invocations.filter((i) => i.cell_id === cell);
+      t.same(
+        [...new Set(mine.map((i) => `${i.trial}:${i.warmup ?? false}`))],
+        ["0:true", "1:false", "2:false"],
+        `${cell}: the warm-up (trial 0) first, then trials 1 and 2`,
+      );
+      t.equal(mine.filter((i) => i.warmup === true).length, 20, `${cell}: 20 warm-up invocations`);
+    }
     const records = readJsonl(join(out, "records.jsonl")) as { run_id: string }[];
     const harvested = readJournal(join(out, "journal.jsonl")).filter(
       (e) => e.phase === "harvested",
     );
-    t.equal(harvested.length, 6, "one harvest per run");
+    t.equal(harvested.length, 9, "one harvest per run, the warm-up's included");
     for (const h of harvested) {
       const runId = h.run_id ?? "";
       const reached = invocations.filter(
@@ -311,6 +392,118 @@ t.test(
         `${i.request_id}: a cold start's Billed Duration includes INIT once`,
       );
     }
+  },
+);
+
+t.test(
+  "the open loop on the local backend: seeded Poisson send times, manifest load, warm-up first",
+  async (t) => {
+    const io = fakeIo();
+    const out = join(root, "open");
+    const code = await main(
+      [
+        "--matrix",
+        "workload=events,memory=512,batch=1,rc=0",
+        "--arrival-rate",
+        "20",
+        "--duration",
+        "1",
+        "--trials",
+        "1",
+        "--warmup",
+        "2",
+        "--seed",
+        "5",
+        "--out",
+        out,
+      ],
+      io,
+    );
+    t.equal(code, EXIT.ok, `exit 0 (${io.err()})`);
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as Manifest;
+    t.same(manifest.load, { model: "open", arrival_rate_per_s: 20, duration_s: 1 }, "load");
+    t.same(manifest.warmup_invocations, { events: 2, batch: 2 }, "warm-up count");
+    const invocations = readJsonl(join(out, "invocations.jsonl")) as InvocationRecord[];
+    const offsets = poissonSchedule(20, 1, arrivalSeed(5, 1));
+    const trial = invocations.filter((i) => i.trial === 1).sort((a, b) => a.seq - b.seq);
+    t.equal(trial.length, offsets.length, `${offsets.length} arrivals for seed 5, trial 1`);
+    const first = trial[0]?.scheduled_ms ?? 0;
+    for (const r of trial) {
+      const planned = (offsets[r.seq] ?? 0) - (offsets[0] ?? 0);
+      t.ok(
+        Math.abs((r.scheduled_ms ?? 0) - first - planned) <= 1,
+        `seq ${r.seq}: at ${(r.scheduled_ms ?? 0) - first} ms, planned ${planned.toFixed(1)}`,
+      );
+      t.ok(r.client_start_ms >= (r.scheduled_ms ?? 0), `seq ${r.seq}: not sent early`);
+    }
+    t.equal(invocations.filter((i) => i.warmup === true && i.trial === 0).length, 2, "2 warm-ups");
+    const done = readJournal(join(out, "journal.jsonl")).filter((e) => e.phase === "trial-done");
+    t.match(
+      done.map((e) => e.detail),
+      [
+        { warmup: true, load: "closed", offered_concurrency: 2, budget: 2, sent: 2 },
+        { load: "open", scheduled: offsets.length, sent: offsets.length, dropped: 0 },
+      ],
+      "journaled loads",
+    );
+  },
+);
+
+t.test(
+  "resume mid-warm-up discards the warm-up's run and redoes the cell with a new one",
+  async (t) => {
+    const out = join(root, "resume-warmup");
+    const child = spawnCli([
+      "--matrix",
+      "workload=batch,memory=512,part=8,rc=0",
+      "--invocations",
+      "2",
+      "--trials",
+      "1",
+      "--warmup",
+      "3",
+      "--object-mb",
+      "16",
+      "--out",
+      out,
+    ]);
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    await journalHas(out, child, (phase) => phase === "trial-start");
+    child.kill("SIGKILL");
+    await exited(child);
+    const before = readJournal(join(out, "journal.jsonl"));
+    const warmStart = before.find((e) => e.phase === "trial-start");
+    t.equal(warmStart?.trial, 0, "the first trial started is the warm-up");
+    t.notOk(
+      before.some((e) => e.phase === "trial-done"),
+      "killed before the warm-up finished",
+    );
+    const io = fakeIo();
+    t.equal(await main(["--resume", out], io), EXIT.ok, `resume exits 0 (${io.err()})`);
+    const after = readJournal(join(out, "journal.jsonl")).slice(before.length);
+    t.match(
+      after[0],
+      {
+        phase: "failed",
+        detail: {
+          error: "unfinished attempt discarded by --resume",
+          discarded_run_ids: [warmStart?.run_id],
+        },
+      },
+      "the warm-up's run is discarded like a trial's",
+    );
+    const trials = after.filter((e) => e.phase === "trial-done").map((e) => e.trial);
+    t.same(trials, [0, 1], "the redone cell warms up again, then runs its trial");
+    const redoneWarmup = after.find((e) => e.phase === "trial-start" && e.trial === 0)?.run_id;
+    t.not(redoneWarmup, warmStart?.run_id, "with a new run id");
+    t.same(
+      after.filter((e) => e.phase === "harvested").map((e) => e.trial),
+      [0, 1],
+      "both harvested",
+    );
+    t.equal(after.at(-1)?.phase, "done", "and the cell is done");
   },
 );
 

@@ -39,9 +39,26 @@ function runDir(t: Test, content: string | null): string {
 }
 
 t.test("a valid manifest is read back as written", async (t) => {
-  const dir = runDir(t, JSON.stringify(manifest));
-  t.same(readManifest(dir, "--resume"), manifest, "round trip");
+  const open: Manifest = {
+    ...manifest,
+    load: { model: "open", arrival_rate_per_s: 20, duration_s: 10 },
+    warmup_invocations: { events: 20, batch: 3 },
+  };
+  const dir = runDir(t, JSON.stringify(open));
+  t.same(readManifest(dir, "--resume"), open, "round trip");
 });
+
+t.test(
+  "an older manifest without load or warm-up reads as a closed loop without warm-up",
+  async (t) => {
+    const dir = runDir(t, JSON.stringify(manifest));
+    t.same(
+      readManifest(dir, "--resume"),
+      { ...manifest, load: { model: "closed" }, warmup_invocations: { events: 0, batch: 0 } },
+      "what those runs did",
+    );
+  },
+);
 
 t.test("a missing or broken manifest names the input that gave the directory", async (t) => {
   const missing = runDir(t, null);
@@ -79,6 +96,14 @@ t.test("each bad field is named by file and field with what is allowed", async (
     [
       { cell_order: [1] },
       'cell_order="(not a list of cell ids)" is invalid: allowed an array of cell ids',
+    ],
+    [
+      { load: { model: "open", arrival_rate_per_s: 0, duration_s: 10 } },
+      'load="(not a load model)" is invalid: allowed {"model":"closed"} or {"model":"open","arrival_rate_per_s":R,"duration_s":S} with R, S > 0',
+    ],
+    [
+      { warmup_invocations: { events: 20 } },
+      'warmup_invocations="{\\"events\\":20}" is invalid: allowed { events: N, batch: N } with integers N ≥ 0',
     ],
   ];
   for (const [change, message] of cases) {
