@@ -222,8 +222,8 @@ export function runCommands(
     if (c.k === "filter") rows = rows.filter((r) => truthy(evaluate(c.expr, r)));
     else if (c.k === "fields") {
       for (const item of c.items) {
-        if (item.expr.k !== "field")
-          for (const r of rows) setValue(r, item.name, evaluate(item.expr, r));
+        if (item.expr.k === "field" && item.expr.name === item.name) continue;
+        for (const r of rows) setValue(r, item.name, evaluate(item.expr, r));
       }
       projection = [...(projection ?? []), ...c.items];
     } else if (c.k === "limit") {

@@ -34,7 +34,13 @@ export function tokenize(query: string): Token[] {
     if (blank === rest.length) break;
     const at = TOKEN.lastIndex + blank;
     const m = TOKEN.exec(query);
-    if (m === null) throw malformed(query, at, at + 1);
+    if (m === null) {
+      // Not a token of the subset: the parser reports it where it meets it, so that an
+      // unsupported command is named before a character inside it.
+      tokens.push({ t: "op", v: query.slice(at, at + 1), pos: at, end: at + 1 });
+      TOKEN.lastIndex = at + 1;
+      continue;
+    }
     const pos = TOKEN.lastIndex - m[0].trimStart().length;
     const end = TOKEN.lastIndex;
     if (m[1] !== undefined) tokens.push({ t: "id", v: m[1].slice(1, -1), pos, end });
