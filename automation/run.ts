@@ -16,12 +16,12 @@ import { functionName } from "../core/names";
 import { PROJECT_ROOT } from "../core/paths";
 import { type Backend, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
 import { startLocalBackend } from "../local/backend";
+import { localLogsClient } from "../local/logs";
 import { LOCAL_DEFAULT_REASONS, parseArgs, type RunOptions, USAGE } from "./cli-args";
 import type { Deployer } from "./deployer";
 import { estimateRun, formatEstimate } from "./estimate";
 import type { Harvester } from "./harvest";
-import { AwsHarvester, cloudWatchLogsApi } from "./harvest-aws";
-import { LocalHarvester } from "./harvest-local";
+import { AwsHarvester, type AwsHarvesterOptions, cloudWatchLogsApi } from "./harvest-aws";
 import { lambdaClientFor } from "./invoker";
 import { doneCells, Journal, readJournal, unfinishedCells } from "./journal";
 import { JsonlAppender } from "./jsonl";
@@ -104,6 +104,18 @@ function settingsOfManifest(m: Manifest): CellSettings {
   };
 }
 
+/**
+ * Harvest timings for the local CloudWatch Logs server: its store is written synchronously, so
+ * lag is short; a few seconds still cover lines written just after the last response.
+ */
+const LOCAL_HARVEST_TIMINGS: AwsHarvesterOptions = {
+  pollMs: 50,
+  retryMs: 250,
+  queryTimeoutMs: 10_000,
+  lagDeadlineMs: 3_000,
+  slackMs: 5_000,
+};
+
 /** A backend's deployer, harvester and teardown, for one run directory. */
 interface BackendSession {
   readonly deployer: Deployer;
@@ -123,7 +135,9 @@ async function openBackend(
   if (backend === "local") {
     const local = await startLocalBackend({ dataDir: join(runDir, ".local") });
     const deployer = new LocalDeployer(local, settings, { bucketSuffix: bucketSuffix(runName) });
-    const harvester = new LocalHarvester(local.runtime.logs);
+    // The same harvester as on AWS, against the CloudWatch Logs API the local backend serves.
+    const logsClient = localLogsClient(local.logs.endpoint, local.logs.region);
+    const harvester = new AwsHarvester(cloudWatchLogsApi(logsClient), LOCAL_HARVEST_TIMINGS);
     return {
       deployer,
       harvesterFor: () => harvester,
@@ -135,6 +149,7 @@ async function openBackend(
       },
       async stop() {
         await deployer.close();
+        logsClient.destroy();
         await local.stop();
       },
     };
