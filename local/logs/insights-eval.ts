@@ -6,6 +6,7 @@
  */
 import { percentile } from "../../analysis/stats";
 import type { Command, Expr, NamedExpr } from "./insights-parser";
+import { compare, formatTime, naturalCompare, num, truthy, type Value } from "./insights-values";
 
 /** One event of the queried groups. */
 export interface QueryEvent {
@@ -19,7 +20,6 @@ export interface QueryEvent {
   readonly ptr: string;
 }
 
-type Value = string | number | boolean;
 type Row = Map<string, Value>;
 
 /** What a query returns. */
@@ -29,11 +29,6 @@ export interface QueryOutput {
 }
 
 const TIME_FIELDS = new Set(["@timestamp", "@ingestionTime"]);
-
-/** `YYYY-MM-DD HH:MM:SS.mmm` (UTC), as Insights shows time fields. */
-export function formatTime(ms: number): string {
-  return new Date(ms).toISOString().replace("T", " ").replace("Z", "");
-}
 
 function flatten(prefix: string, v: unknown, row: Row): void {
   if (v === null || v === undefined) return;
@@ -61,40 +56,6 @@ function discover(e: QueryEvent): Row {
     }
   }
   return row;
-}
-
-function num(v: Value | undefined): number | undefined {
-  if (typeof v === "number") return v;
-  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
-  return undefined;
-}
-
-function compare(op: string, a: Value | undefined, b: Value | undefined): boolean {
-  if (a === undefined || b === undefined) return false;
-  const x = num(a);
-  const y = num(b);
-  const [l, r] =
-    x !== undefined && y !== undefined && (typeof a === "number" || typeof b === "number")
-      ? [x, y]
-      : [String(a), String(b)];
-  switch (op) {
-    case "=":
-      return l === r;
-    case "!=":
-      return l !== r;
-    case "<":
-      return l < r;
-    case "<=":
-      return l <= r;
-    case ">":
-      return l > r;
-    default:
-      return l >= r;
-  }
-}
-
-function truthy(v: Value | undefined): boolean {
-  return v !== undefined && v !== false && v !== 0 && v !== "";
 }
 
 /** The value of an expression for one row; aggregates come from `aggs` (stats output). */
@@ -170,28 +131,6 @@ function isTime(item: NamedExpr): boolean {
     e.args[0]?.k === "field" &&
     TIME_FIELDS.has(e.args[0].name)
   );
-}
-
-/** Insights' natural order (ascending): non-numbers first, then numbers by value. */
-function naturalCompare(a: Value | undefined, b: Value | undefined): number {
-  if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? 1 : -1;
-  const x = num(a);
-  const y = num(b);
-  if (x !== undefined && y !== undefined) return x - y;
-  if (x !== undefined) return 1;
-  if (y !== undefined) return -1;
-  const chunks = (s: string) => s.match(/\d+|\D+/g) ?? [];
-  const ca = chunks(String(a));
-  const cb = chunks(String(b));
-  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    const p = ca[i] ?? "";
-    const q = cb[i] ?? "";
-    if (p === q) continue;
-    if (/^\d/.test(p) && /^\d/.test(q))
-      return p.length !== q.length ? p.length - q.length : p < q ? -1 : 1;
-    return p < q ? -1 : 1;
-  }
-  return ca.length - cb.length;
 }
 
 /**
