@@ -9,6 +9,7 @@ import { invalidParameter, LogsError } from "./errors";
 export class Params {
   constructor(private readonly body: Record<string, unknown>) {}
 
+  /** A string member, or undefined when absent. */
   str(name: string): string | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) return undefined;
@@ -26,6 +27,7 @@ export class Params {
     return v;
   }
 
+  /** A boolean member, or undefined when absent. */
   bool(name: string): boolean | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) return undefined;
@@ -33,6 +35,7 @@ export class Params {
     return v;
   }
 
+  /** A list of strings, or undefined when absent. */
   strings(name: string): string[] | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) return undefined;

@@ -41,6 +41,7 @@ export class QueryManager {
     private readonly faults: FaultState,
   ) {}
 
+  /** StartQuery: validates, parses (MalformedQueryException) and schedules; `{ queryId }`. */
   start(p: Params): Record<string, unknown> {
     const language = p.str("queryLanguage");
     if (language !== undefined && language !== "CWLI") {
@@ -106,6 +107,7 @@ export class QueryManager {
     return { queryId };
   }
 
+  /** GetQueryResults: the status, and the rows and statistics once Complete. */
   results(p: Params): Record<string, unknown> {
     const query = this.find(p);
     const output = query.output ?? {
@@ -120,6 +122,7 @@ export class QueryManager {
     };
   }
 
+  /** StopQuery: cancels a Scheduled or Running query; `success: false` for a finished one. */
   stop(p: Params): Record<string, unknown> {
     const query = this.find(p);
     if (query.status !== "Scheduled" && query.status !== "Running") return { success: false };

@@ -26,6 +26,7 @@ export class LogView {
     private readonly lagMs: number,
   ) {}
 
+  /** Whether the group exists (its events may all still be hidden by the lag). */
   hasGroup(logGroupName: string): boolean {
     return this.store.hasGroup(logGroupName);
   }
