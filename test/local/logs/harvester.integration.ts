@@ -133,3 +133,24 @@ t.test(
     t.match(r, { found: N, source: "insights" }, "complete after the retry");
   },
 );
+
+t.test(
+  "a throttled FilterLogEvents page is retried by the SDK client in the fallback",
+  async (t) => {
+    const { server } = await setUp(t, {
+      insightsPartial: { maxRecords: 1 },
+      throttle: [{ operation: "FilterLogEvents", nth: 1 }],
+    });
+    const client = localLogsClient(server.endpoint, server.region);
+    t.teardown(() => client.destroy());
+    const r = await new AwsHarvester(cloudWatchLogsApi(client), {
+      ...timings,
+      lagDeadlineMs: 200,
+    }).harvest(request());
+    t.match(
+      r,
+      { found: N, missing: 0, counts: { insights: 1, "filter-log-events": N - 1 } },
+      "complete after the retry",
+    );
+  },
+);
