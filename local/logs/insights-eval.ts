@@ -174,7 +174,14 @@ export function runCommands(
       settle();
       rows = [...rows].sort((a, b) => {
         for (const key of c.keys) {
-          const d = naturalCompare(evaluate(key.expr, a), evaluate(key.expr, b));
+          const x = evaluate(key.expr, a);
+          const y = evaluate(key.expr, b);
+          // Rows without the field go last in either direction.
+          if (x === undefined || y === undefined) {
+            if (x !== y) return x === undefined ? 1 : -1;
+            continue;
+          }
+          const d = naturalCompare(x, y);
           if (d !== 0) return key.desc ? -d : d;
         }
         return 0;
