@@ -17,7 +17,7 @@ const five = Array.from({ length: 5 }, (_, i) => ({
 t.test(
   "ingestion lag: an event is invisible to every operation until N ms after its write",
   async (t) => {
-    const { store, client } = await logsFixture(t, { ingestionLagMs: 400 });
+    const { store, client } = await logsFixture(t, { ingestionLagMs: 1_500 });
     const written = Date.now();
     store.append(GROUP, STREAM_A, five);
     const filter = () => client.send(new FilterLogEventsCommand({ logGroupName: GROUP }));
@@ -29,10 +29,10 @@ t.test(
     );
     const streams = await client.send(new DescribeLogStreamsCommand({ logGroupName: GROUP }));
     t.equal(streams.logStreams?.[0]?.lastEventTimestamp, undefined, "no last event yet");
-    await new Promise((r) => setTimeout(r, 450));
+    await new Promise((r) => setTimeout(r, 1_600));
     const events = (await filter()).events ?? [];
     t.equal(events.length, 5, "all five once the lag has passed");
-    t.ok((events[0]?.ingestionTime ?? 0) >= written + 400, "ingestionTime includes the lag");
+    t.ok((events[0]?.ingestionTime ?? 0) >= written + 1_500, "ingestionTime includes the lag");
     t.equal(
       (await runQuery(client, { queryString: rawRecordsQuery(RUN) })).results?.length,
       5,

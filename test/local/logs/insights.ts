@@ -211,7 +211,7 @@ t.test(
 t.test(
   "queries go Scheduled → Running → Complete; StopQuery cancels; 30 run at once",
   async (t) => {
-    const { store, client } = await logsFixture(t, { insightsRunMs: 300 });
+    const { store, client } = await logsFixture(t, { insightsRunMs: 2_000 });
     seed(store);
     const start = () =>
       client.send(
@@ -242,7 +242,7 @@ t.test(
       name: "LimitExceededException",
       message: "Account maximum query concurrency limit of [30] reached.",
     });
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 2_100));
     t.equal(await status(ids[0]), "Complete", "complete after the run time");
     t.type((await start()).queryId, "string", "a slot is free again");
     await t.rejects(client.send(new GetQueryResultsCommand({ queryId: "nope" })), {
