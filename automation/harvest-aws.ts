@@ -95,18 +95,12 @@ const STATUSES: readonly QueryStatus[] = [
 ];
 
 /**
- * A CloudWatch Logs client for the harvester: the SDK makes one attempt per call
+ * A CloudWatch Logs client for the harvester on AWS: the SDK makes one attempt per call
  * ({@link LOGS_CLIENT_MAX_ATTEMPTS}) because the harvester retries, paced (see logs-retry.ts).
- * `endpoint` points it at the local backend's Logs server.
+ * The local backend's client is local/logs localLogsClient with the same `maxAttempts`.
  */
-export function harvestLogsClient(region: string, endpoint?: string): CloudWatchLogsClient {
-  return new CloudWatchLogsClient({
-    region,
-    maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS,
-    ...(endpoint === undefined
-      ? {}
-      : { endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } }),
-  });
+export function harvestLogsClient(region: string): CloudWatchLogsClient {
+  return new CloudWatchLogsClient({ region, maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS });
 }
 
 const apis = new WeakMap<CloudWatchLogsClient, LogsApi>();

@@ -17,12 +17,14 @@ import {
   RUN_FILES,
   readManifest,
 } from "../core/run-files";
+import { localLogsClient, startLogsServer } from "../local/logs";
 import type { DeployedCell } from "./deployer";
 import { type Harvester, type HarvestResult, recordKey } from "./harvest";
 import { AwsHarvester, cloudWatchLogsApi, harvestLogsClient } from "./harvest-aws";
 import { Journal, latestHarvests, readJournal } from "./journal";
 import { JsonlAppender, readJsonl } from "./jsonl";
 import type { HarvestReason } from "./logs-retry";
+import { LOGS_CLIENT_MAX_ATTEMPTS } from "./logs-retry";
 
 /** One run to collect again, with what the run directory knows of it. */
 export interface RecheckRun {
@@ -275,38 +277,6 @@ export interface ReharvestBackend {
 export type OpenReharvestBackend = (manifest: Manifest, dir: string) => Promise<ReharvestBackend>;
 
 /**
- * The exact part of local/logs/server.ts (the local backend's CloudWatch Logs API server) that
- * `--reharvest` uses on a local run directory.
- */
-interface LocalLogsServerModule {
-  startLogsServer(options: {
-    logDir: string;
-    port?: number;
-    region?: string;
-  }): Promise<{ endpoint: string; region: string; stop(): Promise<void> | void }>;
-}
-
-/**
- * Starts the local Logs server over the run's stored logs (`<run>/.local/logs`). Loaded at run
- * time so that this module does not depend on the local server at build time.
- */
-async function startLocalLogs(
-  dir: string,
-  region: string,
-): Promise<{ endpoint: string; stop(): Promise<void> | void }> {
-  let mod: LocalLogsServerModule;
-  try {
-    mod = require("../local/logs/server") as LocalLogsServerModule;
-  } catch (e: unknown) {
-    if (!(e instanceof Error && (e as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND")) throw e;
-    throw new Error(
-      "--reharvest on a local run needs the local CloudWatch Logs server (local/logs/server.ts), which this checkout does not have",
-    );
-  }
-  return mod.startLogsServer({ logDir: join(dir, ".local", "logs"), region });
-}
-
-/**
  * The harvester of a run directory: on `aws` a CloudWatch Logs client for the manifest's region
  * (the log groups are retained after destroy); on `local` the local Logs server over the run's
  * stored logs. Ingestion lag is long over, so no re-query waits for it.
@@ -321,8 +291,13 @@ export const openReharvestBackend: OpenReharvestBackend = async (manifest, dir) 
       },
     };
   }
-  const server = await startLocalLogs(dir, manifest.region);
-  const client = harvestLogsClient(manifest.region, server.endpoint);
+  const server = await startLogsServer({
+    logDir: join(dir, ".local", "logs"),
+    region: manifest.region,
+  });
+  const client = localLogsClient(server.endpoint, server.region, {
+    maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS,
+  });
   return {
     harvester: new AwsHarvester(cloudWatchLogsApi(client), { lagDeadlineMs: 0, pollMs: 50 }),
     async close() {

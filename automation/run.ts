@@ -23,17 +23,23 @@ import {
 } from "../core/precision";
 import { type Backend, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
 import { startLocalBackend } from "../local/backend";
+import { localLogsClient } from "../local/logs";
 import { LOCAL_DEFAULT_REASONS, parseArgs, type RunOptions, USAGE } from "./cli-args";
 import type { Deployer } from "./deployer";
 import { estimateRun, formatEstimate } from "./estimate";
 import type { Harvester } from "./harvest";
-import { AwsHarvester, cloudWatchLogsApi, harvestLogsClient } from "./harvest-aws";
-import { LocalHarvester } from "./harvest-local";
+import {
+  AwsHarvester,
+  type AwsHarvesterOptions,
+  cloudWatchLogsApi,
+  harvestLogsClient,
+} from "./harvest-aws";
 import { lambdaClientFor } from "./invoker";
 import { doneCells, Journal, missingRecords, readJournal, unfinishedCells } from "./journal";
 import { JsonlAppender } from "./jsonl";
 import { Ledger, liveEntries } from "./ledger";
 import { LocalDeployer } from "./local-deployer";
+import { LOGS_CLIENT_MAX_ATTEMPTS } from "./logs-retry";
 import { runLoop } from "./loop";
 import { buildManifest, type LocalFidelity, writeManifest } from "./manifest";
 import { awsPreflightApi, type PreflightApi, PreflightError, preflight } from "./preflight";
@@ -127,6 +133,18 @@ function settingsOfManifest(m: Manifest): CellSettings {
   };
 }
 
+/**
+ * Harvest timings for the local CloudWatch Logs server: its store is written synchronously, so
+ * lag is short; a few seconds still cover lines written just after the last response.
+ */
+const LOCAL_HARVEST_TIMINGS: AwsHarvesterOptions = {
+  pollMs: 50,
+  retryMs: 250,
+  queryTimeoutMs: 10_000,
+  lagDeadlineMs: 3_000,
+  slackMs: 5_000,
+};
+
 /** A backend's deployer, harvester and teardown, for one run directory. */
 interface BackendSession {
   readonly deployer: Deployer;
@@ -146,7 +164,12 @@ async function openBackend(
   if (backend === "local") {
     const local = await startLocalBackend({ dataDir: join(runDir, ".local") });
     const deployer = new LocalDeployer(local, settings, { bucketSuffix: bucketSuffix(runName) });
-    const harvester = new LocalHarvester(local.runtime.logs);
+    // The same harvester as on AWS, against the CloudWatch Logs API the local backend serves.
+    // One attempt per call, as on AWS: the harvester's own retries and pacing are what run.
+    const logsClient = localLogsClient(local.logs.endpoint, local.logs.region, {
+      maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS,
+    });
+    const harvester = new AwsHarvester(cloudWatchLogsApi(logsClient), LOCAL_HARVEST_TIMINGS);
     return {
       deployer,
       harvesterFor: () => harvester,
@@ -158,6 +181,7 @@ async function openBackend(
       },
       async stop() {
         await deployer.close();
+        logsClient.destroy();
         await local.stop();
       },
     };

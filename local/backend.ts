@@ -1,12 +1,17 @@
 import { join } from "node:path";
 import { type LambdaRuntime, startLambdaRuntime } from "./lambda/runtime";
+import { type LogsFaults, type LogsServer, startLogsServer } from "./logs";
 import { type S3Server, startS3Server } from "./s3/server";
 
-/** The embedded default backend: the local S3 server and the local Lambda runtime. */
+/**
+ * The embedded default backend: the local S3 server, the local Lambda runtime and the
+ * CloudWatch Logs API over the runtime's log store.
+ */
 export interface LocalBackend {
   s3: S3Server;
   runtime: LambdaRuntime;
-  /** Stops the runtime (every environment) and then the S3 server; idempotent. */
+  logs: LogsServer;
+  /** Stops the runtime (every environment), then the Logs and S3 servers; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -21,6 +26,9 @@ export interface LocalBackendOptions {
   /** Fixed ports on 127.0.0.1 (serve mode); default any free port. */
   s3Port?: number;
   lambdaPort?: number;
+  logsPort?: number;
+  /** Faults of the CloudWatch Logs server (tests); none by default. */
+  logsFaults?: LogsFaults;
 }
 
 /**
@@ -47,16 +55,34 @@ export async function startLocalBackend(options: LocalBackendOptions): Promise<L
     await s3.stop();
     throw e;
   }
+  let logs: LogsServer;
+  try {
+    logs = await startLogsServer({
+      logDir: join(options.dataDir, "logs"),
+      region: runtime.region,
+      ...(options.logsPort === undefined ? {} : { port: options.logsPort }),
+      ...(options.logsFaults === undefined ? {} : { faults: options.logsFaults }),
+    });
+  } catch (e: unknown) {
+    await runtime.stop();
+    await s3.stop();
+    throw e;
+  }
   let stopping: Promise<void> | undefined;
   return {
     s3,
     runtime,
+    logs,
     stop() {
       stopping ??= (async () => {
         try {
           await runtime.stop();
         } finally {
-          await s3.stop();
+          try {
+            await logs.stop();
+          } finally {
+            await s3.stop();
+          }
         }
       })();
       return stopping;

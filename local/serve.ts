@@ -1,7 +1,8 @@
 /**
- * Serve mode: `npx ts-node local/serve.ts --matrix full` starts the local S3 server and the
- * local Lambda runtime, deploys the cells of the matrix (a bucket and a function each), prints
- * how to reach them and runs until SIGINT/SIGTERM/SIGHUP, then destroys everything and stops.
+ * Serve mode: `npx ts-node local/serve.ts --matrix full` starts the local S3 server, the local
+ * Lambda runtime and the CloudWatch Logs API over its logs, deploys the cells of the matrix (a
+ * bucket and a function each), prints how to reach them and runs until SIGINT/SIGTERM/SIGHUP,
+ * then destroys everything and stops.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +22,7 @@ import { type LocalBackend, startLocalBackend } from "./backend";
 /** What `--help` prints. */
 export const USAGE = `Usage: npx ts-node local/serve.ts [options]
 
-Starts the embedded local backend (S3 server + Lambda runtime), deploys the cells of a matrix and
+Starts the embedded local backend (S3 server + Lambda runtime + CloudWatch Logs), deploys the cells of a matrix and
 serves them until Ctrl-C (SIGINT), SIGTERM or SIGHUP; then destroys every function and bucket and stops.
 
 Options:
@@ -29,6 +30,7 @@ Options:
   --data-dir DIR              S3 data and function logs (default: a temp dir, removed on exit)
   --port N                    Lambda endpoint port on 127.0.0.1 (default: any free port)
   --s3-port N                 S3 endpoint port on 127.0.0.1 (default: any free port)
+  --logs-port N               CloudWatch Logs endpoint port on 127.0.0.1 (default: any free port)
   --account-concurrency N     concurrency shared by unreserved functions (default: 100)
   --cpu-scaling auto|off      CPU cgroups of memory/1769 vCPU per environment (default: auto)
   --name-prefix P             NAME_PREFIX of the function names (default: none)
@@ -41,6 +43,7 @@ export interface ServeOptions {
   readonly dataDir?: string;
   readonly port?: number;
   readonly s3Port?: number;
+  readonly logsPort?: number;
   readonly accountConcurrency?: number;
   readonly cpuScaling: "auto" | "off";
   readonly namePrefix: string;
@@ -51,6 +54,7 @@ const FLAGS = [
   "--data-dir",
   "--port",
   "--s3-port",
+  "--logs-port",
   "--account-concurrency",
   "--cpu-scaling",
   "--name-prefix",
@@ -81,6 +85,7 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions | "help" {
     ...(values.has("--data-dir") ? { dataDir: resolve(values.get("--data-dir") ?? "") } : {}),
     ...(port("--port") === undefined ? {} : { port: port("--port") }),
     ...(port("--s3-port") === undefined ? {} : { s3Port: port("--s3-port") }),
+    ...(port("--logs-port") === undefined ? {} : { logsPort: port("--logs-port") }),
     ...(concurrency === undefined
       ? {}
       : { accountConcurrency: parseIntInRange("--account-concurrency", concurrency, 1, 10_000) }),
@@ -107,12 +112,13 @@ function describe(
   deployed: readonly DeployedCell[],
   dataDir: string,
 ): string {
-  const { s3, runtime } = backend;
+  const { s3, runtime, logs } = backend;
   const first = deployed[0];
   const lines = [
     "Local backend is serving.",
     `  Lambda endpoint: ${runtime.endpoint}`,
     `  S3 endpoint:     ${s3.endpoint}`,
+    `  Logs endpoint:   ${logs.endpoint} (CloudWatch Logs: FilterLogEvents, Logs Insights, Describe*)`,
     `  Region:          ${runtime.region}`,
     `  Credentials:     AWS_ACCESS_KEY_ID=${s3.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${s3.credentials.secretAccessKey}`,
     `  CPU scaling:     ${runtime.cpuScalingEmulated ? "emulated (cgroup CFS quota, memory/1769 vCPU)" : "not emulated"}`,
@@ -129,6 +135,9 @@ function describe(
         "--log-type Tail --query LogResult --output text out.json | base64 -d",
       `  AWS_ACCESS_KEY_ID=${s3.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${s3.credentials.secretAccessKey} ` +
         `AWS_REGION=${runtime.region} aws s3 ls --endpoint-url ${s3.endpoint} s3://${first.bucket} --recursive`,
+      `  AWS_ACCESS_KEY_ID=${s3.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${s3.credentials.secretAccessKey} ` +
+        `AWS_REGION=${runtime.region} aws logs filter-log-events --endpoint-url ${logs.endpoint} ` +
+        `--log-group-name ${first.logGroup} --filter-pattern '"run_0000000000000_serve0"'`,
     );
   }
   lines.push("Press Ctrl-C to destroy everything and stop.");
@@ -167,6 +176,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         : { accountConcurrency: options.accountConcurrency }),
       ...(options.port === undefined ? {} : { lambdaPort: options.port }),
       ...(options.s3Port === undefined ? {} : { s3Port: options.s3Port }),
+      ...(options.logsPort === undefined ? {} : { logsPort: options.logsPort }),
     });
     deployer = new LocalDeployer(backend, {
       ...DEFAULT_CELL_SETTINGS,

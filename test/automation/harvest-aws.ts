@@ -21,8 +21,9 @@ import {
   sharedLimiter,
 } from "../../automation/harvest-aws";
 import { LogsLimiter } from "../../automation/logs-quota";
-import { classifyLogsError } from "../../automation/logs-retry";
+import { classifyLogsError, LOGS_CLIENT_MAX_ATTEMPTS } from "../../automation/logs-retry";
 import { rawRecordsQuery } from "../../automation/queries";
+import { localLogsClient } from "../../local/logs";
 import { DEPLOYED, emfLine, invocation, RUN } from "./fixtures";
 
 interface FakeLogs extends LogsApi {
@@ -769,7 +770,9 @@ t.test(
       FilterLogEvents: ["AccessDeniedException"],
     });
     t.teardown(server.close);
-    const client = harvestLogsClient("us-east-1", server.endpoint);
+    const client = localLogsClient(server.endpoint, "us-east-1", {
+      maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS,
+    });
     t.teardown(() => client.destroy());
     const clock = fakeClock();
     const r = await new AwsHarvester(cloudWatchLogsApi(client), {

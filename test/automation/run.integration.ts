@@ -348,6 +348,11 @@ t.test(
         `${h.cell_id} ${runId}: records = invocations that reached the function`,
       );
       t.equal(h.detail?.missing, 0, `${runId}: nothing missing`);
+      t.equal(
+        h.detail?.source,
+        "insights",
+        `${runId}: harvested through the local CloudWatch Logs API's Insights, as on AWS`,
+      );
     }
     const throttles = (cell: string) =>
       invocations.filter((i) => i.cell_id === cell && i.throttled).length;

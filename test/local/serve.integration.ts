@@ -107,6 +107,13 @@ t.test(
       "example command",
     );
     t.ok(s3Endpoint !== "", "S3 endpoint printed");
+    const logsEndpoint = /Logs endpoint: +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? "";
+    t.ok(logsEndpoint !== "", "Logs endpoint printed");
+    t.match(
+      out,
+      / aws logs filter-log-events --endpoint-url http:\/\/127\.0\.0\.1:\d+ --log-group-name \/aws\/lambda\/s3-experiment-events-512mb-b10-rc0 --filter-pattern '"run_0000000000000_serve0"'\n/,
+      "example aws logs command",
+    );
 
     const clients = realClients({
       endpoint: lambdaEndpoint,
@@ -144,6 +151,38 @@ t.test(
       },
       "the handler ingested an object",
     );
+
+    // The printed Logs endpoint serves the function's log group to aws logs.
+    const logsClients = realClients({
+      endpoint: logsEndpoint,
+      credentials: { accessKeyId: "ANY", secretAccessKey: "any" },
+    });
+    t.teardown(() => logsClients.cleanup());
+    let emfLines: string[] = [];
+    // The line may land in the store just after the response: a few tries.
+    for (let attempt = 0; attempt < 50 && emfLines.length === 0; attempt++) {
+      const filtered = await runClient(
+        AWS_CLI,
+        [
+          ...logsClients.aws.args,
+          "--output",
+          "json",
+          "logs",
+          "filter-log-events",
+          "--log-group-name",
+          "/aws/lambda/s3-experiment-events-512mb-b10-rc10",
+          "--filter-pattern",
+          '"run_1700000000000_serve1"',
+        ],
+        logsClients.aws.env,
+      );
+      t.equal(filtered.code, 0, `aws logs filter-log-events exits 0 ${filtered.stderr}`);
+      emfLines = (JSON.parse(filtered.stdout) as { events: { message: string }[] }).events
+        .map((e) => e.message)
+        .filter((m) => m.includes('"latency_ms"'));
+      if (emfLines.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    t.equal(emfLines.length, 1, "aws logs finds the invocation's EMF line");
 
     const pid = server.child.pid ?? -1;
     const children = descendants(pid);
