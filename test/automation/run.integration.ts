@@ -3,7 +3,15 @@
  * server and Lambda runtime (dist/handler.js, `npm run build`).
  */
 import { type ChildProcess, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -509,6 +517,57 @@ t.test(
       "both harvested",
     );
     t.equal(after.at(-1)?.phase, "done", "and the cell is done");
+  },
+);
+
+t.test(
+  "--reharvest on a local run collects lost records again from the stored logs, through the Logs API",
+  async (t) => {
+    const out = join(root, "reharvest");
+    const io = fakeIo();
+    const code = await main(
+      [
+        "--matrix",
+        "workload=events,memory=512,batch=1,rc=0",
+        "--invocations",
+        "6",
+        "--trials",
+        "1",
+        "--warmup",
+        "0",
+        "--out",
+        out,
+        "--seed",
+        "2",
+      ],
+      io,
+    );
+    t.equal(code, EXIT.ok, `run exits 0 (${io.err()})`);
+    const recordsFile = join(out, "records.jsonl");
+    const lines = readFileSync(recordsFile, "utf8").trimEnd().split("\n");
+    t.equal(lines.length, 6, "six records harvested");
+    const journal = readJournal(join(out, "journal.jsonl"));
+    const harvested = journal.find((e) => e.phase === "harvested");
+    const runId = harvested?.run_id ?? "";
+    // Lose two records as a harvest cut short would, and journal it so.
+    writeFileSync(recordsFile, `${lines.slice(2).join("\n")}\n`);
+    appendFileSync(
+      join(out, "journal.jsonl"),
+      `${JSON.stringify({ ...harvested, ts: new Date().toISOString(), detail: { ...harvested?.detail, found: 4, missing: 2 } })}\n`,
+    );
+    const again = fakeIo();
+    t.equal(await main(["--reharvest", out], again), EXIT.ok, `reharvest exits 0 (${again.err()})`);
+    const after = readFileSync(recordsFile, "utf8").trimEnd().split("\n");
+    t.equal(after.length, 6, "the two lost records are back, none duplicated");
+    t.same(
+      after.map((l) => JSON.parse(l).request_id).sort(),
+      lines.map((l) => JSON.parse(l).request_id).sort(),
+      "exactly the same records as the first harvest",
+    );
+    const last = readJournal(join(out, "journal.jsonl"))
+      .filter((e) => e.phase === "harvested" && e.run_id === runId)
+      .at(-1);
+    t.equal(last?.detail?.missing, 0, "the latest harvested entry has nothing missing");
   },
 );
 
