@@ -18,15 +18,36 @@ export interface InvokeClient {
   destroy?(): void;
 }
 
-/** A Lambda client for a deployed cell: its endpoint and credentials, no retries. */
-export function lambdaClientFor(deployed: DeployedCell, cell: Cell): LambdaClient {
+/** How long an invocation of a cell may take, client side: the function timeout + 30 s. */
+export function requestTimeoutMs(cell: Cell): number {
+  return (functionTimeoutSeconds(cell) + 30) * 1000;
+}
+
+/**
+ * A Lambda client for a deployed cell: its endpoint and credentials, no retries, and an HTTP
+ * pool of `concurrency` sockets. The SDK's default pool is 50 sockets, which silently capped
+ * the offered concurrency at 50 (the others queue inside the client, their latency counted);
+ * and its `requestTimeout` only logs a warning unless `throwOnRequestTimeout` is set, so a
+ * hung response would hold a slot forever instead of ending in a TimeoutError record.
+ */
+export function lambdaClientFor(
+  deployed: DeployedCell,
+  cell: Cell,
+  concurrency: number,
+  timeoutMs: number = requestTimeoutMs(cell),
+): LambdaClient {
   return new LambdaClient({
     region: deployed.region,
     maxAttempts: 1,
     ...(deployed.endpoints.lambda === undefined ? {} : { endpoint: deployed.endpoints.lambda }),
     ...(deployed.credentials === undefined ? {} : { credentials: deployed.credentials }),
-    // A batch invocation may legitimately run up to the function timeout.
-    requestHandler: { requestTimeout: (functionTimeoutSeconds(cell) + 30) * 1000 },
+    requestHandler: {
+      // A batch invocation may legitimately run up to the function timeout.
+      requestTimeout: timeoutMs,
+      throwOnRequestTimeout: true,
+      httpAgent: { maxSockets: concurrency },
+      httpsAgent: { maxSockets: concurrency },
+    },
   });
 }
 

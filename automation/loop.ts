@@ -25,7 +25,8 @@ export interface LoopEvents {
 export interface LoopContext {
   readonly deployer: Deployer;
   harvesterFor(deployed: DeployedCell): Harvester;
-  invokeClientFor(deployed: DeployedCell, cell: Cell): InvokeClient;
+  /** A client whose connection pool holds `concurrency` requests in flight. */
+  invokeClientFor(deployed: DeployedCell, cell: Cell, concurrency: number): InvokeClient;
   /** The ledger's name for what a cell's deploy creates (stack or function). */
   resourceName(cell: Cell): string;
   readonly journal: Journal;
@@ -118,7 +119,7 @@ async function runCell(
         endpoints: deployed.endpoints,
       },
     });
-    const client = ctx.invokeClientFor(deployed, cell);
+    const client = ctx.invokeClientFor(deployed, cell, plan.concurrency);
     const runs: { runId: string; trial: number; records: InvocationRecord[] }[] = [];
     // The client's sockets are released however the trials end.
     try {
