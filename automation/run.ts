@@ -331,6 +331,7 @@ async function newRun(options: RunOptions, io: RunIo): Promise<number> {
         options.settings.region,
         options.cells,
         options.parallel,
+        options.concurrency,
       );
       io.stdout.write(
         `Preflight ok: Pulumi ${report.pulumi}, account ${report.account}, Lambda concurrency ${report.unreservedConcurrentExecutions} unreserved of ${report.concurrentExecutions}, at most ${report.peakReserved} reserved at once\n`,
@@ -429,7 +430,13 @@ async function resumeRun(
   );
   if (manifest.backend === "aws") {
     try {
-      await preflight(io.preflightApi, settings.region, remaining, manifest.parallel);
+      await preflight(
+        io.preflightApi,
+        settings.region,
+        remaining,
+        manifest.parallel,
+        manifest.concurrency,
+      );
     } catch (e: unknown) {
       if (!(e instanceof PreflightError)) throw e;
       io.stderr.write(`Preflight failed: ${e.message}\n`);
