@@ -12,7 +12,7 @@ import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { type Cell, type CellSettings, cellId } from "../core/cell";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { shuffled } from "../core/matrix";
-import { functionName } from "../core/names";
+import { functionName, newRunTag } from "../core/names";
 import { PROJECT_ROOT } from "../core/paths";
 import { type Backend, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
 import { startLocalBackend } from "../local/backend";
@@ -100,6 +100,7 @@ function settingsOfManifest(m: Manifest): CellSettings {
     objectMb: m.object_mb,
     architecture: m.architecture,
     namePrefix: m.name_prefix,
+    ...(m.run_tag === undefined ? {} : { runTag: m.run_tag }),
     region: m.region,
   };
 }
@@ -127,7 +128,7 @@ async function openBackend(
     return {
       deployer,
       harvesterFor: () => harvester,
-      resourceName: (cell) => functionName(cell, settings.namePrefix),
+      resourceName: (cell) => functionName(cell, settings.namePrefix, settings.runTag),
       local: {
         cpu_scaling_emulated: local.runtime.cpuScalingEmulated,
         account_concurrency: local.runtime.accountConcurrency,
@@ -320,7 +321,9 @@ function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void
   );
 }
 
-async function newRun(options: RunOptions, io: RunIo): Promise<number> {
+async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
+  // Function names unique per run: nothing leaked or running elsewhere can collide with them.
+  const options = { ...untagged, settings: { ...untagged.settings, runTag: newRunTag() } };
   const order = shuffled(options.cells, options.seed);
   printPlan(io, options, order);
   if (options.backend === "aws") {

@@ -40,7 +40,13 @@ function runDir(t: Test, content: string | null): string {
 
 t.test("a valid manifest is read back as written", async (t) => {
   const dir = runDir(t, JSON.stringify(manifest));
-  t.same(readManifest(dir, "--resume"), manifest, "round trip");
+  t.same(readManifest(dir, "--resume"), manifest, "round trip of a run without a tag");
+  const tagged: Manifest = {
+    ...manifest,
+    run_tag: "k3x9q2",
+    cells: manifest.cells.map((c) => ({ ...c, function_name: `${c.function_name}-k3x9q2` })),
+  };
+  t.same(readManifest(runDir(t, JSON.stringify(tagged)), "--resume"), tagged, "and with one");
 });
 
 t.test("a missing or broken manifest names the input that gave the directory", async (t) => {
@@ -79,6 +85,10 @@ t.test("each bad field is named by file and field with what is allowed", async (
     [
       { cell_order: [1] },
       'cell_order="(not a list of cell ids)" is invalid: allowed an array of cell ids',
+    ],
+    [
+      { run_tag: "BAD" },
+      'run_tag="BAD" is invalid: allowed 6 lowercase letters or digits, or no run_tag (a run made before tags)',
     ],
   ];
   for (const [change, message] of cases) {
