@@ -149,7 +149,7 @@ export async function preflight(
   const min = LAMBDA.minUnreservedConcurrency;
   if (peak > 0 && settings.concurrentExecutions < min + 1) {
     throw new PreflightError(
-      `the account's Lambda concurrency limit in ${region} is ${settings.concurrentExecutions}: reserved concurrency cannot be set at all (${min} must stay unreserved). Request a higher "Concurrent executions" quota in Service Quotas, or run only unreserved cells (--matrix with rc=0)`,
+      `the account's Lambda concurrency limit in ${region} is ${settings.concurrentExecutions}: reserved concurrency cannot be set at all (${min} must stay unreserved). Request a higher "Concurrent executions" quota in Service Quotas, or run only unreserved cells (--matrix with rc=0) with --parallel × --concurrency ≤ ${settings.unreservedConcurrentExecutions}`,
     );
   }
   if (peak > 0 && settings.unreservedConcurrentExecutions - peak < min) {

@@ -81,7 +81,7 @@ t.test("each failing check is a clear PreflightError", async (t) => {
     {
       name: "PreflightError",
       message:
-        'the account\'s Lambda concurrency limit in us-east-1 is 10: reserved concurrency cannot be set at all (100 must stay unreserved). Request a higher "Concurrent executions" quota in Service Quotas, or run only unreserved cells (--matrix with rc=0)',
+        'the account\'s Lambda concurrency limit in us-east-1 is 10: reserved concurrency cannot be set at all (100 must stay unreserved). Request a higher "Concurrent executions" quota in Service Quotas, or run only unreserved cells (--matrix with rc=0) with --parallel × --concurrency ≤ 10',
     },
     "a new account with limit 10",
   );
