@@ -11,7 +11,9 @@
  * "own process group + one SIGINT from us" works reliably: leaving the child in our group and
  * forwarding nothing would deliver no signal at all when the abort comes from anything but
  * the terminal (`kill -INT <our pid>`, SIGTERM, a failure elsewhere). Being out of the
- * terminal's group also shields a running `destroy` from a second Ctrl-C.
+ * terminal's group also shields a running `destroy` from a second Ctrl-C, and a CLI whose
+ * parent is killed outright (SIGKILL) finishes its operation and saves the state instead of
+ * dying with it; `--cleanup` then finds the stack in the ledger.
  *
  * `LocalWorkspace` accepts any `pulumiCommand`; ours is the library's own (found on PATH and
  * version-checked by `PulumiCommand.get`) with its `run` method replaced. `run`, its
