@@ -18,6 +18,7 @@ import {
 } from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
+import { MAX_NAME_PREFIX_LENGTH } from "../core/names";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import type { Backend, LoadModel } from "../core/run-files";
 
@@ -184,8 +185,6 @@ function isBooleanFlag(f: string): f is BooleanFlag {
 const ALL_FLAGS = `one of ${[...VALUE_FLAGS, ...BOOLEAN_FLAGS].join(", ")}`;
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]*$/;
-/** Length of the longest function name without prefix (`s3-experiment-events-1024mb-b100-rc50`). */
-const LONGEST_UNPREFIXED_NAME = "s3-experiment-events-1024mb-b100-rc10".length;
 
 /** Splits argv into flag → value, rejecting unknown flags, repeats and missing values. */
 function tokenize(argv: readonly string[]): Map<string, string | true> {
@@ -216,12 +215,12 @@ function tokenize(argv: readonly string[]): Map<string, string | true> {
 }
 
 function parseNamePrefix(raw: string): string {
-  const maxLength = LAMBDA.maxFunctionNameLength - LONGEST_UNPREFIXED_NAME;
+  const maxLength = MAX_NAME_PREFIX_LENGTH;
   if (!NAME_PREFIX_PATTERN.test(raw) || raw.length > maxLength) {
     throw new InvalidInputError(
       "--name-prefix",
       raw,
-      `up to ${maxLength} letters, digits, '-' and '_'`,
+      `up to ${maxLength} letters, digits, '-' and '_' (function names also carry a 7-character run tag, within Lambda's ${LAMBDA.maxFunctionNameLength})`,
     );
   }
   return raw;

@@ -7,7 +7,6 @@ import { setTimeout as sleepFor } from "node:timers/promises";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { Cell } from "../core/cell";
 import { cellId, functionTimeoutSeconds } from "../core/cell";
-import { MAX_IN_FLIGHT } from "../core/constants";
 import { parseReport } from "../core/lambda-logs";
 import type { InvocationRecord } from "../core/run-files";
 import type { DeployedCell } from "./deployer";
@@ -21,8 +20,24 @@ export interface InvokeClient {
   destroy?(): void;
 }
 
-/** A Lambda client for a deployed cell: its endpoint and credentials, no retries. */
-export function lambdaClientFor(deployed: DeployedCell, cell: Cell): LambdaClient {
+/** How long an invocation of a cell may take, client side: the function timeout + 30 s. */
+export function requestTimeoutMs(cell: Cell): number {
+  return (functionTimeoutSeconds(cell) + 30) * 1000;
+}
+
+/**
+ * A Lambda client for a deployed cell: its endpoint and credentials, no retries, and an HTTP
+ * pool of `concurrency` sockets. The SDK's default pool is 50 sockets, which silently capped
+ * the offered concurrency at 50 (the others queue inside the client, their latency counted);
+ * and its `requestTimeout` only logs a warning unless `throwOnRequestTimeout` is set, so a
+ * hung response would hold a slot forever instead of ending in a TimeoutError record.
+ */
+export function lambdaClientFor(
+  deployed: DeployedCell,
+  cell: Cell,
+  concurrency: number,
+  timeoutMs: number = requestTimeoutMs(cell),
+): LambdaClient {
   return new LambdaClient({
     region: deployed.region,
     maxAttempts: 1,
@@ -30,11 +45,10 @@ export function lambdaClientFor(deployed: DeployedCell, cell: Cell): LambdaClien
     ...(deployed.credentials === undefined ? {} : { credentials: deployed.credentials }),
     requestHandler: {
       // A batch invocation may legitimately run up to the function timeout.
-      requestTimeout: (functionTimeoutSeconds(cell) + 30) * 1000,
-      // The SDK's agents default to 50 sockets and queue the rest: the offered load would be
-      // silently capped at 50 in flight.
-      httpAgent: { maxSockets: MAX_IN_FLIGHT },
-      httpsAgent: { maxSockets: MAX_IN_FLIGHT },
+      requestTimeout: timeoutMs,
+      throwOnRequestTimeout: true,
+      httpAgent: { maxSockets: concurrency },
+      httpsAgent: { maxSockets: concurrency },
     },
   });
 }

@@ -77,6 +77,8 @@ export class LocalDeployer implements Deployer {
   private readonly suffix: string;
   private readonly bundlePath: string;
   private readonly s3: S3Client;
+  /** Functions this deployer created: the only ones its `destroy` deletes. */
+  private readonly created = new Set<string>();
 
   constructor(backend: LocalBackend, settings: CellSettings, options: LocalDeployerOptions = {}) {
     this.local = backend;
@@ -113,7 +115,7 @@ export class LocalDeployer implements Deployer {
 
   async deploy(cell: Cell, signal?: AbortSignal): Promise<DeployedCell> {
     signal?.throwIfAborted();
-    const name = functionName(cell, this.settings.namePrefix);
+    const name = functionName(cell, this.settings.namePrefix, this.settings.runTag);
     const bucket = this.bucketName(cell);
     const { s3, runtime } = this.local;
     try {
@@ -127,8 +129,9 @@ export class LocalDeployer implements Deployer {
       }
     }
     signal?.throwIfAborted();
-    // A leftover registration (an interrupted run) is replaced, as `pulumi up` would update it.
-    if (runtime.listFunctions().includes(name)) await runtime.deleteFunction(name);
+    // No silent replacement of a function that already has this name: as `pulumi up` on AWS
+    // does, that is Lambda's ResourceConflictException. Names carry the run's tag, so only a
+    // real collision (not a leaked function of another run) gets here.
     const reserved = reservedConcurrencySetting(cell);
     await runtime.createFunction({
       functionName: name,
@@ -146,6 +149,7 @@ export class LocalDeployer implements Deployer {
       // The same log format IngestCell deploys on AWS, so the local loop reads what AWS writes.
       logFormat: CELL_LOG_FORMAT,
     });
+    this.created.add(name);
     return {
       cellId: cellId(cell),
       functionName: name,
@@ -160,10 +164,14 @@ export class LocalDeployer implements Deployer {
     };
   }
 
-  /** Deletes the function, aborts unfinished uploads, empties and deletes the bucket. */
+  /**
+   * Deletes the function if this deployer created it (as a stack's destroy deletes only what
+   * its state holds: a function that made `deploy` fail with ResourceConflictException belongs
+   * to someone else), aborts unfinished uploads, empties and deletes the bucket.
+   */
   async destroy(cell: Cell, _signal?: AbortSignal): Promise<void> {
-    const name = functionName(cell, this.settings.namePrefix);
-    if (this.local.runtime.listFunctions().includes(name)) {
+    const name = functionName(cell, this.settings.namePrefix, this.settings.runTag);
+    if (this.created.delete(name) && this.local.runtime.listFunctions().includes(name)) {
       await step(cell, "destroy", `DeleteFunction ${name}`, async () => {
         try {
           await this.local.runtime.deleteFunction(name);

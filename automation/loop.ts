@@ -34,7 +34,8 @@ export interface LoopEvents {
 export interface LoopContext {
   readonly deployer: Deployer;
   harvesterFor(deployed: DeployedCell): Harvester;
-  invokeClientFor(deployed: DeployedCell, cell: Cell): InvokeClient;
+  /** A client whose connection pool holds `concurrency` requests in flight. */
+  invokeClientFor(deployed: DeployedCell, cell: Cell, concurrency: number): InvokeClient;
   /** The ledger's name for what a cell's deploy creates (stack or function). */
   resourceName(cell: Cell): string;
   readonly journal: Journal;
@@ -215,7 +216,12 @@ async function runCell(
         endpoints: deployed.endpoints,
       },
     });
-    const client = ctx.invokeClientFor(deployed, cell);
+    // Sockets for every call in flight: the offered concurrency, or the open loop's safety cap.
+    const client = ctx.invokeClientFor(
+      deployed,
+      cell,
+      plan.load.model === "closed" ? plan.concurrency : MAX_IN_FLIGHT,
+    );
     const runs: { runId: string; trial: number; records: InvocationRecord[] }[] = [];
     // The client's sockets are released however the trials end.
     try {

@@ -51,7 +51,7 @@ export function buildManifest(
     cells: cells.map((cell) => ({
       cell_id: cellId(cell),
       cell,
-      function_name: functionName(cell, options.settings.namePrefix),
+      function_name: functionName(cell, options.settings.namePrefix, options.settings.runTag),
     })),
     order_seed: options.seed,
     cell_order: order.map(cellId),
@@ -62,6 +62,9 @@ export function buildManifest(
     object_mb: options.settings.objectMb,
     event_bytes: options.settings.eventBytes,
     name_prefix: options.settings.namePrefix,
+    ...(options.settings.runTag === undefined || options.settings.runTag === ""
+      ? {}
+      : { run_tag: options.settings.runTag }),
     versions,
     load: options.load,
     warmup_invocations: options.warmup,

@@ -1,7 +1,8 @@
 /**
  * Checks before spending money on AWS: the Pulumi CLI is installed, the AWS credentials are
- * valid, the region is set, and the account's concurrency leaves ≥ 100 unreserved with the
- * reserved concurrency of the cells deployed at once. Each failure is one clear error.
+ * valid, the region is set, the account's concurrency leaves ≥ 100 unreserved with the
+ * reserved concurrency of the cells deployed at once, and the unreserved pool holds what the
+ * cells without reserved concurrency are offered. Each failure is one clear error.
  */
 import { execFile } from "node:child_process";
 import { GetAccountSettingsCommand, LambdaClient } from "@aws-sdk/client-lambda";
@@ -54,6 +55,42 @@ export function peakReservedConcurrency(cells: readonly Cell[], parallel: number
     .reduce((s, rc) => s + rc, 0);
 }
 
+/** The worst demand on the account's unreserved pool, see {@link peakUnreservedDemand}. */
+export interface UnreservedDemand {
+  /** Cells without reserved concurrency deployed at once. */
+  readonly cells: number;
+  /** Their concurrent executions: `cells` × the offered concurrency. */
+  readonly executions: number;
+  /** Reserved concurrency of the cells deployed beside them (taken from the same pool). */
+  readonly reservedBeside: number;
+}
+
+/**
+ * What cells without reserved concurrency (level 0) take from the account's unreserved pool,
+ * in the worst mix of `parallel` cells deployed at once: k of them, each offered
+ * `concurrency` invocations, beside the largest reserved levels of the other `parallel` − k
+ * (deploying those moves their reservation out of the same pool). Zero when no cell is
+ * unreserved.
+ */
+export function peakUnreservedDemand(
+  cells: readonly Cell[],
+  parallel: number,
+  concurrency: number,
+): UnreservedDemand {
+  const unreserved = cells.filter((c) => c.reservedConcurrency === 0).length;
+  const reserved = cells.filter((c) => c.reservedConcurrency > 0);
+  let worst: UnreservedDemand = { cells: 0, executions: 0, reservedBeside: 0 };
+  for (let k = 1; k <= Math.min(parallel, unreserved); k++) {
+    const d = {
+      cells: k,
+      executions: k * concurrency,
+      reservedBeside: peakReservedConcurrency(reserved, parallel - k),
+    };
+    if (d.executions + d.reservedBeside > worst.executions + worst.reservedBeside) worst = d;
+  }
+  return worst;
+}
+
 function reason(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
@@ -66,14 +103,20 @@ export interface PreflightReport {
   readonly concurrentExecutions: number;
   readonly unreservedConcurrentExecutions: number;
   readonly peakReserved: number;
+  /** Concurrent executions the unreserved pool must hold at worst (with what is reserved beside). */
+  readonly peakUnreserved: number;
 }
 
-/** Runs every check in order; throws {@link PreflightError} at the first failure. */
+/**
+ * Runs every check in order; throws {@link PreflightError} at the first failure. `parallel`
+ * and `concurrency` are the run's `--parallel` and `--concurrency`.
+ */
 export async function preflight(
   api: PreflightApi,
   region: string,
   cells: readonly Cell[],
   parallel: number,
+  concurrency: number,
 ): Promise<PreflightReport> {
   if (region.trim() === "") {
     throw new PreflightError("no AWS region: pass --region (e.g. --region us-east-1)");
@@ -106,12 +149,25 @@ export async function preflight(
   const min = LAMBDA.minUnreservedConcurrency;
   if (peak > 0 && settings.concurrentExecutions < min + 1) {
     throw new PreflightError(
-      `the account's Lambda concurrency limit in ${region} is ${settings.concurrentExecutions}: reserved concurrency cannot be set at all (${min} must stay unreserved). Request a higher "Concurrent executions" quota in Service Quotas, or run only unreserved cells (--matrix with rc=0)`,
+      `the account's Lambda concurrency limit in ${region} is ${settings.concurrentExecutions}: reserved concurrency cannot be set at all (${min} must stay unreserved). Request a higher "Concurrent executions" quota in Service Quotas, or run only unreserved cells (--matrix with rc=0) with --parallel × --concurrency ≤ ${settings.unreservedConcurrentExecutions}`,
     );
   }
   if (peak > 0 && settings.unreservedConcurrentExecutions - peak < min) {
     throw new PreflightError(
       `reserved concurrency of ${peak} (the ${parallel} cell(s) deployed at once) would leave ${settings.unreservedConcurrentExecutions - peak} of ${settings.unreservedConcurrentExecutions} unreserved in ${region}; at least ${min} must stay unreserved. Lower --parallel or raise the account's quota`,
+    );
+  }
+  // Unreserved cells measure the function only while the account's pool does not bind: past
+  // it, throttles come from the account limit and every reading of them is wrong.
+  const demand = peakUnreservedDemand(cells, parallel, concurrency);
+  const pool = settings.unreservedConcurrentExecutions;
+  if (demand.executions + demand.reservedBeside > pool) {
+    const beside =
+      demand.reservedBeside > 0
+        ? `, beside ${demand.reservedBeside} reserved by the cell(s) deployed with them,`
+        : "";
+    throw new PreflightError(
+      `${demand.cells} cell(s) without reserved concurrency deployed at once (--parallel ${parallel}) × --concurrency ${concurrency} = ${demand.executions} concurrent executions${beside} but the unreserved pool in ${region} holds ${pool} (account limit ${settings.concurrentExecutions}): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas`,
     );
   }
   return {
@@ -121,5 +177,6 @@ export async function preflight(
     concurrentExecutions: settings.concurrentExecutions,
     unreservedConcurrentExecutions: settings.unreservedConcurrentExecutions,
     peakReserved: peak,
+    peakUnreserved: demand.executions + demand.reservedBeside,
   };
 }

@@ -14,6 +14,7 @@ import { PROJECT_ROOT } from "../core/paths";
 import { RUN_FILES } from "../core/run-files";
 import { ingestCellProgram } from "../infra/ingest-cell-program";
 import type { DeployedCell, Deployer } from "./deployer";
+import { detachedPulumiCommand } from "./pulumi-cli";
 
 /** Pulumi project name of the ephemeral stacks. */
 export const PROJECT_NAME = "s3-ingestion-experiment";
@@ -23,9 +24,12 @@ export interface StackHandle {
   setConfig(key: string, value: string): Promise<void>;
   /** Runs `up`; resolves with the stack outputs' values. */
   up(onOutput: (out: string) => void, signal?: AbortSignal): Promise<Record<string, unknown>>;
+  /**
+   * Runs `destroy`. An abort of `signal` (in `up` too) sends the CLI one SIGINT, Pulumi's
+   * graceful cancel. There is deliberately no `stack.cancel()`: on a file backend it only
+   * removes the lock, under a CLI that is still running.
+   */
   destroy(onOutput: (out: string) => void, signal?: AbortSignal): Promise<void>;
-  /** Cancels the stack's running operation. */
-  cancel(): Promise<void>;
   /** Removes the (destroyed) stack from the state backend. */
   remove(): Promise<void>;
 }
@@ -52,10 +56,27 @@ export interface AutomationSeam {
   createOrSelectStack(args: StackArgs): Promise<StackHandle>;
 }
 
-/** The real seam: `LocalWorkspace` (needs the Pulumi CLI on PATH). */
+let pulumiCommand: ReturnType<typeof detachedPulumiCommand> | undefined;
+
+/** The CLI every workspace runs, looked up (and version-checked) once per process. */
+function cli(): ReturnType<typeof detachedPulumiCommand> {
+  pulumiCommand ??= detachedPulumiCommand();
+  pulumiCommand.catch(() => {
+    pulumiCommand = undefined;
+  });
+  return pulumiCommand;
+}
+
+/**
+ * The real seam: `LocalWorkspace` (needs the Pulumi CLI on PATH), run through
+ * {@link detachedPulumiCommand}: the CLI in its own process group, so a Ctrl-C reaches it
+ * exactly once (the SIGINT we send when the run's signal aborts), and with exactly the
+ * environment in `envVars`.
+ */
 export const localWorkspaceSeam: AutomationSeam = {
   async installPlugin(name, version, workDir, envVars) {
     const ws = await LocalWorkspace.create({
+      pulumiCommand: await cli(),
       workDir,
       envVars: { ...envVars },
       projectSettings: { name: PROJECT_NAME, runtime: "nodejs" },
@@ -66,6 +87,7 @@ export const localWorkspaceSeam: AutomationSeam = {
     const stack = await LocalWorkspace.createOrSelectStack(
       { stackName: args.stackName, projectName: args.projectName, program: args.program },
       {
+        pulumiCommand: await cli(),
         workDir: args.workDir,
         envVars: { ...args.envVars },
         secretsProvider: "passphrase",
@@ -85,7 +107,6 @@ export const localWorkspaceSeam: AutomationSeam = {
       async destroy(onOutput, signal) {
         await stack.destroy({ onOutput, ...(signal === undefined ? {} : { signal }) });
       },
-      cancel: () => stack.cancel(),
       remove: () => stack.workspace.removeStack(args.stackName),
     };
   },
@@ -128,6 +149,39 @@ export function stackName(runName: string, cell: Cell): string {
   return `${runName}-${cellId(cell)}`.replace(/[^A-Za-z0-9_.-]/g, "-");
 }
 
+/**
+ * Variables of our environment the Pulumi CLI and its aws plugin see besides the ones the
+ * deployer sets; nothing else reaches them (e.g. no GITHUB_TOKEN, no NODE_OPTIONS, no stray
+ * PULUMI_BACKEND_URL). AWS_* carries the credentials and profile, HOME finds ~/.aws and
+ * ~/.pulumi (PULUMI_HOME moves the latter), the proxy and CA variables let the plugin download
+ * and the provider reach AWS behind a corporate proxy.
+ */
+export const PULUMI_ENV_PASSTHROUGH: readonly string[] = [
+  "PATH",
+  "HOME",
+  "TMPDIR",
+  "PULUMI_HOME",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+];
+
+/** The part of `env` in {@link PULUMI_ENV_PASSTHROUGH} or starting with `AWS_`. */
+export function pulumiPassthroughEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && (k.startsWith("AWS_") || PULUMI_ENV_PASSTHROUGH.includes(k))) {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
 /** Options of {@link PulumiDeployer}. */
 export interface PulumiDeployerOptions {
   readonly runDir: string;
@@ -139,7 +193,10 @@ export interface PulumiDeployerOptions {
   /** The inline program of a cell; default the IngestCell program. */
   readonly program?: (cell: Cell, settings: CellSettings) => PulumiFn;
   readonly pluginVersion?: string;
-  /** Environment passed to Pulumi besides the backend and passphrase (e.g. AWS_PROFILE). */
+  /**
+   * The environment to take {@link PULUMI_ENV_PASSTHROUGH} and AWS_* from (default
+   * process.env); the CLI gets those, the backend and the passphrase, and nothing else.
+   */
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -160,14 +217,8 @@ export class PulumiDeployer implements Deployer {
     const stateDir = join(o.runDir, ".pulumi-state");
     mkdirSync(stateDir, { recursive: true });
     mkdirSync(join(o.runDir, RUN_FILES.logsDir), { recursive: true });
-    const passthrough: Record<string, string> = {};
-    for (const [k, v] of Object.entries(o.env ?? process.env)) {
-      if (v !== undefined && (k.startsWith("AWS_") || k === "PATH" || k === "HOME")) {
-        passthrough[k] = v;
-      }
-    }
     this.envVars = {
-      ...passthrough,
+      ...pulumiPassthroughEnv(o.env ?? process.env),
       PULUMI_BACKEND_URL: `file://${stateDir}`,
       PULUMI_CONFIG_PASSPHRASE: o.passphrase.value,
       PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -229,27 +280,10 @@ export class PulumiDeployer implements Deployer {
     return handle;
   }
 
-  /** Runs `op` on a stack, cancelling the stack's operation when `signal` aborts. */
-  private async cancellable<T>(
-    h: StackHandle,
-    signal: AbortSignal | undefined,
-    op: () => Promise<T>,
-  ): Promise<T> {
-    const onAbort = (): void => {
-      h.cancel().catch(() => undefined);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      signal?.throwIfAborted();
-      return await op();
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-    }
-  }
-
   async deploy(cell: Cell, signal?: AbortSignal): Promise<DeployedCell> {
     const h = await this.stack(cell);
-    const outputs = await this.cancellable(h, signal, () => h.up(this.log(cell), signal));
+    signal?.throwIfAborted();
+    const outputs = await h.up(this.log(cell), signal);
     return {
       cellId: cellId(cell),
       functionName: str(outputs.functionName, "functionName"),
@@ -262,7 +296,8 @@ export class PulumiDeployer implements Deployer {
 
   async destroy(cell: Cell, signal?: AbortSignal): Promise<void> {
     const h = await this.stack(cell);
-    await this.cancellable(h, signal, () => h.destroy(this.log(cell), signal));
+    signal?.throwIfAborted();
+    await h.destroy(this.log(cell), signal);
     await h.remove();
     this.stacks.delete(this.stackName(cell));
   }

@@ -14,7 +14,7 @@ import { WORKLOADS } from "../core/constants";
 import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { shuffled } from "../core/matrix";
-import { functionName } from "../core/names";
+import { functionName, newRunTag } from "../core/names";
 import { PROJECT_ROOT } from "../core/paths";
 import {
   invocationsForPrecision,
@@ -129,6 +129,7 @@ function settingsOfManifest(m: Manifest): CellSettings {
     objectMb: m.object_mb,
     architecture: m.architecture,
     namePrefix: m.name_prefix,
+    ...(m.run_tag === undefined ? {} : { runTag: m.run_tag }),
     region: m.region,
   };
 }
@@ -173,7 +174,7 @@ async function openBackend(
     return {
       deployer,
       harvesterFor: () => harvester,
-      resourceName: (cell) => functionName(cell, settings.namePrefix),
+      resourceName: (cell) => functionName(cell, settings.namePrefix, settings.runTag),
       local: {
         cpu_scaling_emulated: local.runtime.cpuScalingEmulated,
         account_concurrency: local.runtime.accountConcurrency,
@@ -408,7 +409,9 @@ function precisionLine(o: RunOptions, order: readonly Cell[]): string {
   );
 }
 
-async function newRun(options: RunOptions, io: RunIo): Promise<number> {
+async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
+  // Function names unique per run: nothing leaked or running elsewhere can collide with them.
+  const options = { ...untagged, settings: { ...untagged.settings, runTag: newRunTag() } };
   const order = shuffled(options.cells, options.seed);
   printPlan(io, options, order);
   if (options.backend === "aws") {
@@ -419,6 +422,7 @@ async function newRun(options: RunOptions, io: RunIo): Promise<number> {
         options.settings.region,
         options.cells,
         options.parallel,
+        options.concurrency,
       );
       io.stdout.write(
         `Preflight ok: Pulumi ${report.pulumi}, account ${report.account}, Lambda concurrency ${report.unreservedConcurrentExecutions} unreserved of ${report.concurrentExecutions}, at most ${report.peakReserved} reserved at once\n`,
@@ -518,7 +522,13 @@ async function resumeRun(
   );
   if (manifest.backend === "aws") {
     try {
-      await preflight(io.preflightApi, settings.region, remaining, manifest.parallel);
+      await preflight(
+        io.preflightApi,
+        settings.region,
+        remaining,
+        manifest.parallel,
+        manifest.concurrency,
+      );
     } catch (e: unknown) {
       if (!(e instanceof PreflightError)) throw e;
       io.stderr.write(`Preflight failed: ${e.message}\n`);

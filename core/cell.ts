@@ -43,6 +43,11 @@ export interface CellSettings {
   readonly architecture: Architecture;
   /** Prefix of every function name (`NAME_PREFIX`). */
   readonly namePrefix: string;
+  /**
+   * The run's tag, appended to every function name so names are unique per run
+   * (core/names.ts `newRunTag`); absent or "" for runs made before tags and the dev stack.
+   */
+  readonly runTag?: string;
   readonly region: string;
 }
 

@@ -1,6 +1,7 @@
 import { type Cell, cellId, type Workload } from "./cell";
 import { LAMBDA } from "./constants";
 import { InvalidInputError } from "./errors";
+import { fullMatrix } from "./matrix";
 
 /** Shape of a run identifier: `run_<epoch ms>_<6 random [a-z0-9]>`. */
 export const RUN_ID_PATTERN = /^run_\d{13}_[a-z0-9]{6}$/;
@@ -21,15 +22,37 @@ export function newRunId(nowMs: number = Date.now(), random: () => number = Math
 /** Allowed shape of `NAME_PREFIX`: what Lambda allows in a function name. */
 const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]*$/;
 
+/** Shape of a run tag: 6 of [a-z0-9] (recorded as `run_tag` in manifest.json). */
+export const RUN_TAG_PATTERN = /^[a-z0-9]{6}$/;
+
 /**
- * The function name of a cell: `{prefix}s3-experiment-{workload}-{memory}mb-{factor}-rc{reserved}`,
- * factor `b{BATCH_EVENTS}` or `p{MULTIPART_MB}mb`.
+ * A new run tag: appended to every function name of one experiment run, so that a function
+ * leaked by an earlier run, or a second run in the same account and region, never collides
+ * with this run's (Lambda names are unique per account and region; a second create is
+ * ResourceConflictException). 36^6 ≈ 2.2 billion tags. `random` is injectable for tests.
  */
-export function functionName(cell: Cell, namePrefix = ""): string {
+export function newRunTag(random: () => number = Math.random): string {
+  let tag = "";
+  for (let i = 0; i < 6; i++) {
+    tag += RUN_ID_ALPHABET[Math.floor(random() * RUN_ID_ALPHABET.length)] ?? "0";
+  }
+  return tag;
+}
+
+/**
+ * The function name of a cell:
+ * `{prefix}s3-experiment-{workload}-{memory}mb-{factor}-rc{reserved}[-{runTag}]`, factor
+ * `b{BATCH_EVENTS}` or `p{MULTIPART_MB}mb`. The run tag (see {@link newRunTag}) is absent in
+ * runs made before it existed and in the manually deployed dev stack.
+ */
+export function functionName(cell: Cell, namePrefix = "", runTag = ""): string {
   if (!NAME_PREFIX_PATTERN.test(namePrefix)) {
     throw new InvalidInputError("NAME_PREFIX", namePrefix, "letters, digits, '-' and '_'");
   }
-  const name = `${namePrefix}s3-experiment-${cellId(cell)}`;
+  if (runTag !== "" && !RUN_TAG_PATTERN.test(runTag)) {
+    throw new InvalidInputError("run tag", runTag, "6 lowercase letters or digits, or none");
+  }
+  const name = `${namePrefix}s3-experiment-${cellId(cell)}${runTag === "" ? "" : `-${runTag}`}`;
   if (name.length > LAMBDA.maxFunctionNameLength) {
     throw new InvalidInputError(
       "NAME_PREFIX",
@@ -39,6 +62,14 @@ export function functionName(cell: Cell, namePrefix = ""): string {
   }
   return name;
 }
+
+/**
+ * The longest `NAME_PREFIX` a new run may take: what Lambda's 64 characters leave beside the
+ * longest cell's name with a run tag (`s3-experiment-events-1024mb-b100-rc10-xxxxxx`, 44).
+ */
+export const MAX_NAME_PREFIX_LENGTH =
+  LAMBDA.maxFunctionNameLength -
+  Math.max(...fullMatrix().map((cell) => functionName(cell, "", "000000").length));
 
 /** The log group Lambda writes a function's logs to. */
 export function logGroupName(fnName: string): string {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Architecture, Cell, Workload } from "./cell";
 import { ARCHITECTURES, WORKLOADS } from "./constants";
 import { InvalidInputError } from "./errors";
+import { RUN_TAG_PATTERN } from "./names";
 
 /**
  * The run directory (default `results/<run>/`): everything one experiment run leaves behind.
@@ -64,6 +65,11 @@ export interface Manifest {
   readonly object_mb: number;
   readonly event_bytes: number;
   readonly name_prefix: string;
+  /**
+   * The tag appended to every function name of the run (core/names.ts `newRunTag`); absent in
+   * run directories made before tags, whose names have none.
+   */
+  readonly run_tag?: string;
   readonly versions: Readonly<Record<string, string>>;
   /**
    * The load model. Absent in run directories written before the open loop existed:
@@ -223,6 +229,16 @@ export function readManifest(dir: string, input: string): Manifest {
       name("cell_order"),
       "(not a list of cell ids)",
       "an array of cell ids",
+    );
+  }
+  if (
+    parsed.run_tag !== undefined &&
+    (typeof parsed.run_tag !== "string" || !RUN_TAG_PATTERN.test(parsed.run_tag))
+  ) {
+    throw new InvalidInputError(
+      name("run_tag"),
+      parsed.run_tag,
+      "6 lowercase letters or digits, or no run_tag (a run made before tags)",
     );
   }
   const load = parsed.load === undefined ? { model: "closed" } : parsed.load;

@@ -38,6 +38,7 @@ export const CELL_FIELDS = [
   "eventBytes",
   "architecture",
   "namePrefix",
+  "runTag",
 ] as const;
 
 /** One of {@link CELL_FIELDS}. */
@@ -146,15 +147,28 @@ export function parseCellInputs(
       ? "arm64"
       : parseOneOf(label("architecture"), rawArchitecture, ARCHITECTURES);
   const namePrefix = get("namePrefix") ?? "";
+  const runTag = get("runTag") ?? "";
   try {
-    // The function name is the one place the prefix matters: validate it there.
-    functionName(cell, namePrefix);
+    // The function name is the one place prefix and tag matter: validate them there.
+    functionName(cell, namePrefix, runTag);
   } catch (e: unknown) {
+    if (isInvalidInputError(e) && e.input === "run tag") {
+      throw new InvalidInputError(label("runTag"), runTag, e.allowed);
+    }
     if (isInvalidInputError(e))
       throw new InvalidInputError(label("namePrefix"), namePrefix, e.allowed);
     throw e;
   }
-  return { cell, settings: { eventBytes, objectMb, architecture, namePrefix } };
+  return {
+    cell,
+    settings: {
+      eventBytes,
+      objectMb,
+      architecture,
+      namePrefix,
+      ...(runTag === "" ? {} : { runTag }),
+    },
+  };
 }
 
 function optionalInt(

@@ -30,7 +30,10 @@ export const INGEST_CELL_TYPE = "s3ingest:experiment:IngestCell";
 /** Value of the `experiment` tag on every taggable resource of a cell. */
 export const EXPERIMENT_TAG = "s3-ingestion-experiment";
 
-/** Days the function's log group keeps its events (harvesting happens within minutes). */
+/**
+ * Days the function's log group keeps its events: harvesting happens within minutes, and the
+ * group outlives the stack (retained on destroy) so `--reharvest` can read it for a week.
+ */
 export const LOG_RETENTION_DAYS = 7;
 
 /** Days after which S3 aborts a multipart upload that was never completed (and stops billing it). */
@@ -69,6 +72,11 @@ export interface IngestCellArgs {
   /** Prefix of the function name (`NAME_PREFIX`), default none. */
   readonly namePrefix?: string;
   /**
+   * The experiment run's tag, appended to the function name so names are unique per run
+   * (core/names.ts `newRunTag`); default none (the dev stack).
+   */
+  readonly runTag?: string;
+  /**
    * The handler bundle to deploy, default {@link HANDLER_BUNDLE} (`npm run build`). Absolute,
    * so it resolves from an Automation API work dir. Must exist when the cell is created.
    */
@@ -97,6 +105,7 @@ export function ingestCellArgs(
     eventBytes: settings.eventBytes,
     architecture: settings.architecture,
     namePrefix: settings.namePrefix,
+    ...(settings.runTag === undefined || settings.runTag === "" ? {} : { runTag: settings.runTag }),
     ...(bundlePath === undefined ? {} : { bundlePath }),
   };
 }
@@ -174,7 +183,7 @@ export class IngestCell extends pulumi.ComponentResource {
     const { cell, settings, bundlePath } = validateCell(name, args);
     super(INGEST_CELL_TYPE, name, {}, opts);
     const tags = cellTags(cell);
-    const fnName = functionName(cell, settings.namePrefix);
+    const fnName = functionName(cell, settings.namePrefix, settings.runTag);
     const parent = { parent: this };
 
     const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: true, tags }, parent);
@@ -225,10 +234,13 @@ export class IngestCell extends pulumi.ComponentResource {
       parent,
     );
 
+    // The log group outlives the stack: `destroy` leaves it (with its retention) so that
+    // `--reharvest` can still read a cell's records after the cell is gone. Its name carries
+    // the run's tag, so a retained group never collides with a later run's.
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
       { name: logGroupName(fnName), retentionInDays: LOG_RETENTION_DAYS, tags },
-      parent,
+      { parent: this, retainOnDelete: true },
     );
     const role = new aws.iam.Role(
       `${name}-role`,

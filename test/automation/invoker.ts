@@ -11,6 +11,7 @@ import {
   lambdaClientFor,
   type OpenLoopClock,
   reachedFunction,
+  requestTimeoutMs,
 } from "../../automation/invoker";
 import type { Cell } from "../../core/cell";
 import type { InvocationRecord } from "../../core/run-files";
@@ -103,7 +104,7 @@ t.test(
     const endpoint = await s.listen();
     t.teardown(() => new Promise<void>((r) => s.server.close(() => r())));
     const d = deployed(endpoint);
-    const client = lambdaClientFor(d, cell);
+    const client = lambdaClientFor(d, cell, 5);
     t.teardown(() => client.destroy());
     const seen: InvocationRecord[] = [];
     const records = await invokeRun(
@@ -163,7 +164,7 @@ t.test("a function error is recorded from X-Amz-Function-Error", async (t) => {
   const endpoint = await s.listen();
   t.teardown(() => new Promise<void>((r) => s.server.close(() => r())));
   const d = deployed(endpoint, "broken");
-  const client = lambdaClientFor(d, cell);
+  const client = lambdaClientFor(d, cell, 5);
   t.teardown(() => client.destroy());
   const r = await invokeOnce(
     client,
@@ -181,7 +182,7 @@ t.test("a refused connection is a client error with status 0", async (t) => {
   const endpoint = await s.listen();
   await new Promise<void>((r) => s.server.close(() => r()));
   const d = deployed(endpoint);
-  const client = lambdaClientFor(d, cell);
+  const client = lambdaClientFor(d, cell, 5);
   t.teardown(() => client.destroy());
   const r = await invokeOnce(
     client,
@@ -288,7 +289,7 @@ t.test(
     const endpoint = await s.listen();
     t.teardown(() => new Promise<void>((r) => s.server.close(() => r())));
     const d = deployed(endpoint);
-    const client = lambdaClientFor(d, cell);
+    const client = lambdaClientFor(d, cell, 1000);
     t.teardown(() => client.destroy());
     const offsets = poissonSchedule(20, 1, arrivalSeed(1, 1));
     const result = await invokeOpenRun(
@@ -324,7 +325,7 @@ t.test("the client keeps more than the SDK's default 50 sockets' worth in flight
   const endpoint = await s.listen();
   t.teardown(() => new Promise<void>((r) => s.server.close(() => r())));
   const d = deployed(endpoint);
-  const client = lambdaClientFor(d, cell);
+  const client = lambdaClientFor(d, cell, 80);
   t.teardown(() => client.destroy());
   const records = await invokeRun(
     client,
@@ -333,4 +334,118 @@ t.test("the client keeps more than the SDK's default 50 sockets' worth in flight
   );
   t.equal(records.filter(reachedFunction).length, 80, "all 80 answered");
   t.equal(s.stats().peak, 80, "80 at once at the function, not 50");
+});
+
+/**
+ * A Lambda Invoke API that answers nobody until `target` requests are in flight at once (or
+ * `giveUpMs` passed), then everybody: the peak it saw is the client's real concurrency.
+ */
+function barrierServer(target: number, giveUpMs: number) {
+  let inFlight = 0;
+  let peak = 0;
+  const waiting: (() => void)[] = [];
+  let released = false;
+  const releaseAll = (): void => {
+    released = true;
+    for (const release of waiting.splice(0)) release();
+  };
+  const timer = setTimeout(releaseAll, giveUpMs);
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      waiting.push(() => {
+        inFlight--;
+        res.writeHead(200, {
+          "x-amzn-requestid": `req-${peak}`,
+          "content-type": "application/json",
+        });
+        res.end("{}");
+      });
+      if (released || inFlight >= target) {
+        clearTimeout(timer);
+        releaseAll();
+      }
+    });
+  });
+  return {
+    peak: () => peak,
+    close: () => {
+      clearTimeout(timer);
+      releaseAll();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+    listen: () =>
+      new Promise<string>((resolve) =>
+        server.listen(0, "127.0.0.1", () =>
+          resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+        ),
+      ),
+  };
+}
+
+t.test(
+  "--concurrency 60 means 60 invocations in flight, beyond the SDK's 50 sockets",
+  async (t) => {
+    const s = barrierServer(60, 5000);
+    const endpoint = await s.listen();
+    t.teardown(() => s.close());
+    const d = deployed(endpoint);
+    const client = lambdaClientFor(d, cell, 60);
+    t.teardown(() => client.destroy());
+    const started = Date.now();
+    const records = await invokeRun(
+      client,
+      { cell, deployed: d, runId: RUN, trial: 1, invocations: 60, concurrency: 60 },
+      () => undefined,
+    );
+    t.equal(s.peak(), 60, "the server saw 60 requests at once");
+    t.ok(Date.now() - started < 5000, "released by the 60th request, not by the give-up timer");
+    t.equal(records.filter(reachedFunction).length, 60, "all 60 answered 200");
+  },
+);
+
+// Without an enforced timeout this would hang: the test's own limit turns that into a failure.
+t.test(
+  "a hung response ends in a TimeoutError record at the request timeout",
+  { timeout: 20_000 },
+  async (t) => {
+    const server = createServer((req) => req.resume()); // reads the request, never answers
+    const endpoint = await new Promise<string>((resolve) =>
+      server.listen(0, "127.0.0.1", () =>
+        resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+      ),
+    );
+    t.teardown(() => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+    const d = deployed(endpoint);
+    const client = lambdaClientFor(d, cell, 1, 300);
+    t.teardown(() => client.destroy());
+    const r = await invokeOnce(
+      client,
+      { cell, deployed: d, runId: RUN, trial: 1, invocations: 1, concurrency: 1 },
+      0,
+    );
+    const took = r.client_end_ms - r.client_start_ms;
+    t.match(
+      r.error,
+      /^TimeoutError: @smithy\/node-http-handler - \[ERROR\] a request has exceeded the configured 300 ms requestTimeout\./,
+      "the timeout is an error record, not a warning",
+    );
+    t.ok(took >= 300 && took < 3000, `ended at the timeout (${took} ms)`);
+    t.equal(r.status_code, 0, "no response");
+    t.notOk(reachedFunction(r), "not counted as reaching the function");
+  },
+);
+
+t.test("the client's request timeout is the function timeout plus 30 s", async (t) => {
+  t.equal(requestTimeoutMs(cell), 90_000, "events: 60 s + 30 s");
+  t.equal(
+    requestTimeoutMs({ workload: "batch", memoryMb: 512, multipartMb: 8, reservedConcurrency: 0 }),
+    930_000,
+    "batch: 900 s + 30 s",
+  );
 });

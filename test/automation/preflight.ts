@@ -1,5 +1,10 @@
 import t from "tap";
-import { type PreflightApi, peakReservedConcurrency, preflight } from "../../automation/preflight";
+import {
+  type PreflightApi,
+  peakReservedConcurrency,
+  peakUnreservedDemand,
+  preflight,
+} from "../../automation/preflight";
 import { parseMatrix } from "../../core/matrix";
 
 const cells = parseMatrix("workload=events,memory=512,batch=1"); // rc 0, 10, 50
@@ -31,7 +36,7 @@ t.test("peak reserved concurrency is the sum of the largest P levels", async (t)
 });
 
 t.test("a healthy account passes and is reported", async (t) => {
-  const r = await preflight(api(), "us-east-1", cells, 2);
+  const r = await preflight(api(), "us-east-1", cells, 2, 20);
   t.same(
     r,
     {
@@ -41,6 +46,7 @@ t.test("a healthy account passes and is reported", async (t) => {
       concurrentExecutions: 1000,
       unreservedConcurrentExecutions: 1000,
       peakReserved: 60,
+      peakUnreserved: 70,
     },
     "report",
   );
@@ -49,7 +55,7 @@ t.test("a healthy account passes and is reported", async (t) => {
 t.test("each failing check is a clear PreflightError", async (t) => {
   const enoent = Object.assign(new Error("spawn pulumi ENOENT"), { name: "Error" });
   await t.rejects(
-    preflight(api({ pulumi: enoent }), "us-east-1", cells, 1),
+    preflight(api({ pulumi: enoent }), "us-east-1", cells, 1, 20),
     {
       name: "PreflightError",
       message:
@@ -62,7 +68,7 @@ t.test("each failing check is a clear PreflightError", async (t) => {
     { name: "InvalidClientTokenId" },
   );
   await t.rejects(
-    preflight(api({ sts: denied }), "us-east-1", cells, 1),
+    preflight(api({ sts: denied }), "us-east-1", cells, 1, 20),
     {
       name: "PreflightError",
       message:
@@ -71,16 +77,16 @@ t.test("each failing check is a clear PreflightError", async (t) => {
     "bad credentials",
   );
   await t.rejects(
-    preflight(api({ limit: 10 }), "us-east-1", cells, 1),
+    preflight(api({ limit: 10 }), "us-east-1", cells, 1, 20),
     {
       name: "PreflightError",
       message:
-        'the account\'s Lambda concurrency limit in us-east-1 is 10: reserved concurrency cannot be set at all (100 must stay unreserved). Request a higher "Concurrent executions" quota in Service Quotas, or run only unreserved cells (--matrix with rc=0)',
+        'the account\'s Lambda concurrency limit in us-east-1 is 10: reserved concurrency cannot be set at all (100 must stay unreserved). Request a higher "Concurrent executions" quota in Service Quotas, or run only unreserved cells (--matrix with rc=0) with --parallel × --concurrency ≤ 10',
     },
     "a new account with limit 10",
   );
   await t.rejects(
-    preflight(api({ limit: 1000, unreserved: 150 }), "us-east-1", cells, 2),
+    preflight(api({ limit: 1000, unreserved: 150 }), "us-east-1", cells, 2, 20),
     {
       name: "PreflightError",
       message:
@@ -89,18 +95,76 @@ t.test("each failing check is a clear PreflightError", async (t) => {
     "not enough unreserved",
   );
   await t.rejects(
-    preflight(api(), " ", cells, 1),
+    preflight(api(), " ", cells, 1, 20),
     { name: "PreflightError", message: "no AWS region: pass --region (e.g. --region us-east-1)" },
     "no region",
   );
 });
 
-t.test("unreserved-only cells pass on a limit-10 account", async (t) => {
+t.test("unreserved-only cells pass on a limit-10 account at --concurrency 10", async (t) => {
   const r = await preflight(
     api({ limit: 10 }),
     "us-east-1",
     parseMatrix("workload=events,rc=0"),
     1,
+    10,
   );
   t.equal(r.peakReserved, 0, "nothing reserved");
+  t.equal(r.peakUnreserved, 10, "one cell offered 10");
+});
+
+t.test(
+  "the unreserved pool must hold --parallel × --concurrency of unreserved cells",
+  async (t) => {
+    const unreserved = parseMatrix("workload=events,rc=0"); // 27 cells, all rc 0
+    await t.rejects(
+      preflight(api({ limit: 10 }), "us-east-1", unreserved, 1, 20),
+      {
+        name: "PreflightError",
+        message:
+          '1 cell(s) without reserved concurrency deployed at once (--parallel 1) × --concurrency 20 = 20 concurrent executions but the unreserved pool in us-east-1 holds 10 (account limit 10): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas',
+      },
+      "an account limited to 10 cannot take the default --concurrency 20",
+    );
+    await t.rejects(
+      preflight(api({ limit: 100 }), "us-east-1", unreserved, 3, 40),
+      {
+        name: "PreflightError",
+        message:
+          '3 cell(s) without reserved concurrency deployed at once (--parallel 3) × --concurrency 40 = 120 concurrent executions but the unreserved pool in us-east-1 holds 100 (account limit 100): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas',
+      },
+      "three at once need 120",
+    );
+    const r = await preflight(api({ limit: 120 }), "us-east-1", unreserved, 3, 40);
+    t.equal(r.peakUnreserved, 120, "exactly the pool passes");
+  },
+);
+
+t.test("reserved cells deployed beside unreserved ones take from the same pool", async (t) => {
+  // rc 0, 10, 50 with 2 at once and --concurrency 30: worst is one unreserved cell (30)
+  // beside the rc-50 cell, 80 of the pool; 50 + 10 reserved leaves 100 of 160 unreserved.
+  t.same(
+    peakUnreservedDemand(cells, 2, 30),
+    { cells: 1, executions: 30, reservedBeside: 50 },
+    "the worst mix",
+  );
+  t.same(
+    peakUnreservedDemand(cells, 2, 60),
+    { cells: 1, executions: 60, reservedBeside: 50 },
+    "the same mix at a higher concurrency",
+  );
+  t.same(
+    peakUnreservedDemand(parseMatrix("workload=events,rc=10|50"), 2, 30),
+    { cells: 0, executions: 0, reservedBeside: 0 },
+    "no unreserved cell, no demand",
+  );
+  await t.rejects(
+    preflight(api({ limit: 1000, unreserved: 170 }), "us-east-1", cells, 2, 130),
+    {
+      name: "PreflightError",
+      message:
+        '1 cell(s) without reserved concurrency deployed at once (--parallel 2) × --concurrency 130 = 130 concurrent executions, beside 50 reserved by the cell(s) deployed with them, but the unreserved pool in us-east-1 holds 170 (account limit 1000): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas',
+    },
+    "130 + 50 does not fit in 170",
+  );
 });

@@ -6,6 +6,7 @@ import { type ChildProcess, execFileSync } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -339,6 +340,18 @@ t.test(
       );
       t.equal(mine.filter((i) => i.warmup === true).length, 20, `${cell}: 20 warm-up invocations`);
     }
+    const tag = manifest.run_tag ?? "";
+    t.match(tag, /^[a-z0-9]{6}$/, "the run's tag is recorded");
+    t.same(
+      manifest.cells.map((c) => c.function_name).sort(),
+      ["rc0", "rc10", "rc50"].map((rc) => `s3-experiment-events-512mb-b1-${rc}-${tag}`),
+      "every function name carries it",
+    );
+    t.same(
+      [...new Set(invocations.map((i) => i.function_name))].sort(),
+      manifest.cells.map((c) => c.function_name).sort(),
+      "the invoked functions are the manifest's",
+    );
     const records = readJsonl(join(out, "records.jsonl")) as { run_id: string }[];
     const harvested = readJournal(join(out, "journal.jsonl")).filter(
       (e) => e.phase === "harvested",
@@ -673,6 +686,52 @@ for (const signal of ["SIGINT", "SIGHUP"] as const) {
   );
 }
 
+t.test("a run directory from before run tags resumes under its untagged names", async (t) => {
+  const out = join(root, "untagged");
+  mkdirSync(out);
+  const cell = {
+    workload: "events",
+    memoryMb: 512,
+    batchEvents: 1,
+    reservedConcurrency: 50,
+  } as const;
+  const old: Manifest = {
+    schema_version: 1,
+    tool_version: "0.1.0",
+    created_at: "2026-11-23T00:00:00.000Z",
+    backend: "local",
+    region: "us-east-1",
+    architecture: "arm64",
+    matrix: "workload=events,memory=512,batch=1,rc=50",
+    cells: [
+      {
+        cell_id: "events-512mb-b1-rc50",
+        cell,
+        function_name: "s3-experiment-events-512mb-b1-rc50",
+      },
+    ],
+    order_seed: 1,
+    cell_order: ["events-512mb-b1-rc50"],
+    invocations: { events: 3, batch: 1 },
+    trials: 1,
+    concurrency: 2,
+    parallel: 1,
+    object_mb: 100,
+    event_bytes: 1024,
+    name_prefix: "",
+    versions: {},
+  };
+  writeFileSync(join(out, "manifest.json"), JSON.stringify(old));
+  const io = fakeIo();
+  t.equal(await main(["--resume", out], io), EXIT.ok, `resume exits 0 (${io.err()})`);
+  const invocations = readJsonl(join(out, "invocations.jsonl")) as InvocationRecord[];
+  t.same(
+    invocations.map((i) => [i.function_name, i.status_code]),
+    Array(3).fill(["s3-experiment-events-512mb-b1-rc50", 200]),
+    "the old name, no tag added",
+  );
+});
+
 t.test("--cleanup destroys what a killed run left live", async (t) => {
   const out = join(root, "cleanup");
   const child = spawnCli([
@@ -701,10 +760,11 @@ t.test("--cleanup destroys what a killed run left live", async (t) => {
   t.equal(readdirSync(join(out, ".local", "s3", "buckets")).length, 1, "its bucket is on disk");
   const io = fakeIo();
   t.equal(await main(["--cleanup", out], io), EXIT.ok, `cleanup exits 0 (${io.err()})`);
+  const { run_tag: tag } = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as Manifest;
   t.match(
     io.out(),
-    "destroying leftover s3-experiment-batch-512mb-p8mb-rc10 (batch-512mb-p8mb-rc10)",
-    "says what it destroys",
+    `destroying leftover s3-experiment-batch-512mb-p8mb-rc10-${tag} (batch-512mb-p8mb-rc10)`,
+    "says what it destroys, by the run's tagged name",
   );
   t.same(liveEntries(join(out, "ledger.jsonl")), [], "nothing live");
   t.same(readdirSync(join(out, ".local", "s3", "buckets")), [], "the bucket is gone");

@@ -1,11 +1,16 @@
 import t from "tap";
+import { cellId } from "../../core/cell";
+import { fullMatrix } from "../../core/matrix";
 import {
   functionName,
   localBucketName,
   logGroupName,
+  MAX_NAME_PREFIX_LENGTH,
   newRunId,
+  newRunTag,
   objectKey,
   RUN_ID_PATTERN,
+  RUN_TAG_PATTERN,
 } from "../../core/names";
 
 t.test("function names follow the DESIGN.md pattern", async (t) => {
@@ -63,4 +68,58 @@ t.test("object keys and local bucket names", async (t) => {
   );
   t.equal(b, "s3x-batch-2048mb-p64mb-rc50-abcdef", "lowercase bucket name");
   t.ok(b.length <= 63, "within S3's 63 characters");
+});
+
+t.test("a run tag makes a cell's function name unique per run", async (t) => {
+  const cell = {
+    workload: "events",
+    memoryMb: 512,
+    batchEvents: 1,
+    reservedConcurrency: 0,
+  } as const;
+  t.equal(
+    newRunTag(() => 0.5),
+    "ssssss",
+    "6 characters from the injected randomness",
+  );
+  t.match(newRunTag(), RUN_TAG_PATTERN, "the default tag matches the pattern");
+  t.equal(
+    functionName(cell, "", "k3x9q2"),
+    "s3-experiment-events-512mb-b1-rc0-k3x9q2",
+    "the tag is appended to the seed's name",
+  );
+  t.equal(
+    functionName(cell, "dev-", "k3x9q2"),
+    "dev-s3-experiment-events-512mb-b1-rc0-k3x9q2",
+    "after the prefix",
+  );
+  t.equal(functionName(cell, "", ""), "s3-experiment-events-512mb-b1-rc0", "no tag: old names");
+  t.throws(
+    () => functionName(cell, "", "K3X9Q2"),
+    { message: 'run tag="K3X9Q2" is invalid: allowed 6 lowercase letters or digits, or none' },
+    "a bad tag",
+  );
+});
+
+t.test("the longest prefix leaves the longest tagged name at Lambda's 64 characters", async (t) => {
+  t.equal(MAX_NAME_PREFIX_LENGTH, 20, "64 − 44");
+  const longest = {
+    workload: "events",
+    memoryMb: 1024,
+    batchEvents: 100,
+    reservedConcurrency: 10,
+  } as const;
+  const name = functionName(longest, "p".repeat(MAX_NAME_PREFIX_LENGTH), "zzzzzz");
+  t.equal(name.length, 64, `exactly 64: ${name}`);
+  t.throws(
+    () => functionName(longest, "p".repeat(MAX_NAME_PREFIX_LENGTH + 1), "zzzzzz"),
+    { name: "InvalidInputError", message: /within 64 characters/ },
+    "one more character is refused",
+  );
+  for (const cell of fullMatrix()) {
+    t.ok(
+      functionName(cell, "p".repeat(MAX_NAME_PREFIX_LENGTH), "zzzzzz").length <= 64,
+      `${cellId(cell)} fits`,
+    );
+  }
 });

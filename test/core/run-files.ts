@@ -44,8 +44,24 @@ t.test("a valid manifest is read back as written", async (t) => {
     load: { model: "open", arrival_rate_per_s: 20, duration_s: 10 },
     warmup_invocations: { events: 20, batch: 3 },
   };
-  const dir = runDir(t, JSON.stringify(open));
-  t.same(readManifest(dir, "--resume"), open, "round trip");
+  t.same(readManifest(runDir(t, JSON.stringify(open)), "--resume"), open, "round trip");
+  const defaults = { load: { model: "closed" }, warmup_invocations: { events: 0, batch: 0 } };
+  const dir = runDir(t, JSON.stringify(manifest));
+  t.same(
+    readManifest(dir, "--resume"),
+    { ...manifest, ...defaults },
+    "round trip of a run without a tag (closed loop, no warm-up by default)",
+  );
+  const tagged: Manifest = {
+    ...manifest,
+    run_tag: "k3x9q2",
+    cells: manifest.cells.map((c) => ({ ...c, function_name: `${c.function_name}-k3x9q2` })),
+  };
+  t.same(
+    readManifest(runDir(t, JSON.stringify(tagged)), "--resume"),
+    { ...tagged, ...defaults },
+    "and with one",
+  );
 });
 
 t.test(
@@ -104,6 +120,10 @@ t.test("each bad field is named by file and field with what is allowed", async (
     [
       { warmup_invocations: { events: 20 } },
       'warmup_invocations="{\\"events\\":20}" is invalid: allowed { events: N, batch: N } with integers N ≥ 0',
+    ],
+    [
+      { run_tag: "BAD" },
+      'run_tag="BAD" is invalid: allowed 6 lowercase letters or digits, or no run_tag (a run made before tags)',
     ],
   ];
   for (const [change, message] of cases) {

@@ -8,11 +8,13 @@ import { PROJECT_ROOT } from "../../core/paths";
  *
  * Through env(1) without NODE_OPTIONS: tap adds its loader hooks to every node child it sees,
  * and those would load the script as an ES module, bypassing ts-node. env execs node, so the
- * child's pid is the script's own.
+ * child's pid is the script's own. `detached` puts it in a process group of its own, so a test
+ * can signal that group as a terminal does on Ctrl-C.
  */
 export function spawnProjectScript(
   script: string,
   args: readonly string[],
+  options: { readonly env?: NodeJS.ProcessEnv; readonly detached?: boolean } = {},
 ): ChildProcess & { output: () => string } {
   const child = spawn(
     "/usr/bin/env",
@@ -24,7 +26,12 @@ export function spawnProjectScript(
       join(PROJECT_ROOT, script),
       ...args,
     ],
-    { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: PROJECT_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: options.env ?? process.env,
+      detached: options.detached ?? false,
+    },
   );
   let output = "";
   const collect = (c: Buffer): void => {

@@ -42,6 +42,7 @@ t.test("a batch cell is read with every setting given", async (t) => {
         "s3ingest:eventBytes": "256",
         "s3ingest:architecture": "x86_64",
         "s3ingest:namePrefix": "me_",
+        "s3ingest:runTag": "k3x9q2",
         "aws:profile": "lab",
       },
       "ap-south-1",
@@ -53,6 +54,7 @@ t.test("a batch cell is read with every setting given", async (t) => {
         objectMb: 300,
         architecture: "x86_64",
         namePrefix: "me_",
+        runTag: "k3x9q2",
         region: "ap-south-1",
       },
     },
@@ -181,6 +183,11 @@ const ERRORS: readonly [string, Record<string, string>, string][] = [
     "a name prefix too long for a function name",
     { ...EVENTS, "s3ingest:namePrefix": "x".repeat(40) },
     `s3ingest:namePrefix="${"x".repeat(40)}" is invalid: allowed a prefix that keeps the function name "${"x".repeat(40)}s3-experiment-events-1024mb-b10-rc50" within 64 characters`,
+  ],
+  [
+    "a run tag that is not 6 lowercase letters or digits",
+    { ...EVENTS, "s3ingest:runTag": "ABC" },
+    's3ingest:runTag="ABC" is invalid: allowed 6 lowercase letters or digits, or none',
   ],
   [
     "a misspelt key",

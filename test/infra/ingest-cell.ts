@@ -128,8 +128,8 @@ const CASES: readonly Case[] = [
   },
   {
     cell: { workload: "events", memoryMb: 1024, batchEvents: 10, reservedConcurrency: 10 },
-    settings: { ...settings, architecture: "x86_64", namePrefix: "dev-" },
-    functionName: "dev-s3-experiment-events-1024mb-b10-rc10",
+    settings: { ...settings, architecture: "x86_64", namePrefix: "dev-", runTag: "k3x9q2" },
+    functionName: "dev-s3-experiment-events-1024mb-b10-rc10-k3x9q2",
     timeout: 60,
     environment: (bucket) => ({
       OUTPUT_BUCKET: bucket,
@@ -203,8 +203,9 @@ const CASES: readonly Case[] = [
 async function deploy(
   name: string,
   args: IngestCellArgs,
+  opts?: pulumi.ComponentResourceOptions,
 ): Promise<{ cell: IngestCell; resources: Map<string, Registered> }> {
-  const cell = new IngestCell(name, args);
+  const cell = new IngestCell(name, args, opts);
   // The function depends on every other child: once its name resolves, all are registered.
   await resolved(cell.functionName);
   const resources = new Map<string, Registered>();
@@ -408,6 +409,40 @@ for (const c of CASES) {
     }
   });
 }
+
+t.test("the log group outlives the stack: retained on destroy, with its retention", async (t) => {
+  const c: Cell = { workload: "batch", memoryMb: 512, multipartMb: 8, reservedConcurrency: 10 };
+  // The mock engine does not see resource options; a transformation on the component sees
+  // every child's options as registered.
+  const retained = new Map<string, boolean | undefined>();
+  const { resources } = await deploy(
+    "retain-check",
+    ingestCellArgs(c, { ...settings, runTag: "a1b2c3" }, bundlePath),
+    {
+      transformations: [
+        (a) => {
+          retained.set(a.type, a.opts.retainOnDelete);
+          return undefined;
+        },
+      ],
+    },
+  );
+  t.equal(retained.get("aws:cloudwatch/logGroup:LogGroup"), true, "the log group is retained");
+  t.same(
+    [...retained].filter(
+      ([type, keep]) => keep === true && type !== "aws:cloudwatch/logGroup:LogGroup",
+    ),
+    [],
+    "nothing else is retained (the bucket, role and function go with the stack)",
+  );
+  const logGroup = input(resources, "aws:cloudwatch/logGroup:LogGroup");
+  t.equal(logGroup.retentionInDays, 7, "its events still expire after a week");
+  t.equal(
+    logGroup.name,
+    "/aws/lambda/s3-experiment-batch-512mb-p8mb-rc10-a1b2c3",
+    "named after the run's tagged function, so a retained group never meets a later run's",
+  );
+});
 
 t.test("the program creates the cell under an explicit provider", async (t) => {
   const provider = new aws.Provider("explicit", { region: "eu-west-1" });

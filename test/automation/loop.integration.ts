@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t, { type Test } from "tap";
+import type { Harvester } from "../../automation/harvest";
+import { lambdaClientFor } from "../../automation/invoker";
+import { Journal, readJournal } from "../../automation/journal";
+import { JsonlAppender, readJsonl } from "../../automation/jsonl";
+import { Ledger, liveEntries } from "../../automation/ledger";
+import { LocalDeployer } from "../../automation/local-deployer";
+import { runLoop } from "../../automation/loop";
+import { type Cell, type CellSettings, cellId, DEFAULT_CELL_SETTINGS } from "../../core/cell";
+import { functionName, newRunTag } from "../../core/names";
+import { PROJECT_ROOT } from "../../core/paths";
+import type { InvocationRecord } from "../../core/run-files";
+import { type LocalBackend, startLocalBackend } from "../../local/backend";
+
+const CELL: Cell = { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 0 };
+const ECHO = join(PROJECT_ROOT, "test", "fixtures", "lambda", "echo.js");
+
+/** A harvester that finds nothing: these tests are about names, not records. */
+const nothing: Harvester = {
+  async harvest(req) {
+    const expected = req.invocations.length;
+    return { records: [], expected, found: 0, missing: expected, source: "none", counts: {} };
+  },
+};
+
+async function backend(t: Test): Promise<LocalBackend> {
+  const dataDir = mkdtempSync(join(tmpdir(), "loop-names-"));
+  const local = await startLocalBackend({ dataDir, cpuScaling: "off" });
+  t.teardown(async () => {
+    await local.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return local;
+}
+
+/** A function someone else left registered: the echo fixture under `name`. */
+async function leak(local: LocalBackend, name: string): Promise<void> {
+  await local.runtime.createFunction({
+    functionName: name,
+    memoryMb: 128,
+    timeoutSeconds: 5,
+    environment: {},
+    bundlePath: ECHO,
+  });
+}
+
+/** One cell, one trial of 2 invocations, through the real LocalDeployer and invoker. */
+async function runOneCell(t: Test, local: LocalBackend, settings: CellSettings) {
+  const dir = mkdtempSync(join(tmpdir(), "loop-names-run-"));
+  const journal = new Journal(join(dir, "journal.jsonl"));
+  const ledger = new Ledger(join(dir, "ledger.jsonl"));
+  const invocationsOut = new JsonlAppender(join(dir, "invocations.jsonl"));
+  const recordsOut = new JsonlAppender(join(dir, "records.jsonl"));
+  const deployer = new LocalDeployer(local, settings, { bucketSuffix: "names1" });
+  t.teardown(async () => {
+    for (const c of [journal, ledger, invocationsOut, recordsOut]) c.close();
+    await deployer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await deployer.prepare([CELL]);
+  const summary = await runLoop(
+    {
+      deployer,
+      harvesterFor: () => nothing,
+      invokeClientFor: lambdaClientFor,
+      resourceName: (c) => functionName(c, settings.namePrefix, settings.runTag),
+      journal,
+      ledger,
+      invocationsOut,
+      recordsOut,
+      events: { phase: () => undefined, invocation: () => undefined },
+      signal: new AbortController().signal,
+    },
+    {
+      order: [CELL],
+      invocations: { events: 2, batch: 1 },
+      trials: 1,
+      concurrency: 2,
+      parallel: 1,
+      warmup: { events: 0, batch: 0 },
+      load: { model: "closed" },
+      seed: 1,
+    },
+  );
+  const invocations = readJsonl(join(dir, "invocations.jsonl")) as InvocationRecord[];
+  return { summary, invocations, journal: readJournal(join(dir, "journal.jsonl")), dir };
+}
+
+t.test(
+  "a run succeeds beside leaked functions of the same cell: its names carry its own run tag",
+  async (t) => {
+    const local = await backend(t);
+    // Leaked by a run from before tags, and by another (tagged) run in the same "account".
+    const untagged = functionName(CELL);
+    const otherRun = functionName(CELL, "", "zzzzzz");
+    await leak(local, untagged);
+    await leak(local, otherRun);
+    const runTag = newRunTag();
+    const ours = functionName(CELL, "", runTag);
+    const r = await runOneCell(t, local, { ...DEFAULT_CELL_SETTINGS, runTag });
+    t.same(r.summary.failed, [], "no cell failed");
+    t.same(r.summary.done, [cellId(CELL)], "the cell is done");
+    t.same(
+      r.invocations.map((i) => [i.function_name, i.status_code]),
+      [
+        [ours, 200],
+        [ours, 200],
+      ],
+      "both invocations reached this run's own function",
+    );
+    t.same(
+      local.runtime.listFunctions().sort(),
+      [otherRun, untagged].sort(),
+      "the leaked functions are untouched; this run's is destroyed",
+    );
+    t.same(liveEntries(join(r.dir, "ledger.jsonl")), [], "nothing of this run left live");
+  },
+);
+
+t.test(
+  "a function already holding this run's name is Lambda's ResourceConflictException, never replaced",
+  async (t) => {
+    const local = await backend(t);
+    const runTag = "a1b2c3";
+    const ours = functionName(CELL, "", runTag);
+    await leak(local, ours);
+    const r = await runOneCell(t, local, { ...DEFAULT_CELL_SETTINGS, runTag });
+    t.same(
+      r.summary.failed,
+      [
+        {
+          cellId: cellId(CELL),
+          error: `ResourceConflictException: Function already exist: ${ours}`,
+        },
+      ],
+      "the cell fails with Lambda's error, as `pulumi up` would on AWS",
+    );
+    t.same(r.invocations, [], "nothing was invoked");
+    t.same(local.runtime.listFunctions(), [ours], "the other function is still there");
+    t.equal(r.journal.at(-1)?.phase, "failed", "journaled failed");
+  },
+);
