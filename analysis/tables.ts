@@ -3,7 +3,7 @@ import type { CellStats } from "./cells";
 import type { CsvValue } from "./csv";
 import type { RunStats } from "./runs";
 
-/** Columns of results.csv: the seed's eight first (DESIGN.md), then ours. */
+/** Columns of results.csv: the seed's eight first (docs/architecture.md "The run directory"), then ours. */
 export const RESULTS_COLUMNS = [
   "workload",
   "memory_mb",

@@ -18,7 +18,7 @@ export interface DeployedCell {
 }
 
 /**
- * Turns a cell into live endpoints and takes them down again (DESIGN.md "Architecture").
+ * Turns a cell into live endpoints and takes them down again (docs/architecture.md "Data flow").
  * `PulumiDeployer` (`--backend aws`) and `LocalDeployer` (`--backend local`) implement it.
  */
 export interface Deployer {

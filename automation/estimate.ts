@@ -25,7 +25,7 @@ export const ESTIMATE_MODEL = {
   putRoundTripMs: 50,
   /** CPU time to generate and serialise 1 MiB of events at one full vCPU, ms. */
   eventsCpuMsPerMib: 20,
-  /** Lambda → S3 network throughput per environment, MB/s (DESIGN.md facts). */
+  /** Lambda → S3 network throughput per environment, MB/s (docs/architecture.md "Facts built against"). */
   networkMBps: 78,
   /** Random-data generation rate at one full vCPU, MB/s. */
   generateMBpsPerVcpu: 400,

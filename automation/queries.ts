@@ -18,7 +18,7 @@ function checkedRunId(runId: string): string {
 /**
  * The seed's query (original design, "CloudWatch Logs Insights Queries"), verbatim: p95
  * latency, throughput over log timestamps and bytes of one run. Kept for comparison with the
- * seed; {@link runSummaryQuery} uses the record timestamps DESIGN.md defines.
+ * seed; {@link runSummaryQuery} uses the record timestamps the report defines (README "How to read the report").
  */
 export function seedP95ThroughputQuery(runId: string): string {
   const id = checkedRunId(runId);
@@ -34,7 +34,7 @@ export function seedP95ThroughputQuery(runId: string): string {
 }
 
 /**
- * p95 latency, throughput and bytes of one run with DESIGN.md's window: records over
+ * p95 latency, throughput and bytes of one run with the report's window: records over
  * `max(ts_end_ms) − min(ts_start_ms)` (log timestamps would drop the first invocation).
  * Insights discovers the JSON fields of the EMF line itself, so no `parse` is needed.
  */

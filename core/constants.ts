@@ -1,6 +1,6 @@
 /**
  * Limits, units and defaults of the experiment, in one place.
- * Values come from AWS documentation as summarised in DESIGN.md ("Facts to build against").
+ * Values come from AWS documentation as summarised in docs/architecture.md ("Facts built against").
  */
 
 /** Bytes in one mebibyte. */

@@ -3,7 +3,7 @@ import { EMF, WORKLOADS } from "./constants";
 
 /**
  * One invocation's record, success or failure: the root fields of the EMF line.
- * The seed's fields first, ours after (DESIGN.md "The EMF line").
+ * The seed's fields first, ours after (docs/architecture.md "The EMF line").
  *
  * On failure `ok` is false, `error` says why and `object_bytes` is 0 (nothing was written).
  * Fields of the other workload are 0: events records have `multipart_part_mb`,

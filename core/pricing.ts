@@ -24,7 +24,7 @@ export interface Pricing {
   readonly insightsScanGb: number;
 }
 
-/** us-east-1 list prices, checked 2026-11-23 (DESIGN.md "Facts to build against"). */
+/** us-east-1 list prices, checked 2026-11-23 (docs/architecture.md "Facts built against"). */
 export const DEFAULT_PRICING: Pricing = {
   region: "us-east-1",
   asOf: "2026-11-23",

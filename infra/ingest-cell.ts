@@ -164,7 +164,7 @@ function argValue(args: IngestCellArgs, field: CellField): string | undefined {
  * once `functionName` resolves the whole cell exists and may be invoked.
  */
 export class IngestCell extends pulumi.ComponentResource {
-  /** The Lambda function's name (DESIGN.md "Function and key names"). */
+  /** The Lambda function's name (docs/architecture.md "Names"). */
   readonly functionName: pulumi.Output<string>;
   /** The Lambda function's ARN. */
   readonly functionArn: pulumi.Output<string>;

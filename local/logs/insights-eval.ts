@@ -3,7 +3,7 @@
  * discovers them: the JSON keys of a message that is a JSON object (nested keys joined with
  * dots, array items as `key.0`), plus `@timestamp`, `@message`, `@logStream`, `@log` and
  * `@ingestionTime`. Result values are strings; time fields read `YYYY-MM-DD HH:MM:SS.mmm`.
- * `pct` interpolates linearly between closest ranks (DESIGN.md's definition): Insights
+ * `pct` interpolates linearly between closest ranks (the report's definition, README "How to read the report"): Insights
  * documents no exact algorithm, so local p95s match the analysis, not necessarily AWS's.
  */
 import { percentile } from "../../analysis/stats";

@@ -13,7 +13,7 @@ import {
   RUN_TAG_PATTERN,
 } from "../../core/names";
 
-t.test("function names follow the DESIGN.md pattern", async (t) => {
+t.test("function names follow the pattern of docs/architecture.md Names", async (t) => {
   t.equal(
     functionName({ workload: "events", memoryMb: 512, batchEvents: 10, reservedConcurrency: 0 }),
     "s3-experiment-events-512mb-b10-rc0",

@@ -264,7 +264,7 @@ for (const c of CASES) {
     );
 
     const fn = input(resources, "aws:lambda/function:Function");
-    t.equal(fn.name, c.functionName, "function name per DESIGN.md");
+    t.equal(fn.name, c.functionName, "function name per docs/architecture.md Names");
     t.equal(fn.memorySize, c.cell.memoryMb, "memory from the cell");
     t.equal(fn.timeout, c.timeout, "timeout sized for the workload");
     t.equal(fn.runtime, "nodejs22.x", "Node.js 22 runtime");
