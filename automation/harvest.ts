@@ -152,3 +152,17 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** The `harvested` journal detail of a run's harvest (the loop's and `--reharvest`'s). */
+export function harvestedDetail(runId: string, result: HarvestResult): Record<string, unknown> {
+  return {
+    run_id: runId,
+    expected: result.expected,
+    found: result.found,
+    missing: result.missing,
+    source: result.source,
+    counts: result.counts,
+    ...(result.notes === undefined ? {} : { notes: result.notes }),
+    ...(result.reason === undefined ? {} : { reason: result.reason }),
+  };
+}

@@ -12,7 +12,7 @@ import { newRunId } from "../core/names";
 import type { CellPhase, InvocationRecord, LoadModel } from "../core/run-files";
 import { arrivalSeed, poissonSchedule } from "./arrivals";
 import type { DeployedCell, Deployer } from "./deployer";
-import type { Harvester, HarvestResult } from "./harvest";
+import { type Harvester, type HarvestResult, harvestedDetail } from "./harvest";
 import {
   type InvokeClient,
   type InvokeRun,
@@ -286,16 +286,7 @@ async function runCell(
         {
           run_id: run.runId,
           trial: run.trial,
-          detail: {
-            run_id: run.runId,
-            expected: result.expected,
-            found: result.found,
-            missing: result.missing,
-            source: result.source,
-            counts: result.counts,
-            ...(result.notes === undefined ? {} : { notes: result.notes }),
-            ...(result.reason === undefined ? {} : { reason: result.reason }),
-          },
+          detail: harvestedDetail(run.runId, result),
         },
         result.missing > 0
           ? `${result.missing} records missing (${result.reason?.code ?? "no reason"})`

@@ -19,7 +19,7 @@ import {
 } from "../core/run-files";
 import { localLogsClient, startLogsServer } from "../local/logs";
 import type { DeployedCell } from "./deployer";
-import { type Harvester, type HarvestResult, recordKey } from "./harvest";
+import { type Harvester, type HarvestResult, harvestedDetail, recordKey } from "./harvest";
 import { AwsHarvester, cloudWatchLogsApi, harvestLogsClient } from "./harvest-aws";
 import { Journal, latestHarvests, readJournal } from "./journal";
 import { JsonlAppender, readJsonl } from "./jsonl";
@@ -215,15 +215,8 @@ export async function reharvestRuns(
         run_id: run.runId,
         ...(Number.isNaN(run.trial) ? {} : { trial: run.trial }),
         detail: {
-          run_id: run.runId,
-          expected: result.expected,
-          found: result.found,
-          missing: result.missing,
-          source: result.source,
-          counts: result.counts,
+          ...harvestedDetail(run.runId, result),
           reharvest: { previous_missing: run.previousMissing ?? null, added },
-          ...(result.notes === undefined ? {} : { notes: result.notes }),
-          ...(result.reason === undefined ? {} : { reason: result.reason }),
         },
       });
       out.push({ run, result, added });

@@ -335,8 +335,9 @@ class Runtime implements LambdaRuntime {
       if (stale.length === 0) continue;
       fn.idle.splice(0, fn.idle.length, ...fn.idle.filter((env) => env.lastUsedMs >= cutoff));
       for (const env of stale) {
-        fn.all.delete(env);
+        // Listed until its process is gone, so that environmentPids() never hides a live one.
         await env.kill();
+        fn.all.delete(env);
       }
     }
   }

@@ -1,29 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
 import t from "tap";
 import { parseReport } from "../../../core/lambda-logs";
-import { startLambdaRuntime } from "../../../local/lambda/runtime";
+import { startTestRuntime } from "../../helpers/lambda-runtime";
 
 const FIXTURES = resolve(__dirname, "../../fixtures/lambda");
 
 t.test(
   "an environment that died while idle is discarded: the next invocation cold-starts",
   async (t) => {
-    const logDir = mkdtempSync(join(tmpdir(), "lambda-liveness-test-"));
-    const rt = await startLambdaRuntime({ logDir, cpuScaling: "off" });
-    const client = new LambdaClient({
-      endpoint: rt.endpoint,
-      region: rt.region,
-      maxAttempts: 1,
-      credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local-secret" },
-    });
-    t.teardown(async () => {
-      client.destroy();
-      await rt.stop();
-      rmSync(logDir, { recursive: true, force: true });
-    });
+    const { rt, client } = await startTestRuntime(t);
     await rt.createFunction({
       functionName: "liveness-fn",
       memoryMb: 256,

@@ -1,32 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { GetFunctionCommand, InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { GetFunctionCommand, InvokeCommand } from "@aws-sdk/client-lambda";
 import t from "tap";
 import { billedDurationMs } from "../../../core/billing";
 import { isInvalidInputError } from "../../../core/errors";
 import { type LogFormat, parseReport } from "../../../core/lambda-logs";
-import { startLambdaRuntime } from "../../../local/lambda/runtime";
+import { startTestRuntime } from "../../helpers/lambda-runtime";
 
 const FIXTURES = resolve(__dirname, "../../fixtures/lambda");
 const RUN_ID = "run_1700000000000_abc123";
 
-async function start(t: tap.Test) {
-  const logDir = mkdtempSync(join(tmpdir(), "lambda-log-format-test-"));
-  const rt = await startLambdaRuntime({ logDir, cpuScaling: "off" });
-  const client = new LambdaClient({
-    endpoint: rt.endpoint,
-    region: rt.region,
-    maxAttempts: 1,
-    credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local-secret" },
-  });
-  t.teardown(async () => {
-    client.destroy();
-    await rt.stop();
-    rmSync(logDir, { recursive: true, force: true });
-  });
-  return { rt, client };
-}
+const start = (t: tap.Test) => startTestRuntime(t);
 
 async function createAndInvokeTwice(
   t: tap.Test,

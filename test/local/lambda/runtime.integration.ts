@@ -10,11 +10,8 @@ import {
 } from "@aws-sdk/client-lambda";
 import t from "tap";
 import { isInvalidInputError } from "../../../core/errors";
-import {
-  type LambdaRuntime,
-  type LocalFunctionDefinition,
-  startLambdaRuntime,
-} from "../../../local/lambda/runtime";
+import { type LocalFunctionDefinition, startLambdaRuntime } from "../../../local/lambda/runtime";
+import { startTestRuntime } from "../../helpers/lambda-runtime";
 
 const FIXTURES = resolve(__dirname, "../../fixtures/lambda");
 const REPORT =
@@ -48,30 +45,11 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function start(
-  t: tap.Test,
-  accountConcurrency?: number,
-  cpuScaling: "auto" | "off" = "off",
-): Promise<{ rt: LambdaRuntime; client: LambdaClient; logDir: string }> {
-  const logDir = mkdtempSync(join(tmpdir(), "lambda-runtime-test-"));
-  // CPU quotas make cold starts of small functions slow; only the CPU test turns them on.
-  const rt = await startLambdaRuntime({
-    logDir,
+function start(t: tap.Test, accountConcurrency?: number, cpuScaling: "auto" | "off" = "off") {
+  return startTestRuntime(t, {
     cpuScaling,
     ...(accountConcurrency === undefined ? {} : { accountConcurrency }),
   });
-  const client = new LambdaClient({
-    endpoint: rt.endpoint,
-    region: rt.region,
-    maxAttempts: 1,
-    credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local-secret" },
-  });
-  t.teardown(async () => {
-    client.destroy();
-    await rt.stop();
-    rmSync(logDir, { recursive: true, force: true });
-  });
-  return { rt, client, logDir };
 }
 
 function text(bytes: Uint8Array | undefined): string {
