@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_PRICING, type Pricing } from "../core/pricing";
 import type { Manifest } from "../core/run-files";
+import { factorialAnova, hasAnova, holm } from "./anova";
 import {
   type CellStats,
   computeCellStats,
@@ -15,9 +16,12 @@ import {
   EFFECTS_COLUMNS,
   type EffectAnalysis,
   effectsRows,
+  factorNames,
+  levelsOf,
   type MainEffect,
   mainEffects,
 } from "./effects";
+import { type LoadModel, loadModelOf } from "./load-model";
 import {
   type CellOutcome,
   type ExcludedRun,
@@ -25,6 +29,14 @@ import {
   loadRun,
   type SkippedLines,
 } from "./load-run";
+import {
+  DEFAULT_BALANCED_WEIGHT,
+  type FactorSignificance,
+  pickWorkload,
+  type Strategy,
+  type WorkloadPick,
+} from "./pick";
+import { recommendationJson } from "./recommendation";
 import { renderReport } from "./report-html";
 import { computeRunStats, groupRecords, okLatencies, type RunStats } from "./runs";
 import { mean, percentileSorted } from "./stats";
@@ -38,6 +50,8 @@ import {
   RESULTS_COLUMNS,
   resultsRows,
 } from "./tables";
+import { type CellUnits, computeUnits, DEFAULT_EVENT_RATE_PER_S, isMeasured } from "./units";
+import { computeWarmStats, type WarmRunStats } from "./warm";
 
 /** Latency statistics of successful invocations pooled over runs. */
 export interface PooledLatency {
@@ -69,6 +83,16 @@ export interface Analysis {
   readonly excluded: readonly ExcludedRun[];
   /** Journal outcome per cell id. */
   readonly outcomes: ReadonlyMap<string, CellOutcome>;
+  /** Warm and cold statistics per run id (warm-up runs included). */
+  readonly warm: ReadonlyMap<string, WarmRunStats>;
+  /** Per-unit-of-work figures per cell id. */
+  readonly units: ReadonlyMap<string, CellUnits>;
+  /** The answer per workload: best set and the strategy's pick. */
+  readonly picks: readonly WorkloadPick[];
+  readonly strategy: Strategy;
+  readonly balancedWeight: number;
+  readonly eventRatePerS: number;
+  readonly load: LoadModel;
 }
 
 /** Why a cell is not recommended: its journal outcome first, then its losses. */
@@ -93,6 +117,37 @@ export interface AnalyseOptions {
   readonly pricing?: Pricing;
   /** Seed of the bootstrap resampling. */
   readonly seed?: number;
+  /** Pick strategy within the best set (default cost). */
+  readonly strategy?: Strategy;
+  /** Cost weight of the balanced strategy, 0–1 (default 0.5). */
+  readonly balancedWeight?: number;
+  /** Stated event arrival rate for the per-event latency, events/s (default 1000). */
+  readonly eventRatePerS?: number;
+}
+
+/**
+ * Main-effect significance of each factor on the per-unit latency (ln, per measured run, trial
+ * as block), Holm-adjusted over the three main effects.
+ */
+function factorSignificance(
+  workload: "events" | "batch",
+  measured: readonly RunStats[],
+  units: ReadonlyMap<string, CellUnits>,
+): FactorSignificance[] {
+  const names = factorNames(workload);
+  const obs = measured
+    .filter((r) => r.workload === workload)
+    .map((r) => {
+      const u = units.get(r.cellId);
+      const y = u?.replicates.find((x) => x.trial === r.trial)?.y ?? Number.NaN;
+      return { levels: levelsOf(r), y, block: r.trial };
+    });
+  const res = factorialAnova(names, obs);
+  const ps = names.map((f) =>
+    hasAnova(res) ? (res.rows.find((row) => row.term === f)?.p ?? Number.NaN) : Number.NaN,
+  );
+  const adj = holm(ps);
+  return names.map((factor, i) => ({ factor, pHolm: adj[i] ?? Number.NaN }));
 }
 
 function pooled(lat: Float64Array): PooledLatency {
@@ -109,8 +164,16 @@ function pooled(lat: Float64Array): PooledLatency {
 export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): Analysis {
   const pricing = options.pricing ?? DEFAULT_PRICING;
   const seed = options.seed ?? 1;
+  const strategy = options.strategy ?? "cost";
+  const balancedWeight = options.balancedWeight ?? DEFAULT_BALANCED_WEIGHT;
+  const eventRatePerS = options.eventRatePerS ?? DEFAULT_EVENT_RATE_PER_S;
   const { runs, unassigned } = computeRunStats(loaded, pricing);
-  const cells = computeCellStats(runs, loaded.manifest.architecture, pricing, seed);
+  const warm = computeWarmStats(loaded);
+  // Warm-up runs feed the cold-start outcome only: cells, effects and picks use measured trials.
+  const measured = runs.filter((r) => isMeasured(r, warm));
+  const cells = computeCellStats(measured, loaded.manifest.architecture, pricing, seed);
+  const units = computeUnits(cells, runs, warm, eventRatePerS, loaded.manifest.object_mb);
+  const warmP95 = (r: RunStats): number => warm.get(r.runId)?.warmP95Ms ?? Number.NaN;
   // Pool latencies per cell: map each loaded run to its cell's index.
   const cellIndex = new Map(cells.map((c, i) => [c.cellId, i]));
   const runCell = new Map(runs.map((r) => [r.runId, cellIndex.get(r.cellId) ?? -1]));
@@ -127,6 +190,21 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
   const workloads = (["events", "batch"] as const).filter((w) =>
     cells.some((c) => c.workload === w),
   );
+  const recommendations = workloads.map((w) =>
+    recommend(w, cells, (c) => ineligibility(c, loaded.outcomes)),
+  );
+  const picks = recommendations.map((rec) => {
+    const out = new Set(rec.ineligible.map((x) => x.cell.cellId));
+    const eligible = cells
+      .filter((c) => c.workload === rec.workload && !out.has(c.cellId))
+      .map((c) => units.get(c.cellId))
+      .filter((u): u is CellUnits => u !== undefined);
+    return pickWorkload(rec.workload, eligible, factorSignificance(rec.workload, measured, units), {
+      strategy,
+      balancedWeight,
+      eventRatePerS,
+    });
+  });
   return {
     dir: loaded.dir,
     manifest: loaded.manifest,
@@ -139,13 +217,18 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
     cells,
     overall: pooled(all),
     byCell,
-    effects: analyseEffects(runs),
-    mainEffects: mainEffects(runs),
-    recommendations: workloads.map((w) =>
-      recommend(w, cells, (c) => ineligibility(c, loaded.outcomes)),
-    ),
+    effects: analyseEffects(measured, warmP95),
+    mainEffects: mainEffects(measured, warmP95),
+    recommendations,
     excluded: loaded.excluded,
     outcomes: loaded.outcomes,
+    warm,
+    units,
+    picks,
+    strategy,
+    balancedWeight,
+    eventRatePerS,
+    load: loadModelOf(loaded.manifest),
   };
 }
 
@@ -163,6 +246,7 @@ export interface OutputPaths {
   readonly cost: string;
   readonly effects: string;
   readonly report: string;
+  readonly recommendation: string;
 }
 
 /** Output file names in the output directory. */
@@ -174,6 +258,7 @@ export const OUTPUT_FILES = {
   cost: "cost.csv",
   effects: "effects.csv",
   report: "report.html",
+  recommendation: "recommendation.json",
 } as const;
 
 /** Default output paths in `outDir`, with any overrides applied. */
@@ -186,6 +271,7 @@ export function outputPaths(outDir: string, overrides: Partial<OutputPaths> = {}
     cost: overrides.cost ?? join(outDir, OUTPUT_FILES.cost),
     effects: overrides.effects ?? join(outDir, OUTPUT_FILES.effects),
     report: overrides.report ?? join(outDir, OUTPUT_FILES.report),
+    recommendation: overrides.recommendation ?? join(outDir, OUTPUT_FILES.recommendation),
   };
 }
 
@@ -212,4 +298,5 @@ export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): v
   writeFileSync(paths.effects, toCsv(EFFECTS_COLUMNS, effectsRows(a.effects)));
   writeFileSync(paths.summary, renderSummary(a));
   writeFileSync(paths.report, renderReport(a));
+  writeFileSync(paths.recommendation, `${JSON.stringify(recommendationJson(a), null, 2)}\n`);
 }

@@ -2,12 +2,15 @@ import { resolve } from "node:path";
 import { InvalidInputError, isInvalidInputError, parseIntInRange } from "../core/errors";
 import { DEFAULT_PRICING, loadPricing, type Pricing } from "../core/pricing";
 import { analyseRun, OUTPUT_FILES, type OutputPaths, outputPaths, writeOutputs } from "./analyze";
+import { DEFAULT_BALANCED_WEIGHT, parseBalancedWeight, parseStrategy, STRATEGIES } from "./pick";
+import { DEFAULT_EVENT_RATE_PER_S } from "./units";
 
 /** Usage text of `npm run analyze`. */
 export const USAGE = `Usage: npm run analyze -- <run directory> [options]
 
 Turns a run directory (results/<run>) into results.csv, summary.txt, pivot.csv, p95.csv,
-cost.csv, effects.csv and a self-contained report.html.
+cost.csv, effects.csv, recommendation.json and a self-contained report.html, and prints the
+one-line answer per workload.
 
 Options:
   --out-dir DIR          write outputs to DIR (default: the run directory)
@@ -17,6 +20,11 @@ Options:
   --output-results FILE  results path (default <out>/${OUTPUT_FILES.results})
   --pricing FILE         JSON file overriding prices (fields of core/pricing.ts Pricing)
   --seed N               bootstrap seed, 0-4294967295 (default 1)
+  --strategy S           pick within the best set: ${STRATEGIES.join(", ")} (default cost)
+  --balanced-weight W    cost weight of the balanced strategy, 0 (speed) to 1 (cost)
+                         (default ${DEFAULT_BALANCED_WEIGHT})
+  --event-rate R         stated event arrival rate, events/s, for the per-event latency
+                         (default ${DEFAULT_EVENT_RATE_PER_S})
   -h, --help             show this help
 
 Exit codes: 0 done, 1 failure, 2 bad input.
@@ -30,6 +38,9 @@ const VALUE_FLAGS = [
   "--output-results",
   "--pricing",
   "--seed",
+  "--strategy",
+  "--balanced-weight",
+  "--event-rate",
 ] as const;
 
 type ValueFlag = (typeof VALUE_FLAGS)[number];
@@ -91,6 +102,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       v["--pricing"] !== undefined ? loadPricing(v["--pricing"]) : DEFAULT_PRICING;
     const seed =
       v["--seed"] !== undefined ? parseIntInRange("--seed", v["--seed"], 0, 4294967295) : 1;
+    const strategy =
+      v["--strategy"] !== undefined ? parseStrategy("--strategy", v["--strategy"]) : "cost";
+    const balancedWeight =
+      v["--balanced-weight"] !== undefined
+        ? parseBalancedWeight("--balanced-weight", v["--balanced-weight"])
+        : DEFAULT_BALANCED_WEIGHT;
+    const eventRate = v["--event-rate"] !== undefined ? Number(v["--event-rate"]) : undefined;
+    if (eventRate !== undefined && !(Number.isFinite(eventRate) && eventRate > 0)) {
+      throw new InvalidInputError("--event-rate", v["--event-rate"], "a number of events/s > 0");
+    }
     const runDir = resolve(opts.runDir);
     const outDir = resolve(v["--out-dir"] ?? runDir);
     const overrides: Partial<OutputPaths> = {
@@ -100,7 +121,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...(v["--output-results"] !== undefined ? { results: resolve(v["--output-results"]) } : {}),
     };
     const paths = outputPaths(outDir, overrides);
-    const analysis = analyseRun(runDir, { pricing, seed });
+    const analysis = analyseRun(runDir, {
+      pricing,
+      seed,
+      strategy,
+      balancedWeight,
+      ...(eventRate !== undefined ? { eventRatePerS: eventRate } : {}),
+    });
     writeOutputs(analysis, paths, outDir);
     const s = analysis.skipped;
     const skippedTotal =
@@ -109,7 +136,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       `Analysed ${analysis.runs.length} runs in ${analysis.cells.length} cells (${skippedTotal} lines skipped).\n` +
         Object.values(paths)
           .map((p) => `  wrote ${p}\n`)
-          .join(""),
+          .join("") +
+        analysis.picks.map((p) => `Answer: ${p.oneLine}\n`).join(""),
     );
     return 0;
   } catch (e: unknown) {

@@ -30,6 +30,11 @@ export interface RunInfo {
   initBilledMs: number;
   /** Invocations whose billing came from a REPORT line. */
   reportedInvocations: number;
+  /**
+   * A warm-up run (trial 0, or invocations marked `warmup: true`): it takes the cell's cold
+   * starts before the measured trials and is left out of warm statistics and the model.
+   */
+  warmup: boolean;
 }
 
 /** Records of all runs, column by column (typed arrays: 1M records must fit comfortably). */
@@ -48,6 +53,10 @@ export interface RecordColumns {
   readonly lineBytes: Float64Array;
   /** Billed ms: the REPORT line's billed duration + ceil(init) when known, else ceil(latency). */
   readonly billedMs: Float64Array;
+  /** Client-side latency (client_end_ms − client_start_ms) of the matching invocation; NaN if unknown. */
+  readonly clientMs: Float64Array;
+  /** REPORT's Init Duration of the matching invocation (cold starts); NaN if not reported. */
+  readonly initMs: Float64Array;
 }
 
 /** Lines that were skipped, per file and reason: reported, never fatal. */
@@ -132,6 +141,12 @@ function cellFromRecord(r: EmfRecord): Cell {
       };
 }
 
+/** What the client saw of one invocation, joined to its record by request id. */
+interface ClientSide {
+  readonly clientMs: number;
+  readonly initMs: number;
+}
+
 /** Growable typed-array columns. */
 class ColumnBuilder {
   length = 0;
@@ -147,6 +162,8 @@ class ColumnBuilder {
   coldStart = new Uint8Array(this.capacity);
   lineBytes = new Float64Array(this.capacity);
   billedMs = new Float64Array(this.capacity);
+  clientMs = new Float64Array(this.capacity);
+  initMs = new Float64Array(this.capacity);
 
   private grow(): void {
     this.capacity *= 2;
@@ -169,9 +186,17 @@ class ColumnBuilder {
     this.coldStart = g(this.coldStart, (n) => new Uint8Array(n));
     this.lineBytes = g(this.lineBytes, (n) => new Float64Array(n));
     this.billedMs = g(this.billedMs, (n) => new Float64Array(n));
+    this.clientMs = g(this.clientMs, (n) => new Float64Array(n));
+    this.initMs = g(this.initMs, (n) => new Float64Array(n));
   }
 
-  push(run: number, r: EmfRecord, lineBytes: number, billedMs: number): void {
+  push(
+    run: number,
+    r: EmfRecord,
+    lineBytes: number,
+    billedMs: number,
+    client: ClientSide | undefined,
+  ): void {
     if (this.length === this.capacity) this.grow();
     const i = this.length++;
     this.run[i] = run;
@@ -185,6 +210,8 @@ class ColumnBuilder {
     this.coldStart[i] = r.cold_start ? 1 : 0;
     this.lineBytes[i] = lineBytes;
     this.billedMs[i] = billedMs;
+    this.clientMs[i] = client?.clientMs ?? Number.NaN;
+    this.initMs[i] = client?.initMs ?? Number.NaN;
   }
 
   build(): RecordColumns {
@@ -202,6 +229,8 @@ class ColumnBuilder {
       coldStart: this.coldStart.subarray(0, n),
       lineBytes: this.lineBytes.subarray(0, n),
       billedMs: this.billedMs.subarray(0, n),
+      clientMs: this.clientMs.subarray(0, n),
+      initMs: this.initMs.subarray(0, n),
     };
   }
 }
@@ -221,6 +250,7 @@ function newRun(runId: string): RunInfo {
     unmatchedReportBilledMs: 0,
     initBilledMs: 0,
     reportedInvocations: 0,
+    warmup: false,
   };
 }
 
@@ -336,6 +366,7 @@ export function loadRun(dir: string): LoadedRun {
         if (run === undefined) return;
         assignCell(run, v.cell_id);
         if (typeof v.trial === "number") run.trial = v.trial;
+        if (v.trial === 0) run.warmup = true;
       }
     });
   }
@@ -344,6 +375,7 @@ export function loadRun(dir: string): LoadedRun {
 
   const reports = new Map<string, { run: number; billedMs: number }>();
   const functionErrors: { run: number; requestId: string }[] = [];
+  const clientSide = new Map<string, ClientSide>();
   if (hasInvocations) {
     forEachLine(invFile, (line) => {
       if (line.trim() === "") return;
@@ -370,6 +402,14 @@ export function loadRun(dir: string): LoadedRun {
         run.functionName = inv.function_name;
       }
       if (typeof inv.trial === "number" && Number.isNaN(run.trial)) run.trial = inv.trial;
+      if ((inv as { warmup?: unknown }).warmup === true || inv.trial === 0) run.warmup = true;
+      if (typeof inv.request_id === "string" && inv.request_id !== "") {
+        const init = inv.report?.init_duration_ms;
+        clientSide.set(inv.request_id, {
+          clientMs: inv.client_end_ms - inv.client_start_ms,
+          initMs: typeof init === "number" ? init : Number.NaN,
+        });
+      }
       run.invocations++;
       if (inv.throttled) run.throttles++;
       else if (inv.status_code === 0) run.noResponse++;
@@ -436,7 +476,7 @@ export function loadRun(dir: string): LoadedRun {
         billed = Math.ceil(r.latency_ms);
       }
       // +1: the newline is ingested too.
-      cols.push(ri, r, bytes + 1, billed);
+      cols.push(ri, r, bytes + 1, billed, clientSide.get(r.request_id));
     });
   }
   for (const rep of reports.values()) {
