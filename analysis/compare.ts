@@ -41,6 +41,19 @@ export interface BestSet {
   readonly untestable?: string;
 }
 
+const Q_CACHE = new Map<string, number>();
+
+/** q_{level; k, df} of the studentized range (jStat's port of R's qtukey), memoised. */
+function qTukey(level: number, k: number, df: number): number {
+  const key = `${level},${k},${df}`;
+  let q = Q_CACHE.get(key);
+  if (q === undefined) {
+    q = jStat.tukey.inv(level, k, df);
+    Q_CACHE.set(key, q);
+  }
+  return q;
+}
+
 /** Default equivalence margin: a cell less than 10% slower than the best is never excluded. */
 export const EQUIVALENCE_MARGIN = 0.1;
 
@@ -147,7 +160,7 @@ export function bestSet(
   if (!(df > 0) || !Number.isFinite(mse)) {
     return untestableSet("no replicate runs to estimate the error (one run per cell)");
   }
-  const qCrit = jStat.tukey.inv(level, k, df);
+  const qCrit = qTukey(level, k, df);
   const cells = means.map((m) => {
     const d = m.mean - best.mean;
     const half = qCrit * Math.sqrt((mse / 2) * (1 / m.n + 1 / best.n));
