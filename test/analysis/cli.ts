@@ -74,7 +74,13 @@ t.test("analyze writes every output with the exact columns into the run director
     "effects.csv columns",
   );
   const effects = readFileSync(join(dir, "effects.csv"), "utf8");
-  t.match(effects, /events,log_p95,memory_mb×batch_events,/, "two-way interaction rows present");
+  // The fixture's trial 1 is all cold starts: the ln warm p95 ANOVA runs where every cell has warm runs.
+  t.match(effects, /batch,log_p95,memory_mb×multipart_mb,/, "two-way interaction rows present");
+  t.match(
+    effects,
+    /events,log_p95,,.*incomplete grid/,
+    "events: why no ANOVA (a cell without warm runs)",
+  );
   t.match(effects, /batch,throughput,residual,/, "residual row per table");
   const summary = readFileSync(join(dir, "summary.txt"), "utf8");
   t.match(
@@ -154,6 +160,39 @@ t.test("--pricing overrides prices and the report states the price date", async 
   );
 });
 
+t.test(
+  "--strategy and --balanced-weight reach recommendation.json and the printed one-line answer",
+  async (t) => {
+    const out = join(t.testdir(), "out");
+    const r = await run([
+      FIXTURE,
+      "--out-dir",
+      out,
+      "--strategy",
+      "balanced",
+      "--balanced-weight",
+      "0.25",
+    ]);
+    t.equal(r.code, 0, `exit 0 (${r.err})`);
+    const rec = JSON.parse(readFileSync(join(out, "recommendation.json"), "utf8"));
+    t.equal(rec.strategy, "balanced", "strategy recorded");
+    t.equal(rec.balanced_weight, 0.25, "weight recorded");
+    t.same(
+      rec.workloads.map((w: { workload: string }) => w.workload),
+      ["events", "batch"],
+      "one entry per workload",
+    );
+    for (const w of rec.workloads) {
+      t.match(r.out, `Answer: ${w.one_line}\n`, `${w.workload}: the one-line answer is printed`);
+      t.match(
+        w.one_line,
+        /^(events|batch) \(balanced \(cost weight 0\.25\)\): /,
+        "strategy in the line",
+      );
+    }
+  },
+);
+
 t.test("--help prints usage and exits 0", async (t) => {
   const r = await run(["--help"]);
   t.equal(r.code, 0, "exit 0");
@@ -179,6 +218,18 @@ t.test("bad input exits 2 with a message naming the input", async (t) => {
     [
       [FIXTURE, "--pricing", join(root, "bad.json")],
       /^analyze: --pricing=".*bad.json" is invalid: allowed valid JSON/,
+    ],
+    [
+      [FIXTURE, "--strategy", "cheapest"],
+      /^analyze: --strategy="cheapest" is invalid: allowed one of cost, speed, balanced/,
+    ],
+    [
+      [FIXTURE, "--balanced-weight", "1.5"],
+      /^analyze: --balanced-weight="1.5" is invalid: allowed a number from 0 \(speed only\) to 1 \(cost only\)/,
+    ],
+    [
+      [FIXTURE, "--event-rate", "0"],
+      /^analyze: --event-rate="0" is invalid: allowed a number of events\/s > 0/,
     ],
     [
       [join(root, "missing")],
