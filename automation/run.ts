@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { analyseRun } from "../analysis/analyze";
 import { type Cell, type CellSettings, cellId } from "../core/cell";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { shuffled } from "../core/matrix";
@@ -233,6 +234,7 @@ async function execute(
   const invocationsOut = new JsonlAppender(join(runDir, RUN_FILES.invocations));
   const recordsOut = new JsonlAppender(join(runDir, RUN_FILES.records));
   const progress = new Progress(io.stdout, cells.length);
+  let answer = false;
   try {
     await session.deployer.prepare(cells);
     const summary = await runLoop(
@@ -270,6 +272,7 @@ async function execute(
       );
     }
     io.stdout.write(`Run directory: ${runDir}\nNext: npm run analyze -- ${runDir}\n`);
+    answer = !summary.aborted && summary.done.length > 0;
     if (summary.aborted) {
       io.stderr.write(`Interrupted. Finish it with: --resume ${runDir}\n`);
       return EXIT.interrupted;
@@ -282,6 +285,7 @@ async function execute(
     ledger.close();
     invocationsOut.close();
     recordsOut.close();
+    if (answer) printAnswer(runDir, io);
   }
 }
 
@@ -470,6 +474,18 @@ async function cleanupRun(dir: string, io: RunIo): Promise<number> {
     return failures > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     await session.stop();
+  }
+}
+
+/**
+ * The one-line answer per workload (strategy cost, as `npm run analyze` by default), from the
+ * closed run files; the run's outcome never depends on it.
+ */
+function printAnswer(runDir: string, io: RunIo): void {
+  try {
+    for (const p of analyseRun(runDir).picks) io.stdout.write(`Answer: ${p.oneLine}\n`);
+  } catch (e: unknown) {
+    io.stderr.write(`Answer: not available (${e instanceof Error ? e.message : String(e)})\n`);
   }
 }
 
