@@ -50,6 +50,14 @@ import {
   RESULTS_COLUMNS,
   resultsRows,
 } from "./tables";
+import {
+  UNITS_COLUMNS,
+  unitsRows,
+  WARM_CELL_COLUMNS,
+  WARM_RUN_COLUMNS,
+  warmCellRow,
+  warmRunRow,
+} from "./unit-tables";
 import { type CellUnits, computeUnits, DEFAULT_EVENT_RATE_PER_S, isMeasured } from "./units";
 import { computeWarmStats, type WarmRunStats } from "./warm";
 
@@ -247,6 +255,7 @@ export interface OutputPaths {
   readonly effects: string;
   readonly report: string;
   readonly recommendation: string;
+  readonly units: string;
 }
 
 /** Output file names in the output directory. */
@@ -259,6 +268,7 @@ export const OUTPUT_FILES = {
   effects: "effects.csv",
   report: "report.html",
   recommendation: "recommendation.json",
+  units: "units.csv",
 } as const;
 
 /** Default output paths in `outDir`, with any overrides applied. */
@@ -272,14 +282,19 @@ export function outputPaths(outDir: string, overrides: Partial<OutputPaths> = {}
     effects: overrides.effects ?? join(outDir, OUTPUT_FILES.effects),
     report: overrides.report ?? join(outDir, OUTPUT_FILES.report),
     recommendation: overrides.recommendation ?? join(outDir, OUTPUT_FILES.recommendation),
+    units: overrides.units ?? join(outDir, OUTPUT_FILES.units),
   };
 }
 
 /** Writes every output of an analysis. */
 export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): void {
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(paths.results, toCsv(RESULTS_COLUMNS, resultsRows(a.runs)));
-  const pivot = pivotTable(a.runs);
+  const results = resultsRows(a.runs).map((row, i) => {
+    const r = a.runs[i];
+    return r === undefined ? row : [...row, ...warmRunRow(a, r)];
+  });
+  writeFileSync(paths.results, toCsv([...RESULTS_COLUMNS, ...WARM_RUN_COLUMNS], results));
+  const pivot = pivotTable(a.runs.filter((r) => isMeasured(r, a.warm)));
   writeFileSync(paths.pivot, toCsv(pivot.columns, pivot.rows));
   const notRecommended = new Map(
     a.recommendations.flatMap((r) => r.ineligible.map((x) => [x.cell.cellId, x.reason] as const)),
@@ -287,13 +302,17 @@ export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): v
   writeFileSync(
     paths.p95,
     toCsv(
-      P95_COLUMNS,
+      [...P95_COLUMNS, ...WARM_CELL_COLUMNS],
       p95Rows(a.cells, (c) => ({
         status: a.outcomes.get(c.cellId)?.status ?? "",
         notRecommended: notRecommended.get(c.cellId) ?? "",
-      })),
+      })).map((row, i) => {
+        const c = a.cells[i];
+        return c === undefined ? row : [...row, ...warmCellRow(a, c)];
+      }),
     ),
   );
+  writeFileSync(paths.units, toCsv(UNITS_COLUMNS, unitsRows(a)));
   writeFileSync(paths.cost, toCsv(COST_COLUMNS, costRows(a.cells, a.manifest.architecture)));
   writeFileSync(paths.effects, toCsv(EFFECTS_COLUMNS, effectsRows(a.effects)));
   writeFileSync(paths.summary, renderSummary(a));

@@ -41,7 +41,6 @@ function rcLabel(rc: number): string {
   return rc === 0 ? "unreserved" : `rc ${rc}`;
 }
 
-
 function effectCharts(a: Analysis, w: Workload): string {
   const out: string[] = [];
   for (const me of a.mainEffects.filter((m) => m.workload === w)) {

@@ -45,7 +45,8 @@ t.test("analyze writes every output with the exact columns into the run director
     header(join(dir, "results.csv")),
     "workload,memory_mb,batch_or_multipart,reserved_concurrency,run_id,p95_ms,throughput_obj_per_s,bytes_sum," +
       "invocations,ok,errors,throttles,cold_starts,p50_ms,p99_ms,mean_ms,mb_per_s,cost_usd," +
-      "cell_id,trial,function_name,records_expected,records_found,records_missing,window_ms,events_sum,s3_put_requests,billed_ms,log_bytes_est",
+      "cell_id,trial,function_name,records_expected,records_found,records_missing,window_ms,events_sum,s3_put_requests,billed_ms,log_bytes_est," +
+      "warmup,warm_ok,warm_p50_ms,warm_p95_ms,warm_p99_ms",
     "results.csv: the seed's columns, then ours",
   );
   t.equal(
@@ -60,13 +61,19 @@ t.test("analyze writes every output with the exact columns into the run director
   );
   t.equal(
     header(join(dir, "p95.csv")),
-    "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,trials,p95_mean_ms,p95_std_ms,p95_ci95_low_ms,p95_ci95_high_ms,throughput_mean_obj_per_s,throughput_std_obj_per_s,cell_status,not_recommended_because",
+    "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,trials,p95_mean_ms,p95_std_ms,p95_ci95_low_ms,p95_ci95_high_ms,throughput_mean_obj_per_s,throughput_std_obj_per_s,cell_status,not_recommended_because," +
+      "warm_runs,warm_p95_geomean_ms,warm_p95_t95_low_ms,warm_p95_t95_high_ms,warm_p95_precision,warm_p50_mean_ms,warm_p99_mean_ms,cold_starts,warmup_cold_starts,measured_cold_rate,init_p50_ms,init_p95_ms,cold_client_p50_ms,cold_client_p95_ms",
     "p95.csv columns",
   );
   t.equal(
     header(join(dir, "cost.csv")),
     "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,architecture,runs,invocations,billed_requests,billed_ms,init_billed_ms,gb_seconds,lambda_compute_usd,lambda_request_usd,s3_put_requests,s3_put_usd,log_bytes_est,logs_ingest_usd,total_usd,usd_per_1000_invocations,usd_per_gb_ingested,usd_per_1m_events",
     "cost.csv columns",
+  );
+  t.equal(
+    header(join(dir, "units.csv")),
+    "workload,cell_id,unit_latency_ms,unit_latency_t95_low_ms,unit_latency_t95_high_ms,unit_latency_precision,batch_wait_ms,event_rate_per_s,cost_usd_per_unit,cost_unit,throughput_per_unit,throughput_unit,mb_per_s_per_invocation,ratio_to_best,ratio_to_best_low,ratio_to_best_high,status",
+    "units.csv columns",
   );
   t.equal(
     header(join(dir, "effects.csv")),
