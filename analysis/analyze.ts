@@ -36,6 +36,7 @@ import {
   type Strategy,
   type WorkloadPick,
 } from "./pick";
+import { type EffectRatios, effectRatios } from "./ratios";
 import { recommendationJson } from "./recommendation";
 import { renderReport } from "./report-html";
 import { computeRunStats, groupRecords, okLatencies, type RunStats } from "./runs";
@@ -101,6 +102,8 @@ export interface Analysis {
   readonly balancedWeight: number;
   readonly eventRatePerS: number;
   readonly load: LoadModel;
+  /** Main effects on ln warm p95 as ratios to the grand geometric mean, with CIs. */
+  readonly effectRatios: readonly EffectRatios[];
 }
 
 /** Why a cell is not recommended: its journal outcome first, then its losses. */
@@ -213,6 +216,8 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
       eventRatePerS,
     });
   });
+  const effects = analyseEffects(measured, warmP95);
+  const main = mainEffects(measured, warmP95);
   return {
     dir: loaded.dir,
     manifest: loaded.manifest,
@@ -225,8 +230,9 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
     cells,
     overall: pooled(all),
     byCell,
-    effects: analyseEffects(measured, warmP95),
-    mainEffects: mainEffects(measured, warmP95),
+    effects,
+    mainEffects: main,
+    effectRatios: effectRatios(effects, main),
     recommendations,
     excluded: loaded.excluded,
     outcomes: loaded.outcomes,

@@ -134,3 +134,18 @@ ${a.picks.map((p) => bestSetTable(a, p)).join("")}
 <p>Throttle rate: ${esc(throttleBasis(a.load))}.</p>
 <h2 id="warm-cold">Warm latency and cold starts</h2>${warmColdTable(a)}`;
 }
+
+/** Main effects as ratios of geometric means to the grand geometric mean, with 95% CIs. */
+export function ratioTable(a: Analysis, workload: string): string {
+  const mine = a.effectRatios.filter((e) => e.workload === workload);
+  if (mine.length === 0)
+    return '<p class="muted">No effect ratios: the ANOVA of ln warm p95 could not be computed (see below).</p>';
+  const rows = mine.map((e) => {
+    const sig = Number.isFinite(e.pHolm) && e.pHolm < 0.05;
+    const levels = e.levels
+      .map((l) => `${l.level}: ${short(l.ratio)}× (${short(l.low)}–${short(l.high)})`)
+      .join("; ");
+    return `<tr${sig ? ' class="sig"' : ""}><td class="l">${esc(e.factor)}</td><td>${Number.isFinite(e.pHolm) ? e.pHolm.toPrecision(2) : "n/a"}</td><td class="l">${esc(levels)}</td><td class="l">${sig ? "significant" : "no significant effect: no level is named"}</td></tr>`;
+  });
+  return `<table><tr><th class="l">factor</th><th>p (Holm)</th><th class="l">level: warm p95 ÷ grand geometric mean (95% CI)</th><th class="l">verdict</th></tr>${rows.join("")}</table>`;
+}

@@ -5,7 +5,7 @@ import { type CellStats, MAX_LOST_SHARE, type Recommendation } from "./cells";
 import { PLATFORM_LOG_BYTES } from "./cost";
 import { factorNames } from "./effects";
 import type { ExcludedRun } from "./load-run";
-import { answerHeadline, answerSection } from "./report-answer";
+import { answerHeadline, answerSection, ratioTable } from "./report-answer";
 import { esc, heatMap, lineChart, scatterChart, short } from "./svg";
 
 const STYLE = `
@@ -271,7 +271,7 @@ ${answerSection(a)}
 <h2>Best cells per invocation (for reference, not the pick)</h2>${bestTable(a)}
 <h2>Effect of each factor</h2>
 <p>Main effects: the response averaged over the other two factors and the measured trials (warm p95 as a geometric mean, matching the ANOVA on ln warm p95). Axes start at 0, so a line's slope is not exaggerated.</p>${lossNote(a)}
-${perWorkload((w) => `<h3>${w}</h3>${effectCharts(a, w)}`)}
+${perWorkload((w) => `<h3>${w}</h3>${ratioTable(a, w)}${effectCharts(a, w)}`)}
 <h2>p95 latency per cell</h2><div class="grid">${perWorkload((w) => heat(a.cells, w))}</div>
 <h2>Throughput vs memory</h2><div class="grid">${perWorkload((w) => throughputVsMemory(a.cells, w))}</div>
 <h2>Cost vs p95</h2><div class="grid">${a.recommendations.map((r) => costScatter(a, r)).join("")}</div>
