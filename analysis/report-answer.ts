@@ -85,7 +85,13 @@ function rcTreatments(a: Analysis, p: WorkloadPick): string {
   const levels = [...new Set(mine.map((c) => c.reservedConcurrency))].sort((x, y) => x - y);
   const same = nonBindingLevels(levels, offered);
   const binding = levels.filter((rc) => !same.includes(rc));
-  return `<li>${p.workload}: offered concurrency ${short(offered)}; ${same.length > 1 ? `${same.map((rc) => (rc === 0 ? "rc 0 (unreserved)" : `rc ${rc}`)).join(" and ")} are <b>the same treatment</b> (the limit never binds)` : "no two levels coincide"}${binding.length > 0 ? `; ${binding.map((rc) => `rc ${rc}`).join(", ")} binds: fewer requests in flight, the rest throttled` : ""}.</li>`;
+  const throttles = mine
+    .map(
+      (c) =>
+        `<tr><td class="l">${esc(c.cellId)}</td><td>${c.reservedConcurrency === 0 ? "unreserved" : c.reservedConcurrency}</td><td>${same.includes(c.reservedConcurrency) ? "no" : "yes"}</td><td>${c.throttles} / ${c.invocations}</td><td>${c.invocations > 0 ? `${((100 * c.throttles) / c.invocations).toFixed(1)}%` : "n/a"}</td></tr>`,
+    )
+    .join("");
+  return `<li>${p.workload}: offered concurrency ${short(offered)}${a.load.model === "open" ? ` (arrival rate ${a.load.arrivalRatePerS}/s × mean service ${ms(meanService)})` : ` (closed loop, C = ${a.load.concurrency})`}; ${same.length > 1 ? `${same.map((rc) => (rc === 0 ? "rc 0 (unreserved)" : `rc ${rc}`)).join(" and ")} are <b>the same treatment</b> (the limit never binds)` : "no two levels coincide"}${binding.length > 0 ? `; ${binding.map((rc) => `rc ${rc}`).join(", ")} binds: fewer requests in flight, the rest throttled` : ""}.<table><tr><th class="l">cell</th><th>reserved</th><th>binds at offered load</th><th>throttled / invocations</th><th>throttle rate</th></tr>${throttles}</table></li>`;
 }
 
 /** Warm and cold figures per cell. */

@@ -143,6 +143,7 @@ function costScatter(a: Analysis, r: Recommendation): string {
         label: out.has(c.cellId) ? `${c.cellId} (not considered)` : c.cellId,
         highlight: front.has(c.cellId),
         muted: out.has(c.cellId),
+        tag: `${c.memoryMb}/${c.workload === "events" ? "b" : "p"}${c.size}/rc${c.reservedConcurrency}`,
       })),
     xLabel: "mean p95, ms",
     yLabel: "$ per 1,000 invocations",
@@ -274,7 +275,7 @@ ${answerSection(a)}
 ${perWorkload((w) => `<h3>${w}</h3>${ratioTable(a, w)}${effectCharts(a, w)}`)}
 <h2>p95 latency per cell</h2><div class="grid">${perWorkload((w) => heat(a.cells, w))}</div>
 <h2>Throughput vs memory</h2><div class="grid">${perWorkload((w) => throughputVsMemory(a.cells, w))}</div>
-<h2>Cost vs p95</h2><div class="grid">${a.recommendations.map((r) => costScatter(a, r)).join("")}</div>
+<h2>Cost per invocation vs p95 (for reference; the pick is per unit of work above)</h2><div class="grid">${a.recommendations.map((r) => costScatter(a, r)).join("")}</div>
 <h2>Factorial ANOVA</h2>
 <p>Per workload, three factors (memory, size factor, reserved concurrency) with main effects and two-way interactions, and the <b>trial as a block</b> (each trial round is a block; each run is one replicate); the three-way interaction is pooled with error into the residual. Latency is analysed as <b>ln of each run's warm p95</b> (the log makes memory's multiplicative effect additive and stabilises the variance); throughput as each run's objects/s. Bold rows: p &lt; 0.05, unadjusted: with twelve tests, read them with the Holm-adjusted main effects above.</p>
 ${anovaTables(a)}
