@@ -186,3 +186,15 @@ export function bestSet(
     members: cells.filter((c) => !c.worse).map((c) => c.cellId),
   };
 }
+
+/**
+ * Whether two cells of a best-set comparison differ significantly by more than the margin
+ * (the same Tukey intervals, for any pair): undefined when the comparison had no test.
+ */
+export function pairDiffers(s: BestSet, a: string, b: string): boolean | undefined {
+  const x = s.cells.find((c) => c.cellId === a);
+  const y = s.cells.find((c) => c.cellId === b);
+  if (x === undefined || y === undefined || !Number.isFinite(s.qCrit)) return undefined;
+  const half = s.qCrit * Math.sqrt((s.mse / 2) * (1 / x.n + 1 / y.n));
+  return Math.abs(x.meanLog - y.meanLog) - half > Math.log(1 + s.margin);
+}

@@ -1,4 +1,5 @@
 import type { Analysis } from "./analyze";
+import { rcTreatment } from "./report-answer";
 import type { CellUnits } from "./units";
 
 function n(x: number): number | null {
@@ -50,6 +51,7 @@ export function recommendationJson(a: Analysis) {
         );
       };
       const rec = a.recommendations.find((r) => r.workload === p.workload);
+      const rc = rcTreatment(a, p);
       return {
         workload: p.workload,
         strategy: p.strategy,
@@ -68,6 +70,12 @@ export function recommendationJson(a: Analysis) {
           reason: x.reason,
         })),
         factors: p.factors.map((f) => ({ factor: f.factor, p_holm: n(f.pHolm) })),
+        reserved_concurrency: {
+          offered_concurrency: n(rc.offered),
+          same_treatment_levels: rc.same,
+          same_treatment_pairs_compared: rc.pairs.compared,
+          same_treatment_pairs_different: rc.pairs.different,
+        },
         pick: p.pick === undefined ? null : withRatio(p.pick),
         why: p.why,
         one_line: p.oneLine,

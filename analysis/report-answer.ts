@@ -1,5 +1,6 @@
 import type { Analysis } from "./analyze";
 import type { Recommendation } from "./cells";
+import { pairDiffers } from "./compare";
 import { formatPrecision } from "./intervals";
 import { nonBindingLevels, offeredConcurrency, throttleBasis } from "./load-model";
 import type { WorkloadPick } from "./pick";
@@ -73,17 +74,61 @@ function bestSetTable(a: Analysis, p: WorkloadPick): string {
 <table><tr><th class="l">cell</th><th class="l">status</th><th>per-unit latency</th><th>95% CI</th><th>achieved precision</th><th>× best (simultaneous CI)</th><th>warm p95 per invocation</th><th>batch wait</th><th>cost per unit</th><th>throughput</th>${p.workload === "batch" ? "<th>MB/s per invocation</th>" : ""}</tr>${rows.join("")}</table>`;
 }
 
-/** Reserved-concurrency levels that are the same treatment at the offered concurrency. */
-function rcTreatments(a: Analysis, p: WorkloadPick): string {
+/** Pairs of eligible cells that differ only in non-binding reserved-concurrency levels. */
+export function sameTreatmentPairs(
+  p: WorkloadPick,
+  same: readonly number[],
+): { compared: number; different: number } {
+  const ids = p.comparison.cells.map((c) => c.cellId);
+  let compared = 0;
+  let different = 0;
+  // Cell ids end in -rc<level>: the rest of the id is every other factor.
+  const parse = (id: string): { key: string; rc: number } | undefined => {
+    const m = /^(.*)-rc(\d+)$/.exec(id);
+    return m === null ? undefined : { key: m[1] ?? "", rc: Number(m[2]) };
+  };
+  for (let i = 0; i < ids.length; i++) {
+    for (let j = i + 1; j < ids.length; j++) {
+      const x = parse(ids[i] ?? "");
+      const y = parse(ids[j] ?? "");
+      if (x === undefined || y === undefined || x.key !== y.key) continue;
+      if (!same.includes(x.rc) || !same.includes(y.rc)) continue;
+      const d = pairDiffers(p.comparison, ids[i] ?? "", ids[j] ?? "");
+      if (d === undefined) continue;
+      compared++;
+      if (d) different++;
+    }
+  }
+  return { compared, different };
+}
+
+/** Offered concurrency of a workload and its non-binding (same-treatment) rc levels. */
+export function rcTreatment(
+  a: Analysis,
+  p: WorkloadPick,
+): {
+  offered: number;
+  meanServiceMs: number;
+  levels: number[];
+  same: number[];
+  pairs: { compared: number; different: number };
+} {
   const mine = a.cells.filter((c) => c.workload === p.workload);
   const service = mine
     .map((c) => a.byCell.get(c.cellId)?.meanMs ?? Number.NaN)
     .filter(Number.isFinite);
-  const meanService =
+  const meanServiceMs =
     service.length > 0 ? service.reduce((x, y) => x + y, 0) / service.length : Number.NaN;
-  const offered = offeredConcurrency(a.load, meanService);
+  const offered = offeredConcurrency(a.load, meanServiceMs);
   const levels = [...new Set(mine.map((c) => c.reservedConcurrency))].sort((x, y) => x - y);
   const same = nonBindingLevels(levels, offered);
+  return { offered, meanServiceMs, levels, same, pairs: sameTreatmentPairs(p, same) };
+}
+
+/** Reserved-concurrency levels that are the same treatment at the offered concurrency. */
+function rcTreatments(a: Analysis, p: WorkloadPick): string {
+  const mine = a.cells.filter((c) => c.workload === p.workload);
+  const { offered, meanServiceMs: meanService, levels, same, pairs } = rcTreatment(a, p);
   const binding = levels.filter((rc) => !same.includes(rc));
   const throttles = mine
     .map(
@@ -91,7 +136,11 @@ function rcTreatments(a: Analysis, p: WorkloadPick): string {
         `<tr><td class="l">${esc(c.cellId)}</td><td>${c.reservedConcurrency === 0 ? "unreserved" : c.reservedConcurrency}</td><td>${same.includes(c.reservedConcurrency) ? "no" : "yes"}</td><td>${c.throttles} / ${c.invocations}</td><td>${c.invocations > 0 ? `${((100 * c.throttles) / c.invocations).toFixed(1)}%` : "n/a"}</td></tr>`,
     )
     .join("");
-  return `<li>${p.workload}: offered concurrency ${short(offered)}${a.load.model === "open" ? ` (arrival rate ${a.load.arrivalRatePerS}/s × mean service ${ms(meanService)})` : ` (closed loop, C = ${a.load.concurrency})`}; ${same.length > 1 ? `${same.map((rc) => (rc === 0 ? "rc 0 (unreserved)" : `rc ${rc}`)).join(" and ")} are <b>the same treatment</b> (the limit never binds)` : "no two levels coincide"}${binding.length > 0 ? `; ${binding.map((rc) => `rc ${rc}`).join(", ")} binds: fewer requests in flight, the rest throttled` : ""}.<table><tr><th class="l">cell</th><th>reserved</th><th>binds at offered load</th><th>throttled / invocations</th><th>throttle rate</th></tr>${throttles}</table></li>`;
+  const pairText =
+    pairs.compared === 0
+      ? ""
+      : ` Same-treatment pairs (cells that differ only in a non-binding level): ${pairs.compared} compared, <b>${pairs.different}</b> significantly different (Tukey, 10% margin).`;
+  return `<li>${p.workload}: offered concurrency ${short(offered)}${a.load.model === "open" ? ` (arrival rate ${a.load.arrivalRatePerS}/s × mean service ${ms(meanService)})` : ` (closed loop, C = ${a.load.concurrency})`}; ${same.length > 1 ? `${same.map((rc) => (rc === 0 ? "rc 0 (unreserved)" : `rc ${rc}`)).join(" and ")} are <b>the same treatment</b> (the limit never binds)` : "no two levels coincide"}${binding.length > 0 ? `; ${binding.map((rc) => `rc ${rc}`).join(", ")} binds: fewer requests in flight, the rest throttled` : ""}.${pairText}<table><tr><th class="l">cell</th><th>reserved</th><th>binds at offered load</th><th>throttled / invocations</th><th>throttle rate</th></tr>${throttles}</table></li>`;
 }
 
 /** Warm and cold figures per cell. */

@@ -76,8 +76,8 @@ function uniq(values: readonly number[]): number[] {
   return [...new Set(values)].sort((x, y) => x - y);
 }
 
-function heat(cells: readonly CellStats[], w: Workload): string {
-  const mine = cells.filter((c) => c.workload === w);
+function heat(a: Analysis, w: Workload): string {
+  const mine = a.cells.filter((c) => c.workload === w);
   const mems = uniq(mine.map((c) => c.memoryMb));
   const rcs = uniq(mine.map((c) => c.reservedConcurrency));
   const sizes = uniq(mine.map((c) => c.size));
@@ -89,15 +89,17 @@ function heat(cells: readonly CellStats[], w: Workload): string {
       values.push(
         sizes.map(
           (s) =>
-            mine.find((c) => c.memoryMb === m && c.reservedConcurrency === rc && c.size === s)
-              ?.p95Mean ?? Number.NaN,
+            a.units.get(
+              mine.find((c) => c.memoryMb === m && c.reservedConcurrency === rc && c.size === s)
+                ?.cellId ?? "",
+            )?.warmP95.estimate ?? Number.NaN,
         ),
       );
     }
   }
   return heatMap({
     id: `heatmap-${w}`,
-    title: `${w}: mean p95 (ms) per cell`,
+    title: `${w}: warm p95 (ms, geometric mean of runs) per cell`,
     rows,
     cols: sizes.map((s) => sizeLabel(w, s)),
     values,
@@ -273,7 +275,7 @@ ${answerSection(a)}
 <h2>Effect of each factor</h2>
 <p>Main effects: the response averaged over the other two factors and the measured trials (warm p95 as a geometric mean, matching the ANOVA on ln warm p95). Axes start at 0, so a line's slope is not exaggerated.</p>${lossNote(a)}
 ${perWorkload((w) => `<h3>${w}</h3>${ratioTable(a, w)}${effectCharts(a, w)}`)}
-<h2>p95 latency per cell</h2><div class="grid">${perWorkload((w) => heat(a.cells, w))}</div>
+<h2>Warm p95 latency per cell</h2><div class="grid">${perWorkload((w) => heat(a, w))}</div>
 <h2>Throughput vs memory</h2><div class="grid">${perWorkload((w) => throughputVsMemory(a.cells, w))}</div>
 <h2>Cost per invocation vs p95 (for reference; the pick is per unit of work above)</h2><div class="grid">${a.recommendations.map((r) => costScatter(a, r)).join("")}</div>
 <h2>Factorial ANOVA</h2>

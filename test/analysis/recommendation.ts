@@ -3,6 +3,7 @@ import { join } from "node:path";
 import t from "tap";
 import { analyseLoaded, analyseRun, outputPaths, writeOutputs } from "../../analysis/analyze";
 import { loadRun } from "../../analysis/load-run";
+import { rcTreatment } from "../../analysis/report-answer";
 import { writeSyntheticRun } from "../../analysis/synthetic";
 import { parseMatrix } from "../../core/matrix";
 
@@ -87,6 +88,8 @@ t.test(
   "A/A: 60 synthetic full batch matrices with no true effect claim a significant difference in ≤ 5%",
   async (t) => {
     let claims = 0;
+    let pairs = 0;
+    let pairsDifferent = 0;
     const sims = 60;
     const root = t.testdir();
     for (let s = 0; s < sims; s++) {
@@ -105,7 +108,21 @@ t.test(
       });
       const a = analyseLoaded(loadRun(dir));
       if (a.picks.some((p) => p.separated)) claims++;
+      for (const p of a.picks) {
+        const rc = rcTreatment(a, p);
+        pairs += rc.pairs.compared;
+        pairsDifferent += rc.pairs.different;
+      }
     }
     t.ok(claims / sims <= 0.05, `${claims} of ${sims} runs claimed a difference`);
+    t.equal(
+      pairs,
+      sims * 9 * 3,
+      "at C = 4 no level binds: rc 0/10/50 compared pairwise in each of the 9 other-factor combinations",
+    );
+    t.ok(
+      pairsDifferent / pairs <= 0.05,
+      `same-treatment pairs reported different in ${pairsDifferent} of ${pairs} pairs`,
+    );
   },
 );
