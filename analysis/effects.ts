@@ -5,7 +5,7 @@ import type { RunStats } from "./runs";
 /** The two responses analysed: ln of each run's p95 latency, and each run's throughput. */
 export const RESPONSES = {
   log_p95: {
-    label: "ln(p95 latency, ms) per run",
+    label: "ln(warm p95 latency, ms) per run",
     value: (r: RunStats): number => (r.p95Ms > 0 ? Math.log(r.p95Ms) : Number.NaN),
   },
   throughput: {

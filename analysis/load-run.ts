@@ -403,8 +403,14 @@ export function loadRun(dir: string): LoadedRun {
       }
       if (typeof inv.trial === "number" && Number.isNaN(run.trial)) run.trial = inv.trial;
       if ((inv as { warmup?: unknown }).warmup === true || inv.trial === 0) run.warmup = true;
-      if (typeof inv.request_id === "string" && inv.request_id !== "") {
-        const init = inv.report?.init_duration_ms;
+      const init = inv.report?.init_duration_ms;
+      // Kept only where it can matter (cold starts: REPORT has an Init Duration; or no REPORT
+      // to tell), so a million warm invocations add no map entries.
+      if (
+        typeof inv.request_id === "string" &&
+        inv.request_id !== "" &&
+        (inv.report === undefined || typeof init === "number")
+      ) {
         clientSide.set(inv.request_id, {
           clientMs: inv.client_end_ms - inv.client_start_ms,
           initMs: typeof init === "number" ? init : Number.NaN,
