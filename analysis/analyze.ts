@@ -2,7 +2,6 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_PRICING, type Pricing } from "../core/pricing";
 import type { Manifest } from "../core/run-files";
-import { factorialAnova, hasAnova, holm } from "./anova";
 import {
   type CellStats,
   computeCellStats,
@@ -16,8 +15,6 @@ import {
   EFFECTS_COLUMNS,
   type EffectAnalysis,
   effectsRows,
-  factorNames,
-  levelsOf,
   type MainEffect,
   mainEffects,
 } from "./effects";
@@ -29,17 +26,12 @@ import {
   loadRun,
   type SkippedLines,
 } from "./load-run";
-import {
-  DEFAULT_BALANCED_WEIGHT,
-  type FactorSignificance,
-  pickWorkload,
-  type Strategy,
-  type WorkloadPick,
-} from "./pick";
+import { DEFAULT_BALANCED_WEIGHT, pickWorkload, type Strategy, type WorkloadPick } from "./pick";
 import { type EffectRatios, effectRatios } from "./ratios";
 import { recommendationJson } from "./recommendation";
 import { renderReport } from "./report-html";
 import { computeRunStats, groupRecords, okLatencies, type RunStats } from "./runs";
+import { factorSignificance } from "./significance";
 import { mean, percentileSorted } from "./stats";
 import { renderSummary } from "./summary";
 import {
@@ -134,31 +126,6 @@ export interface AnalyseOptions {
   readonly balancedWeight?: number;
   /** Stated event arrival rate for the per-event latency, events/s (default 1000). */
   readonly eventRatePerS?: number;
-}
-
-/**
- * Main-effect significance of each factor on the per-unit latency (ln, per measured run, trial
- * as block), Holm-adjusted over the three main effects.
- */
-function factorSignificance(
-  workload: "events" | "batch",
-  measured: readonly RunStats[],
-  units: ReadonlyMap<string, CellUnits>,
-): FactorSignificance[] {
-  const names = factorNames(workload);
-  const obs = measured
-    .filter((r) => r.workload === workload)
-    .map((r) => {
-      const u = units.get(r.cellId);
-      const y = u?.replicates.find((x) => x.trial === r.trial)?.y ?? Number.NaN;
-      return { levels: levelsOf(r), y, block: r.trial };
-    });
-  const res = factorialAnova(names, obs);
-  const ps = names.map((f) =>
-    hasAnova(res) ? (res.rows.find((row) => row.term === f)?.p ?? Number.NaN) : Number.NaN,
-  );
-  const adj = holm(ps);
-  return names.map((factor, i) => ({ factor, pHolm: adj[i] ?? Number.NaN }));
 }
 
 function pooled(lat: Float64Array): PooledLatency {

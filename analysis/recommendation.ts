@@ -1,5 +1,5 @@
 import type { Analysis } from "./analyze";
-import { rcTreatment } from "./report-answer";
+import { rcTreatment } from "./treatments";
 import type { CellUnits } from "./units";
 
 function n(x: number): number | null {

@@ -3,8 +3,9 @@ import { hasAnova } from "./anova";
 import { type CellStats, MAX_LOST_SHARE } from "./cells";
 import { formatNumber } from "./csv";
 import { formatPrecision } from "./intervals";
-import { nonBindingLevels, offeredConcurrency, throttleBasis } from "./load-model";
+import { throttleBasis } from "./load-model";
 import type { ExcludedRun } from "./load-run";
+import { rcTreatment } from "./treatments";
 
 function ms(x: number): string {
   return Number.isFinite(x) ? `${x.toFixed(1)} ms` : "n/a";
@@ -111,17 +112,9 @@ function answerSection(a: Analysis): string[] {
       )
       .join(", ");
     L.push(`    main effects on ln unit latency (trial as block): ${sig}`);
-    const mine = a.cells.filter((c) => c.workload === p.workload);
-    const service = mine
-      .map((c) => a.byCell.get(c.cellId)?.meanMs ?? Number.NaN)
-      .filter(Number.isFinite);
-    const meanService =
-      service.length > 0 ? service.reduce((x, y) => x + y, 0) / service.length : Number.NaN;
-    const offered = offeredConcurrency(a.load, meanService);
-    const levels = [...new Set(mine.map((c) => c.reservedConcurrency))].sort((x, y) => x - y);
-    const same = nonBindingLevels(levels, offered);
+    const { offered, levels, same, pairs } = rcTreatment(a, p);
     L.push(
-      `    reserved concurrency at offered concurrency ${num(offered, 1)}: ${same.length > 1 ? `${same.map((rc) => (rc === 0 ? "rc 0 (unreserved)" : `rc ${rc}`)).join(" and ")} are the same treatment (the limit does not bind)` : "every level is a different treatment"}; binding: ${
+      `    reserved concurrency at offered concurrency ${num(offered, 1)}: ${same.length > 1 ? `${same.map((rc) => (rc === 0 ? "rc 0 (unreserved)" : `rc ${rc}`)).join(" and ")} are the same treatment (the limit does not bind); same-treatment pairs: ${pairs.compared} compared, ${pairs.different} significantly different` : "every level is a different treatment"}; binding: ${
         levels
           .filter((rc) => !same.includes(rc))
           .map((rc) => `rc ${rc}`)

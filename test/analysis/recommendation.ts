@@ -3,8 +3,8 @@ import { join } from "node:path";
 import t from "tap";
 import { analyseLoaded, analyseRun, outputPaths, writeOutputs } from "../../analysis/analyze";
 import { loadRun } from "../../analysis/load-run";
-import { rcTreatment } from "../../analysis/report-answer";
 import { writeSyntheticRun } from "../../analysis/synthetic";
+import { rcTreatment } from "../../analysis/treatments";
 import { parseMatrix } from "../../core/matrix";
 
 t.test("warm-up runs feed the cold-start outcome and stay out of warm statistics", async (t) => {
