@@ -43,6 +43,7 @@ import {
   RESULTS_COLUMNS,
   resultsRows,
 } from "./tables";
+import { loadTreatment } from "./treatments";
 import {
   UNITS_COLUMNS,
   unitsRows,
@@ -168,6 +169,7 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
   const workloads = (["events", "batch"] as const).filter((w) =>
     cells.some((c) => c.workload === w),
   );
+  const load = loadModelOf(loaded.manifest);
   const recommendations = workloads.map((w) =>
     recommend(w, cells, (c) => ineligibility(c, loaded.outcomes)),
   );
@@ -181,6 +183,13 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
       strategy,
       balancedWeight,
       eventRatePerS,
+      nonBindingRc: loadTreatment(
+        cells,
+        byCell,
+        load,
+        rec.workload,
+        loaded.manifest.invocations[rec.workload],
+      ).same,
     });
   });
   const effects = analyseEffects(measured, warmP95);
@@ -209,7 +218,7 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
     strategy,
     balancedWeight,
     eventRatePerS,
-    load: loadModelOf(loaded.manifest),
+    load,
   };
 }
 

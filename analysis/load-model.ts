@@ -33,10 +33,17 @@ export function loadModelOf(m: Manifest): LoadModel {
 
 /**
  * Offered concurrency: closed loop, the client's concurrency C (every slot fires again as soon
- * as its call returns); open loop, Little's law: arrival rate × mean service time (s).
+ * as its call returns), but never more than the invocations of a run (3 batch invocations are
+ * never more than 3 in flight); open loop, Little's law: arrival rate × mean service time (s).
  */
-export function offeredConcurrency(load: LoadModel, meanServiceMs: number): number {
-  return load.model === "closed" ? load.concurrency : (load.arrivalRatePerS * meanServiceMs) / 1000;
+export function offeredConcurrency(
+  load: LoadModel,
+  meanServiceMs: number,
+  invocationsPerRun = Number.POSITIVE_INFINITY,
+): number {
+  return load.model === "closed"
+    ? Math.min(load.concurrency, invocationsPerRun)
+    : (load.arrivalRatePerS * meanServiceMs) / 1000;
 }
 
 /**

@@ -61,6 +61,8 @@ export interface PickOptions {
   readonly balancedWeight: number;
   readonly eventRatePerS: number;
   readonly margin?: number;
+  /** Reserved-concurrency levels that do not bind at the offered load (the same treatment). */
+  readonly nonBindingRc?: readonly number[];
 }
 
 /**
@@ -114,10 +116,25 @@ function levelText(c: CellUnits, factor: string): string {
 /**
  * Which levels of the pick may be named: a factor whose effect on latency is significant
  * (Holm-adjusted p < 0.05), or, when cost counts (cost, balanced), a factor that changes the
- * price of a unit of work (memory and the size factor; reserved concurrency is free).
+ * price of a unit of work (memory and the size factor; reserved concurrency is free). A
+ * non-binding reserved-concurrency level is reported as such, never by its value.
  */
-function namedLevels(p: CellUnits, factors: readonly FactorSignificance[], s: Strategy): string[] {
+function namedLevels(
+  p: CellUnits,
+  factors: readonly FactorSignificance[],
+  s: Strategy,
+  nonBinding: readonly number[],
+): string[] {
   return factors.map((f) => {
+    // A level that does not bind is the same treatment as every other non-binding level:
+    // naming it ("unreserved") would claim a difference the design cannot show.
+    if (
+      f.factor === "reserved_concurrency" &&
+      nonBinding.length > 1 &&
+      nonBinding.includes(p.cell.reservedConcurrency)
+    ) {
+      return `reserved concurrency: does not bind (${nonBinding.map((rc) => (rc === 0 ? "unreserved" : `rc ${rc}`)).join(" = ")})`;
+    }
     const significant = Number.isFinite(f.pHolm) && f.pHolm < 0.05;
     const costly = s !== "speed" && f.factor !== "reserved_concurrency";
     return significant || costly
@@ -189,7 +206,7 @@ export function pickWorkload(
   const oneLine =
     pick === undefined
       ? `${workload}: no recommendation — ${why}`
-      : `${workload} (${strategyText}): ${namedLevels(pick, factors, o.strategy).join(", ")} — ${usd(pick.costPerUnit)} per ${pick.costUnit}, ${unit} ${ms(pick.unitLatency.estimate)} (${ci(pick)}); ${setText}`;
+      : `${workload} (${strategyText}): ${namedLevels(pick, factors, o.strategy, o.nonBindingRc ?? []).join(", ")} — ${usd(pick.costPerUnit)} per ${pick.costUnit}, ${unit} ${ms(pick.unitLatency.estimate)} (${ci(pick)}); ${setText}`;
   return {
     workload,
     strategy: o.strategy,

@@ -1,5 +1,7 @@
 import type { Analysis } from "./analyze";
+import type { CellStats } from "./cells";
 import { pairDiffers } from "./compare";
+import type { LoadModel } from "./load-model";
 import { nonBindingLevels, offeredConcurrency } from "./load-model";
 import type { WorkloadPick } from "./pick";
 
@@ -31,25 +33,48 @@ export function sameTreatmentPairs(
   return { compared, different };
 }
 
-/** Offered concurrency of a workload and its non-binding (same-treatment) rc levels. */
-export function rcTreatment(
-  a: Analysis,
-  p: WorkloadPick,
-): {
-  offered: number;
-  meanServiceMs: number;
-  levels: number[];
-  same: number[];
-  pairs: { compared: number; different: number };
-} {
-  const mine = a.cells.filter((c) => c.workload === p.workload);
+/** The offered load of a workload and which reserved-concurrency levels do not bind at it. */
+export interface LoadTreatment {
+  readonly offered: number;
+  readonly meanServiceMs: number;
+  readonly levels: number[];
+  /** Non-binding levels: the same treatment at the offered concurrency. */
+  readonly same: number[];
+}
+
+/**
+ * Offered concurrency of a workload (closed loop: C; open loop: arrival rate × mean service
+ * time, the mean latency of its cells' successful invocations) and its non-binding levels.
+ */
+export function loadTreatment(
+  cells: readonly CellStats[],
+  byCell: ReadonlyMap<string, { readonly meanMs: number }>,
+  load: LoadModel,
+  workload: string,
+  invocationsPerRun: number,
+): LoadTreatment {
+  const mine = cells.filter((c) => c.workload === workload);
   const service = mine
-    .map((c) => a.byCell.get(c.cellId)?.meanMs ?? Number.NaN)
+    .map((c) => byCell.get(c.cellId)?.meanMs ?? Number.NaN)
     .filter(Number.isFinite);
   const meanServiceMs =
     service.length > 0 ? service.reduce((x, y) => x + y, 0) / service.length : Number.NaN;
-  const offered = offeredConcurrency(a.load, meanServiceMs);
+  const offered = offeredConcurrency(load, meanServiceMs, invocationsPerRun);
   const levels = [...new Set(mine.map((c) => c.reservedConcurrency))].sort((x, y) => x - y);
-  const same = nonBindingLevels(levels, offered);
-  return { offered, meanServiceMs, levels, same, pairs: sameTreatmentPairs(p, same) };
+  return { offered, meanServiceMs, levels, same: nonBindingLevels(levels, offered) };
+}
+
+/** {@link loadTreatment} of a pick's workload, with its same-treatment pairs compared. */
+export function rcTreatment(
+  a: Analysis,
+  p: WorkloadPick,
+): LoadTreatment & { pairs: { compared: number; different: number } } {
+  const t = loadTreatment(
+    a.cells,
+    a.byCell,
+    a.load,
+    p.workload,
+    a.manifest.invocations[p.workload],
+  );
+  return { ...t, pairs: sameTreatmentPairs(p, t.same) };
 }

@@ -14,28 +14,60 @@ function unblocked(): Replicate[] {
   );
 }
 
-t.test("Tukey HSD intervals match statsmodels' pairwise_tukeyhsd", async (t) => {
-  // /usr/bin/python3: pairwise_tukeyhsd(log(y), groups) → a–b meandiff 0.28365953,
-  // CI [0.14967272, 0.41764634]; a–c 0.02434567, CI [-0.10964114, 0.15833248];
-  // qsturng(0.95, 3, 9) = 3.94518892253416.
-  const r = bestSet(unblocked());
-  t.equal(r.best, "a", "a has the lowest geometric mean");
-  t.equal(r.df, 9, "one-way error df = N − k");
-  t.equal(r.blocked, false, "no blocks given");
-  t.ok(Math.abs(r.qCrit - 3.948492203457504) < 1e-6, `q crit ${r.qCrit}`);
-  const b = r.cells.find((c) => c.cellId === "b");
-  const c = r.cells.find((c) => c.cellId === "c");
-  t.ok(b !== undefined && c !== undefined, "both compared");
-  if (b === undefined || c === undefined) return;
-  const close = (x: number, y: number): boolean => Math.abs(x - y) < 1e-6;
-  t.ok(close(Math.log(b.ratioToBest), 0.28365953), `b − a ${Math.log(b.ratioToBest)}`);
-  t.ok(close(Math.log(b.ratioLow), 0.14967272), `b low ${Math.log(b.ratioLow)}`);
-  t.ok(close(Math.log(b.ratioHigh), 0.41764634), `b high ${Math.log(b.ratioHigh)}`);
-  t.ok(close(Math.log(c.ratioLow), -0.10964114), `c low ${Math.log(c.ratioLow)}`);
-  t.ok(close(Math.log(c.ratioHigh), 0.15833248), `c high ${Math.log(c.ratioHigh)}`);
-  t.equal(b.worse, true, "b is slower by more than the 10% margin, significantly");
-  t.equal(c.worse, false, "c cannot be told apart from a");
-  t.same(r.members, ["a", "c"], "best set: a and c");
+t.test(
+  "intervals are the wider of Tukey HSD (statsmodels) and Games–Howell (scipy by hand)",
+  async (t) => {
+    // /usr/bin/python3: pairwise_tukeyhsd(log(y), groups) → a–b CI [0.14967272, 0.41764634],
+    // a–c [-0.10964114, 0.15833248]; scipy.stats.studentized_range.ppf(0.95, 3, 9) =
+    // 3.948492203457504. Games–Howell, ν = Welch–Satterthwaite rounded down, q =
+    // studentized_range.ppf(0.95, 3, ⌊ν⌋), half = q·√((s₁²/n₁ + s₂²/n₂)/2): a–b
+    // [0.11686575872731969, 0.4504532967351162], a–c [-0.11455229592168234, 0.1632436318499789]
+    // — wider than Tukey's for both pairs here, so those are the intervals.
+    const r = bestSet(unblocked());
+    t.equal(r.best, "a", "a has the lowest geometric mean");
+    t.equal(r.df, 9, "one-way error df = N − k");
+    t.equal(r.blocked, false, "no blocks given");
+    t.ok(Math.abs(r.qCrit - 3.948492203457504) < 1e-6, `q crit ${r.qCrit}`);
+    const b = r.cells.find((c) => c.cellId === "b");
+    const c = r.cells.find((c) => c.cellId === "c");
+    t.ok(b !== undefined && c !== undefined, "both compared");
+    if (b === undefined || c === undefined) return;
+    const close = (x: number, y: number): boolean => Math.abs(x - y) < 1e-6;
+    t.ok(close(Math.log(b.ratioToBest), 0.28365953), `b − a ${Math.log(b.ratioToBest)}`);
+    t.ok(close(Math.log(b.ratioLow), 0.11686575872731969), `b low ${Math.log(b.ratioLow)}`);
+    t.ok(close(Math.log(b.ratioHigh), 0.4504532967351162), `b high ${Math.log(b.ratioHigh)}`);
+    t.ok(close(Math.log(c.ratioLow), -0.11455229592168234), `c low ${Math.log(c.ratioLow)}`);
+    t.ok(close(Math.log(c.ratioHigh), 0.1632436318499789), `c high ${Math.log(c.ratioHigh)}`);
+    t.ok(Math.log(b.ratioLow) <= 0.14967272, "never narrower than Tukey's interval");
+    t.equal(b.worse, true, "b is slower by more than the 10% margin, significantly");
+    t.equal(c.worse, false, "c cannot be told apart from a");
+    t.same(r.members, ["a", "c"], "best set: a and c");
+  },
+);
+
+t.test("a quiet cell next to a noisy one is not separated on the pooled error alone", async (t) => {
+  // Twenty quiet cells pull the pooled error down (Tukey alone: the noisy cell's interval
+  // against the best is about 1.9–3.4×); the noisy cell's own three runs spread ×/÷ 1.35.
+  const reps: Replicate[] = [];
+  for (let c = 0; c < 20; c++) {
+    for (const [i, e] of [0.002, -0.001, -0.001].entries()) {
+      reps.push({ cellId: `q${c}`, block: Number.NaN, y: Math.log(100) + e + 0.0001 * i });
+    }
+  }
+  for (const e of [1.3, 0.7, 1.0]) {
+    reps.push({ cellId: "noisy", block: Number.NaN, y: Math.log(100) + e });
+  }
+  const r = bestSet(reps);
+  const noisy = r.cells.find((c) => c.cellId === "noisy");
+  const best = r.cells.find((c) => c.cellId === r.best);
+  const tukeyHalf = r.qCrit * Math.sqrt((r.mse / 2) * (1 / 3 + 1 / 3));
+  const tukeyLow = (noisy?.meanLog ?? 0) - (best?.meanLog ?? 0) - tukeyHalf;
+  t.ok(
+    tukeyLow > Math.log(1.1),
+    `Tukey's pooled interval alone would exclude it (low ${Math.exp(tukeyLow)})`,
+  );
+  t.equal(noisy?.worse, false, "with Games–Howell's own-variance interval it stays");
+  t.equal(r.members.length, 21, "no cell excluded");
 });
 
 t.test("the equivalence margin keeps a significantly but slightly slower cell", async (t) => {
@@ -79,7 +111,7 @@ t.test("one run per cell cannot be tested: every cell stays and the reason is gi
 });
 
 t.test(
-  "A/A: with no true difference among 9 cells, 1,000 seeded simulations exclude a cell in ≤ 5% (≈ 5% without the margin)",
+  "A/A: with no true difference among 9 cells, 1,000 seeded simulations exclude a cell in ≤ 5% (and without the margin)",
   async (t) => {
     const random = seededRandom(7);
     const normal = (): number =>
@@ -106,10 +138,11 @@ t.test(
       claims / sims <= 0.05,
       `${claims} of ${sims} simulations claimed a difference (10% margin)`,
     );
-    // Tukey's family-wise rate is 5% exactly for a balanced design: 1,000 draws land within ±2%.
+    // Tukey alone errs in 5% exactly for a balanced design; taking the wider of Tukey and
+    // Games–Howell is conservative, but still errs sometimes: the test is not vacuous.
     t.ok(
-      claimsNoMargin / sims >= 0.03 && claimsNoMargin / sims <= 0.07,
-      `${claimsNoMargin} of ${sims} without a margin: the intervals are calibrated, not vacuous`,
+      claimsNoMargin / sims <= 0.05 && claimsNoMargin > 0,
+      `${claimsNoMargin} of ${sims} without a margin: ≤ 5% and not vacuous`,
     );
   },
 );
