@@ -259,6 +259,11 @@ t.test(
     );
     t.same(liveEntries(join(out, "ledger.jsonl")), [], "nothing live");
     t.same(readdirSync(join(out, ".local", "s3", "buckets")), [], "every bucket deleted");
+    t.match(
+      io.out(),
+      /\nAnswer: events \(cost\): .* per 1M events, /,
+      "the one-line answer at the end",
+    );
   },
 );
 
