@@ -193,6 +193,11 @@ export function pickWorkload(
     : separated
       ? `best set ${members.length} of ${k} eligible cells`
       : `no significant difference among ${k} cells`;
+  const noWarm = eligible.filter((u) => u.replicates.length === 0).map((u) => u.cell.cellId);
+  const noWarmText =
+    noWarm.length === 0
+      ? ""
+      : `; left out of the comparison for lack of warm invocations: ${noWarm.join(", ")}`;
   const why =
     pick === undefined
       ? `no eligible cell with warm measurements (${eligible.length} eligible)`
@@ -201,7 +206,8 @@ export function pickWorkload(
           ? " as the cheapest per unit"
           : o.strategy === "speed"
             ? " as the fastest per unit"
-            : " by Power Tuning's balanced value w·cost/max + (1 − w)·latency/max");
+            : " by Power Tuning's balanced value w·cost/max + (1 − w)·latency/max") +
+        noWarmText;
   const unit = workload === "events" ? "per-event p95" : "warm p95";
   const oneLine =
     pick === undefined

@@ -139,6 +139,20 @@ ${a.picks.map((p) => bestSetTable(a, p)).join("")}
 <h2 id="warm-cold">Warm latency and cold starts</h2>${warmColdTable(a)}`;
 }
 
+/**
+ * Why a reserved-concurrency effect is not a setting to choose: binding levels change how many
+ * requests are in flight (the rest are throttled), non-binding ones are the same treatment.
+ */
+export function bindingNote(a: Analysis, workload: string): string {
+  const p = a.picks.find((x) => x.workload === workload);
+  if (p === undefined) return "";
+  const t = rcTreatment(a, p);
+  const binding = t.levels.filter((rc) => !t.same.includes(rc));
+  return binding.length === 0
+    ? `; no level binds at offered concurrency ${short(t.offered)}: every level is the same treatment`
+    : `; ${binding.map((rc) => `rc ${rc}`).join(", ")} binds at offered concurrency ${short(t.offered)}: fewer requests in flight and the rest throttled — a different load, not a faster setting`;
+}
+
 /** Main effects as ratios of geometric means to the grand geometric mean, with 95% CIs. */
 export function ratioTable(a: Analysis, workload: string): string {
   const mine = a.effectRatios.filter((e) => e.workload === workload);
@@ -149,7 +163,8 @@ export function ratioTable(a: Analysis, workload: string): string {
     const levels = e.levels
       .map((l) => `${l.level}: ${short(l.ratio)}× (${short(l.low)}–${short(l.high)})`)
       .join("; ");
-    return `<tr${sig ? ' class="sig"' : ""}><td class="l">${esc(e.factor)}</td><td>${Number.isFinite(e.pHolm) ? e.pHolm.toPrecision(2) : "n/a"}</td><td class="l">${esc(levels)}</td><td class="l">${sig ? "significant" : "no significant effect: no level is named"}</td></tr>`;
+    const verdict = sig ? "significant" : "no significant effect: no level is named";
+    return `<tr${sig ? ' class="sig"' : ""}><td class="l">${esc(e.factor)}</td><td>${Number.isFinite(e.pHolm) ? e.pHolm.toPrecision(2) : "n/a"}</td><td class="l">${esc(levels)}</td><td class="l">${esc(e.factor === "reserved_concurrency" ? `${verdict}${bindingNote(a, workload)}` : verdict)}</td></tr>`;
   });
   return `<table><tr><th class="l">factor</th><th>p (Holm)</th><th class="l">level: warm p95 ÷ grand geometric mean (95% CI)</th><th class="l">verdict</th></tr>${rows.join("")}</table>`;
 }

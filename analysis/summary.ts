@@ -5,6 +5,7 @@ import { formatNumber } from "./csv";
 import { formatPrecision } from "./intervals";
 import { throttleBasis } from "./load-model";
 import type { ExcludedRun } from "./load-run";
+import { bindingNote } from "./report-answer";
 import { rcTreatment } from "./treatments";
 
 function ms(x: number): string {
@@ -121,6 +122,17 @@ function answerSection(a: Analysis): string[] {
           .join(", ") || "none"
       }`,
     );
+  }
+  L.push(
+    "  Effects on ln warm p95 as ratios to the grand geometric mean (95% CI), Holm-adjusted p:",
+  );
+  for (const e of a.effectRatios) {
+    const levels = e.levels
+      .map((l) => `${l.level}: ${num(l.ratio)}× (${num(l.low)}–${num(l.high)})`)
+      .join("; ");
+    const p = Number.isFinite(e.pHolm) ? e.pHolm.toPrecision(2) : "n/a";
+    L.push(`    ${e.workload} ${pad(e.factor, 22)} p = ${pad(p, 8)} ${levels}`);
+    if (e.factor === "reserved_concurrency") L.push(`      ${bindingNote(a, e.workload).slice(2)}`);
   }
   L.push(`  Throttle rate: ${throttleBasis(a.load)}.`);
   L.push("");
