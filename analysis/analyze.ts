@@ -69,7 +69,6 @@ export interface Analysis {
   readonly dir: string;
   readonly manifest: Manifest;
   readonly pricing: Pricing;
-  readonly seed: number;
   readonly skipped: SkippedLines;
   readonly hasInvocations: boolean;
   readonly runs: readonly RunStats[];
@@ -119,8 +118,6 @@ export function ineligibility(
 /** Options of {@link analyseRun}. */
 export interface AnalyseOptions {
   readonly pricing?: Pricing;
-  /** Seed of the bootstrap resampling. */
-  readonly seed?: number;
   /** Pick strategy within the best set (default cost). */
   readonly strategy?: Strategy;
   /** Cost weight of the balanced strategy, 0–1 (default 0.5). */
@@ -142,7 +139,6 @@ function pooled(lat: Float64Array): PooledLatency {
 /** Computes every statistic of a loaded run directory. */
 export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): Analysis {
   const pricing = options.pricing ?? DEFAULT_PRICING;
-  const seed = options.seed ?? 1;
   const strategy = options.strategy ?? "cost";
   const balancedWeight = options.balancedWeight ?? DEFAULT_BALANCED_WEIGHT;
   const eventRatePerS = options.eventRatePerS ?? DEFAULT_EVENT_RATE_PER_S;
@@ -150,7 +146,7 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
   const warm = computeWarmStats(loaded);
   // Warm-up runs feed the cold-start outcome only: cells, effects and picks use measured trials.
   const measured = runs.filter((r) => isMeasured(r, warm));
-  const cells = computeCellStats(measured, loaded.manifest.architecture, pricing, seed);
+  const cells = computeCellStats(measured, loaded.manifest.architecture, pricing);
   const units = computeUnits(cells, runs, warm, eventRatePerS, loaded.manifest.object_mb);
   const warmP95 = (r: RunStats): number => warm.get(r.runId)?.warmP95Ms ?? Number.NaN;
   // Pool latencies per cell: map each loaded run to its cell's index.
@@ -198,7 +194,6 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
     dir: loaded.dir,
     manifest: loaded.manifest,
     pricing,
-    seed,
     skipped: loaded.skipped,
     hasInvocations: loaded.hasInvocations,
     runs,

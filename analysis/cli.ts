@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { InvalidInputError, isInvalidInputError, parseIntInRange } from "../core/errors";
+import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { DEFAULT_PRICING, loadPricing, type Pricing } from "../core/pricing";
 import { analyseRun, OUTPUT_FILES, type OutputPaths, outputPaths, writeOutputs } from "./analyze";
 import { DEFAULT_BALANCED_WEIGHT, parseBalancedWeight, parseStrategy, STRATEGIES } from "./pick";
@@ -19,7 +19,6 @@ Options:
   --output-p95 FILE      per-cell p95 path (seed flag; default <out>/${OUTPUT_FILES.p95})
   --output-results FILE  results path (default <out>/${OUTPUT_FILES.results})
   --pricing FILE         JSON file overriding prices (fields of core/pricing.ts Pricing)
-  --seed N               bootstrap seed, 0-4294967295 (default 1)
   --strategy S           pick within the best set: ${STRATEGIES.join(", ")} (default cost)
   --balanced-weight W    cost weight of the balanced strategy, 0 (speed) to 1 (cost)
                          (default ${DEFAULT_BALANCED_WEIGHT})
@@ -37,7 +36,6 @@ const VALUE_FLAGS = [
   "--output-p95",
   "--output-results",
   "--pricing",
-  "--seed",
   "--strategy",
   "--balanced-weight",
   "--event-rate",
@@ -100,8 +98,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     const v = opts.values;
     const pricing: Pricing =
       v["--pricing"] !== undefined ? loadPricing(v["--pricing"]) : DEFAULT_PRICING;
-    const seed =
-      v["--seed"] !== undefined ? parseIntInRange("--seed", v["--seed"], 0, 4294967295) : 1;
     const strategy =
       v["--strategy"] !== undefined ? parseStrategy("--strategy", v["--strategy"]) : "cost";
     const balancedWeight =
@@ -123,7 +119,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     const paths = outputPaths(outDir, overrides);
     const analysis = analyseRun(runDir, {
       pricing,
-      seed,
       strategy,
       balancedWeight,
       ...(eventRate !== undefined ? { eventRatePerS: eventRate } : {}),
