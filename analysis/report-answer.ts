@@ -48,7 +48,7 @@ export function answerHeadline(a: Analysis): string {
     return `<li><b>${esc(p.oneLine)}</b><br><span class="muted">Basis: ${esc(p.basis)}. Uncertainty: ${esc(p.why)}.</span>${skipped}</li>`;
   });
   return `<div class="headline" id="answer"><h2 style="margin-top:4px;border:0">Recommendation</h2>
-<p>Strategy: <b>${esc(strategyText(a))}</b>, chosen within each workload's <b>best set</b>: the cells whose per-unit warm latency is not significantly worse than the best cell's by more than 10% (Tukey HSD, simultaneous 95%, trials as blocks). Only factors with a significant effect, or that change the price of a unit of work under this strategy, are named.</p>
+<p>Strategy: <b>${esc(strategyText(a))}</b>, chosen within each workload's <b>best set</b>: the cells whose per-unit warm latency is not significantly worse than the best cell's by more than 10% (simultaneous 95% intervals: the wider of Tukey HSD with trials as blocks and Games–Howell). Only factors with a significant effect, or that change the price of a unit of work under this strategy, are named.</p>
 <ul>${items.join("")}</ul></div>`;
 }
 
