@@ -73,8 +73,10 @@ function gamesHowellHalfWidth(
   const vb = b.variance / b.n;
   if (!Number.isFinite(va) || !Number.isFinite(vb) || va + vb <= 0) return 0;
   const nu = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
-  // ν rounded down (conservative, and q is then memoised per integer df).
-  return qTukey(level, k, Math.max(1, Math.floor(nu))) * Math.sqrt((va + vb) / 2);
+  // ν rounded down (conservative, and q is then memoised per integer df). jStat's q is NaN at
+  // ν = 1 (R's qtukey is unreliable there too): no finite bound, so the interval is unbounded.
+  const q = qTukey(level, k, Math.max(1, Math.floor(nu)));
+  return Number.isFinite(q) ? q * Math.sqrt((va + vb) / 2) : Number.POSITIVE_INFINITY;
 }
 
 /**

@@ -62,7 +62,7 @@ function bestSetTable(a: Analysis, p: WorkloadPick): string {
       : p.pick?.cell.cellId === c.cellId
         ? "<b>pick</b>"
         : "best set";
-    return `<tr${c.worse ? ' class="warn"' : ""}><td class="l">${esc(c.cellId)}</td><td class="l">${status}</td><td>${ms(i.estimate)}</td><td>${ms(i.low)}–${ms(i.high)}</td><td>${esc(formatPrecision(i))}</td><td>${short(c.ratioToBest)} (${short(c.ratioLow)}–${short(c.ratioHigh)})</td><td>${ms(u.warmP95.estimate)}</td><td>${ms(u.batchWaitMs)}</td><td>${usd(u.costPerUnit)} / ${u.costUnit}</td><td>${short(u.throughputPerUnit)} ${u.throughputUnit}</td>${p.workload === "batch" ? `<td>${short(u.mbPerSPerInvocation)}</td>` : ""}</tr>`;
+    return `<tr${c.worse ? ' class="warn"' : ""}><td class="l">${esc(c.cellId)}</td><td class="l">${status}</td><td>${ms(i.estimate)}</td><td>${ms(i.low)}–${ms(i.high)}</td><td>${esc(formatPrecision(i))}</td><td>${short(c.ratioToBest)} (${short(c.ratioLow)}–${c.ratioHigh === Number.POSITIVE_INFINITY ? "∞" : short(c.ratioHigh)})</td><td>${ms(u.warmP95.estimate)}</td><td>${ms(u.batchWaitMs)}</td><td>${usd(u.costPerUnit)} / ${u.costUnit}</td><td>${short(u.throughputPerUnit)} ${u.throughputUnit}</td>${p.workload === "batch" ? `<td>${short(u.mbPerSPerInvocation)}</td>` : ""}</tr>`;
   });
   const factors = p.factors
     .map(

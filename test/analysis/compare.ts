@@ -146,3 +146,19 @@ t.test(
     );
   },
 );
+
+t.test("two runs per cell with a noisy cell: the interval is unbounded, never NaN", async (t) => {
+  // Welch df rounds down to 1 for a noisy cell of two runs against a quiet one; no finite q.
+  const reps: Replicate[] = [];
+  for (let c = 0; c < 26; c++) {
+    reps.push({ cellId: `q${c}`, block: 1, y: Math.log(100) + 0.001 * c });
+    reps.push({ cellId: `q${c}`, block: 2, y: Math.log(100) + 0.001 * c + 0.0001 });
+  }
+  reps.push({ cellId: "noisy", block: 1, y: Math.log(100) + 2 });
+  reps.push({ cellId: "noisy", block: 2, y: Math.log(100) + 0.2 });
+  const r = bestSet(reps);
+  const noisy = r.cells.find((c) => c.cellId === "noisy");
+  t.equal(noisy?.ratioLow, 0, "lower bound 0");
+  t.equal(noisy?.ratioHigh, Number.POSITIVE_INFINITY, "upper bound unbounded");
+  t.equal(noisy?.worse, false, "not claimed slower");
+});
