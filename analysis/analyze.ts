@@ -19,6 +19,7 @@ import {
   type MainEffect,
   mainEffects,
 } from "./effects";
+import { type LoadModel, loadModelOf } from "./load-model";
 import {
   type CellOutcome,
   type ExcludedRun,
@@ -26,8 +27,12 @@ import {
   loadRun,
   type SkippedLines,
 } from "./load-run";
+import { DEFAULT_BALANCED_WEIGHT, pickWorkload, type Strategy, type WorkloadPick } from "./pick";
+import { type EffectRatios, effectRatios } from "./ratios";
+import { recommendationJson } from "./recommendation";
 import { renderReport } from "./report-html";
 import { computeRunStats, groupRecords, okLatencies, type RunStats } from "./runs";
+import { factorSignificance } from "./significance";
 import { mean, percentileSorted } from "./stats";
 import { renderSummary } from "./summary";
 import {
@@ -39,6 +44,17 @@ import {
   RESULTS_COLUMNS,
   resultsRows,
 } from "./tables";
+import { loadTreatment } from "./treatments";
+import {
+  UNITS_COLUMNS,
+  unitsRows,
+  WARM_CELL_COLUMNS,
+  WARM_RUN_COLUMNS,
+  warmCellRow,
+  warmRunRow,
+} from "./unit-tables";
+import { type CellUnits, computeUnits, DEFAULT_EVENT_RATE_PER_S, isMeasured } from "./units";
+import { computeWarmStats, type WarmRunStats } from "./warm";
 
 /** Latency statistics of successful invocations pooled over runs. */
 export interface PooledLatency {
@@ -54,7 +70,6 @@ export interface Analysis {
   readonly dir: string;
   readonly manifest: Manifest;
   readonly pricing: Pricing;
-  readonly seed: number;
   readonly skipped: SkippedLines;
   readonly hasInvocations: boolean;
   readonly runs: readonly RunStats[];
@@ -70,6 +85,18 @@ export interface Analysis {
   readonly excluded: readonly ExcludedRun[];
   /** Journal outcome per cell id. */
   readonly outcomes: ReadonlyMap<string, CellOutcome>;
+  /** Warm and cold statistics per run id (warm-up runs included). */
+  readonly warm: ReadonlyMap<string, WarmRunStats>;
+  /** Per-unit-of-work figures per cell id. */
+  readonly units: ReadonlyMap<string, CellUnits>;
+  /** The answer per workload: best set and the strategy's pick. */
+  readonly picks: readonly WorkloadPick[];
+  readonly strategy: Strategy;
+  readonly balancedWeight: number;
+  readonly eventRatePerS: number;
+  readonly load: LoadModel;
+  /** Main effects on ln warm p95 as ratios to the grand geometric mean, with CIs. */
+  readonly effectRatios: readonly EffectRatios[];
 }
 
 /** Why a cell is not recommended: its journal outcome first, then its losses. */
@@ -92,8 +119,12 @@ export function ineligibility(
 /** Options of {@link analyseRun}. */
 export interface AnalyseOptions {
   readonly pricing?: Pricing;
-  /** Seed of the bootstrap resampling. */
-  readonly seed?: number;
+  /** Pick strategy within the best set (default cost). */
+  readonly strategy?: Strategy;
+  /** Cost weight of the balanced strategy, 0–1 (default 0.5). */
+  readonly balancedWeight?: number;
+  /** Stated event arrival rate for the per-event latency, events/s (default 1000). */
+  readonly eventRatePerS?: number;
 }
 
 function pooled(lat: Float64Array): PooledLatency {
@@ -109,9 +140,16 @@ function pooled(lat: Float64Array): PooledLatency {
 /** Computes every statistic of a loaded run directory. */
 export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): Analysis {
   const pricing = options.pricing ?? DEFAULT_PRICING;
-  const seed = options.seed ?? 1;
+  const strategy = options.strategy ?? "cost";
+  const balancedWeight = options.balancedWeight ?? DEFAULT_BALANCED_WEIGHT;
+  const eventRatePerS = options.eventRatePerS ?? DEFAULT_EVENT_RATE_PER_S;
   const { runs, unassigned } = computeRunStats(loaded, pricing);
-  const cells = computeCellStats(runs, loaded.manifest.architecture, pricing, seed);
+  const warm = computeWarmStats(loaded);
+  // Warm-up runs feed the cold-start outcome only: cells, effects and picks use measured trials.
+  const measured = runs.filter((r) => isMeasured(r, warm));
+  const cells = computeCellStats(measured, loaded.manifest.architecture, pricing);
+  const units = computeUnits(cells, runs, warm, eventRatePerS, loaded.manifest.object_mb);
+  const warmP95 = (r: RunStats): number => warm.get(r.runId)?.warmP95Ms ?? Number.NaN;
   // Pool latencies per cell: map each loaded run to its cell's index.
   const cellIndex = new Map(cells.map((c, i) => [c.cellId, i]));
   const runCell = new Map(runs.map((r) => [r.runId, cellIndex.get(r.cellId) ?? -1]));
@@ -128,11 +166,35 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
   const workloads = (["events", "batch"] as const).filter((w) =>
     cells.some((c) => c.workload === w),
   );
+  const load = loadModelOf(loaded.manifest);
+  const recommendations = workloads.map((w) =>
+    recommend(w, cells, (c) => ineligibility(c, loaded.outcomes)),
+  );
+  const picks = recommendations.map((rec) => {
+    const out = new Set(rec.ineligible.map((x) => x.cell.cellId));
+    const eligible = cells
+      .filter((c) => c.workload === rec.workload && !out.has(c.cellId))
+      .map((c) => units.get(c.cellId))
+      .filter((u): u is CellUnits => u !== undefined);
+    return pickWorkload(rec.workload, eligible, factorSignificance(rec.workload, measured, units), {
+      strategy,
+      balancedWeight,
+      eventRatePerS,
+      nonBindingRc: loadTreatment(
+        cells,
+        byCell,
+        load,
+        rec.workload,
+        loaded.manifest.invocations[rec.workload],
+      ).same,
+    });
+  });
+  const effects = analyseEffects(measured, warmP95);
+  const main = mainEffects(measured, warmP95);
   return {
     dir: loaded.dir,
     manifest: loaded.manifest,
     pricing,
-    seed,
     skipped: loaded.skipped,
     hasInvocations: loaded.hasInvocations,
     runs,
@@ -140,13 +202,19 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
     cells,
     overall: pooled(all),
     byCell,
-    effects: analyseEffects(runs),
-    mainEffects: mainEffects(runs),
-    recommendations: workloads.map((w) =>
-      recommend(w, cells, (c) => ineligibility(c, loaded.outcomes)),
-    ),
+    effects,
+    mainEffects: main,
+    effectRatios: effectRatios(effects, main),
+    recommendations,
     excluded: loaded.excluded,
     outcomes: loaded.outcomes,
+    warm,
+    units,
+    picks,
+    strategy,
+    balancedWeight,
+    eventRatePerS,
+    load,
   };
 }
 
@@ -164,6 +232,8 @@ export interface OutputPaths {
   readonly cost: string;
   readonly effects: string;
   readonly report: string;
+  readonly recommendation: string;
+  readonly units: string;
 }
 
 /** Output file names in the output directory. */
@@ -175,6 +245,8 @@ export const OUTPUT_FILES = {
   cost: "cost.csv",
   effects: "effects.csv",
   report: "report.html",
+  recommendation: "recommendation.json",
+  units: "units.csv",
 } as const;
 
 /** Default output paths in `outDir`, with any overrides applied. */
@@ -187,14 +259,20 @@ export function outputPaths(outDir: string, overrides: Partial<OutputPaths> = {}
     cost: overrides.cost ?? join(outDir, OUTPUT_FILES.cost),
     effects: overrides.effects ?? join(outDir, OUTPUT_FILES.effects),
     report: overrides.report ?? join(outDir, OUTPUT_FILES.report),
+    recommendation: overrides.recommendation ?? join(outDir, OUTPUT_FILES.recommendation),
+    units: overrides.units ?? join(outDir, OUTPUT_FILES.units),
   };
 }
 
 /** Writes every output of an analysis. */
 export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): void {
   makeDirectory("--out-dir", outDir);
-  writeFileSync(paths.results, toCsv(RESULTS_COLUMNS, resultsRows(a.runs)));
-  const pivot = pivotTable(a.runs);
+  const results = resultsRows(a.runs).map((row, i) => {
+    const r = a.runs[i];
+    return r === undefined ? row : [...row, ...warmRunRow(a, r)];
+  });
+  writeFileSync(paths.results, toCsv([...RESULTS_COLUMNS, ...WARM_RUN_COLUMNS], results));
+  const pivot = pivotTable(a.runs.filter((r) => isMeasured(r, a.warm)));
   writeFileSync(paths.pivot, toCsv(pivot.columns, pivot.rows));
   const notRecommended = new Map(
     a.recommendations.flatMap((r) => r.ineligible.map((x) => [x.cell.cellId, x.reason] as const)),
@@ -202,15 +280,20 @@ export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): v
   writeFileSync(
     paths.p95,
     toCsv(
-      P95_COLUMNS,
+      [...P95_COLUMNS, ...WARM_CELL_COLUMNS],
       p95Rows(a.cells, (c) => ({
         status: a.outcomes.get(c.cellId)?.status ?? "",
         notRecommended: notRecommended.get(c.cellId) ?? "",
-      })),
+      })).map((row, i) => {
+        const c = a.cells[i];
+        return c === undefined ? row : [...row, ...warmCellRow(a, c)];
+      }),
     ),
   );
+  writeFileSync(paths.units, toCsv(UNITS_COLUMNS, unitsRows(a)));
   writeFileSync(paths.cost, toCsv(COST_COLUMNS, costRows(a.cells, a.manifest.architecture)));
   writeFileSync(paths.effects, toCsv(EFFECTS_COLUMNS, effectsRows(a.effects)));
   writeFileSync(paths.summary, renderSummary(a));
   writeFileSync(paths.report, renderReport(a));
+  writeFileSync(paths.recommendation, `${JSON.stringify(recommendationJson(a), null, 2)}\n`);
 }

@@ -4,6 +4,8 @@ import { jStat } from "jstat";
 export interface Observation {
   readonly levels: readonly (string | number)[];
   readonly y: number;
+  /** Block (trial / round) of the observation: a block term enters the model when every cell has one observation in each of the same blocks. */
+  readonly block?: number;
 }
 
 /** One row of an ANOVA table. */
@@ -48,6 +50,61 @@ function upperTailF(f: number, df1: number, df2: number): number {
 }
 
 /**
+ * The block (trial) term of a randomised complete block layout: every cell's kept observations
+ * cover the same blocks once each, so blocks are orthogonal to the treatment terms and
+ * SS_block = Σ_b n_b (ȳ_b − ȳ)² is taken out of the residual. Otherwise no block term, and why.
+ */
+function blockTerm(
+  cells: ReadonlyMap<string, readonly { y: number; block: number }[]>,
+  n: number,
+  grand: number,
+): { row?: { term: string; ss: number; df: number }; note?: string } {
+  const kept = [...cells.values()].map((l) => l.slice(0, n));
+  if (kept.every((l) => l.every((u) => Number.isNaN(u.block)))) return {};
+  const key = (l: readonly { block: number }[]): string =>
+    l
+      .map((u) => u.block)
+      .sort((a, b) => a - b)
+      .join(",");
+  const first = kept[0] ?? [];
+  const blocks = new Set(first.map((u) => u.block));
+  const complete =
+    n >= 2 &&
+    blocks.size === first.length &&
+    first.every((u) => Number.isFinite(u.block)) &&
+    kept.every((l) => key(l) === key(first));
+  if (!complete)
+    return { note: "no block term: cells do not share the same complete set of trials" };
+  const sums = new Map<number, { s: number; c: number }>();
+  for (const l of kept) {
+    for (const u of l) {
+      const b = sums.get(u.block) ?? { s: 0, c: 0 };
+      sums.set(u.block, { s: b.s + u.y, c: b.c + 1 });
+    }
+  }
+  let ss = 0;
+  for (const { s, c } of sums.values()) ss += c * (s / c - grand) ** 2;
+  return { row: { term: "trial (block)", ss, df: sums.size - 1 } };
+}
+
+/**
+ * Holm's step-down adjustment of p values (NaN stays NaN and does not count): the i-th smallest
+ * of m p values becomes max over j ≤ i of min(1, (m − j + 1) · p_(j)).
+ */
+export function holm(ps: readonly number[]): number[] {
+  const idx = ps.map((p, i) => ({ p, i })).filter((x) => Number.isFinite(x.p));
+  idx.sort((a, b) => a.p - b.p);
+  const out = ps.map(() => Number.NaN);
+  const m = idx.length;
+  let running = 0;
+  idx.forEach((x, j) => {
+    running = Math.max(running, Math.min(1, (m - j) * x.p));
+    out[x.i] = running;
+  });
+  return out;
+}
+
+/**
  * Fixed-effects factorial ANOVA of a full, balanced grid: main effects and all two-way
  * interactions; everything else (three-way and higher interactions plus pure error) is pooled
  * into the residual. With two factors the residual is exactly the error term of the textbook
@@ -73,11 +130,11 @@ export function factorialAnova(
     kept.map((f, j) => (levels[j] ?? []).indexOf(String(o.levels[f])));
 
   // Group by full cell, keep the first `n` of each.
-  const cells = new Map<string, number[]>();
+  const cells = new Map<string, { y: number; block: number }[]>();
   for (const o of obs) {
     const key = index(o).join(",");
     const list = cells.get(key) ?? [];
-    list.push(o.y);
+    list.push({ y: o.y, block: o.block ?? Number.NaN });
     cells.set(key, list);
   }
   const gridSize = sizes.reduce((a, b) => a * b, 1);
@@ -97,10 +154,10 @@ export function factorialAnova(
   }
   if (droppedFactors.length > 0)
     notes.push(`single-level factor(s) left out: ${droppedFactors.join(", ")}`);
-  const used: { idx: number[]; y: number }[] = [];
+  const used: { idx: number[]; y: number; block: number }[] = [];
   for (const [key, list] of cells) {
     const idx = key.split(",").map(Number);
-    for (const y of list.slice(0, n)) used.push({ idx, y });
+    for (const u of list.slice(0, n)) used.push({ idx, y: u.y, block: u.block });
   }
   const N = used.length;
   const grand = used.reduce((s, u) => s + u.y, 0) / N;
@@ -141,6 +198,9 @@ export function factorialAnova(
       pending.push({ term: `${names[f]}×${names[g]}`, ss: per * ss, df: (a - 1) * (b - 1) });
     }
   }
+  const block = blockTerm(cells, n, grand);
+  if (block.row !== undefined) pending.push(block.row);
+  if (block.note !== undefined) notes.push(block.note);
   let sst = 0;
   for (const u of used) sst += (u.y - grand) ** 2;
   const ssModel = pending.reduce((s, r) => s + r.ss, 0);
@@ -149,7 +209,7 @@ export function factorialAnova(
   const ssRes = Math.max(0, sst - ssModel);
   const msRes = dfRes > 0 ? ssRes / dfRes : Number.NaN;
   for (const r of pending) {
-    const ms = r.ss / r.df;
+    const ms = r.df > 0 ? r.ss / r.df : Number.NaN;
     const f = dfRes > 0 && msRes > 0 ? ms / msRes : Number.NaN;
     rows.push({ ...r, ms, f, p: upperTailF(f, r.df, dfRes) });
   }

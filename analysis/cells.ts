@@ -3,7 +3,7 @@ import type { Architecture, Cell, Workload } from "../core/cell";
 import type { Pricing } from "../core/pricing";
 import { type CostBreakdown, costOf } from "./cost";
 import type { RunStats } from "./runs";
-import { bootstrapMeanCi, mean, paretoMinMin, sampleStd } from "./stats";
+import { mean, paretoMinMin, sampleStd } from "./stats";
 
 /** Per-cell statistics over its trials. */
 export interface CellStats {
@@ -27,8 +27,6 @@ export interface CellStats {
   readonly p95Runs: number;
   readonly p95Mean: number;
   readonly p95Std: number;
-  readonly p95CiLow: number;
-  readonly p95CiHigh: number;
   readonly throughputMean: number;
   readonly throughputStd: number;
   readonly mbPerSMean: number;
@@ -102,15 +100,14 @@ function finite(values: readonly number[]): number[] {
 }
 
 /**
- * Aggregates runs into cells: counts and usage summed with a danfojs groupby; p95 mean, sample
- * std and a bootstrap 95% CI of the mean per-trial p95 (trials resampled, seeded per cell so the
- * output is reproducible); cost of the summed usage, normalised.
+ * Aggregates runs into cells: counts and usage summed with a danfojs groupby; p95 mean and
+ * sample std of the per-trial p95 (for reference: the honest interval is the t interval on ln
+ * warm p95 in units.ts); cost of the summed usage, normalised.
  */
 export function computeCellStats(
   runs: readonly RunStats[],
   architecture: Architecture,
   pricing: Pricing,
-  seed: number,
 ): CellStats[] {
   if (runs.length === 0) return [];
   const grouped = runsFrame(runs)
@@ -130,7 +127,6 @@ export function computeCellStats(
     byCell.set(r.cellId, list);
   }
   const out: CellStats[] = [];
-  let cellIndex = 0;
   for (const [id, list] of byCell) {
     const first = list[0];
     const s = sums.get(id);
@@ -138,7 +134,6 @@ export function computeCellStats(
     const get = (c: (typeof SUM_COLUMNS)[number]): number => s[c] ?? 0;
     const p95s = finite(list.map((r) => r.p95Ms));
     const tps = finite(list.map((r) => r.throughputObjPerS));
-    const ci = bootstrapMeanCi(p95s, seed + cellIndex++);
     const cost = costOf(
       {
         memoryMb: first.memoryMb,
@@ -172,8 +167,6 @@ export function computeCellStats(
       p95Runs: p95s.length,
       p95Mean: mean(p95s),
       p95Std: sampleStd(p95s),
-      p95CiLow: ci.low,
-      p95CiHigh: ci.high,
       throughputMean: mean(tps),
       throughputStd: sampleStd(tps),
       mbPerSMean: mean(finite(list.map((r) => r.mbPerS))),

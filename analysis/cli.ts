@@ -1,14 +1,17 @@
 import { resolve } from "node:path";
 import { makeDirectory } from "../core/dirs";
-import { InvalidInputError, isInvalidInputError, parseIntInRange } from "../core/errors";
+import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { DEFAULT_PRICING, loadPricing, type Pricing } from "../core/pricing";
 import { analyseRun, OUTPUT_FILES, type OutputPaths, outputPaths, writeOutputs } from "./analyze";
+import { DEFAULT_BALANCED_WEIGHT, parseBalancedWeight, parseStrategy, STRATEGIES } from "./pick";
+import { DEFAULT_EVENT_RATE_PER_S } from "./units";
 
 /** Usage text of `npm run analyze`. */
 export const USAGE = `Usage: npm run analyze -- <run directory> [options]
 
 Turns a run directory (results/<run>) into results.csv, summary.txt, pivot.csv, p95.csv,
-cost.csv, effects.csv and a self-contained report.html.
+cost.csv, effects.csv, recommendation.json and a self-contained report.html, and prints the
+one-line answer per workload.
 
 Options:
   --out-dir DIR          write outputs to DIR (default: the run directory)
@@ -17,7 +20,11 @@ Options:
   --output-p95 FILE      per-cell p95 path (seed flag; default <out>/${OUTPUT_FILES.p95})
   --output-results FILE  results path (default <out>/${OUTPUT_FILES.results})
   --pricing FILE         JSON file overriding prices (fields of core/pricing.ts Pricing)
-  --seed N               bootstrap seed, 0-4294967295 (default 1)
+  --strategy S           pick within the best set: ${STRATEGIES.join(", ")} (default cost)
+  --balanced-weight W    cost weight of the balanced strategy, 0 (speed) to 1 (cost)
+                         (default ${DEFAULT_BALANCED_WEIGHT})
+  --event-rate R         stated event arrival rate, events/s, for the per-event latency
+                         (default ${DEFAULT_EVENT_RATE_PER_S})
   -h, --help             show this help
 
 Exit codes: 0 done, 1 failure, 2 bad input.
@@ -30,7 +37,9 @@ const VALUE_FLAGS = [
   "--output-p95",
   "--output-results",
   "--pricing",
-  "--seed",
+  "--strategy",
+  "--balanced-weight",
+  "--event-rate",
 ] as const;
 
 type ValueFlag = (typeof VALUE_FLAGS)[number];
@@ -90,8 +99,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     const v = opts.values;
     const pricing: Pricing =
       v["--pricing"] !== undefined ? loadPricing(v["--pricing"]) : DEFAULT_PRICING;
-    const seed =
-      v["--seed"] !== undefined ? parseIntInRange("--seed", v["--seed"], 0, 4294967295) : 1;
+    const strategy =
+      v["--strategy"] !== undefined ? parseStrategy("--strategy", v["--strategy"]) : "cost";
+    const balancedWeight =
+      v["--balanced-weight"] !== undefined
+        ? parseBalancedWeight("--balanced-weight", v["--balanced-weight"])
+        : DEFAULT_BALANCED_WEIGHT;
+    const eventRate = v["--event-rate"] !== undefined ? Number(v["--event-rate"]) : undefined;
+    if (eventRate !== undefined && !(Number.isFinite(eventRate) && eventRate > 0)) {
+      throw new InvalidInputError("--event-rate", v["--event-rate"], "a number of events/s > 0");
+    }
     const runDir = resolve(opts.runDir);
     const outDir = resolve(v["--out-dir"] ?? runDir);
     const overrides: Partial<OutputPaths> = {
@@ -103,7 +120,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     const paths = outputPaths(outDir, overrides);
     // Before the analysis: an --out-dir that cannot be made is bad input, said at once.
     if (v["--out-dir"] !== undefined) makeDirectory("--out-dir", v["--out-dir"], outDir);
-    const analysis = analyseRun(runDir, { pricing, seed });
+    const analysis = analyseRun(runDir, {
+      pricing,
+      strategy,
+      balancedWeight,
+      ...(eventRate !== undefined ? { eventRatePerS: eventRate } : {}),
+    });
     writeOutputs(analysis, paths, outDir);
     const s = analysis.skipped;
     const skippedTotal =
@@ -118,7 +140,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       `Analysed ${analysis.runs.length} runs in ${analysis.cells.length} cells (${skippedTotal} lines skipped).\n` +
         Object.values(paths)
           .map((p) => `  wrote ${p}\n`)
-          .join(""),
+          .join("") +
+        analysis.picks.map((p) => `Answer: ${p.oneLine}\n`).join(""),
     );
     return 0;
   } catch (e: unknown) {

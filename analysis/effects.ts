@@ -5,7 +5,7 @@ import type { RunStats } from "./runs";
 /** The two responses analysed: ln of each run's p95 latency, and each run's throughput. */
 export const RESPONSES = {
   log_p95: {
-    label: "ln(p95 latency, ms) per run",
+    label: "ln(warm p95 latency, ms) per run",
     value: (r: RunStats): number => (r.p95Ms > 0 ? Math.log(r.p95Ms) : Number.NaN),
   },
   throughput: {
@@ -26,7 +26,8 @@ export function factorNames(workload: Workload): [string, string, string] {
   ];
 }
 
-function levelsOf(r: RunStats): [number, number, number] {
+/** The levels of a run's cell, in {@link factorNames} order. */
+export function levelsOf(r: RunStats): [number, number, number] {
   return [r.memoryMb, r.size, r.reservedConcurrency];
 }
 
@@ -50,23 +51,30 @@ export interface MainEffect {
 }
 
 /**
- * Factorial ANOVA per workload: 3 factors, main effects and two-way interactions, trials as
- * replicates (one observation per run), the three-way interaction pooled with error into the
- * residual; on ln(per-run p95) and on per-run throughput.
+ * Factorial ANOVA per workload: 3 factors, main effects and two-way interactions, the trial as a
+ * block (one observation per run; a replicate is one run of a cell in one trial round), the
+ * three-way interaction pooled with error into the residual; on ln(per-run p95 from `p95Of`,
+ * the warm p95 in the analysis) and on per-run throughput.
  */
-export function analyseEffects(runs: readonly RunStats[]): EffectAnalysis[] {
+export function analyseEffects(
+  runs: readonly RunStats[],
+  p95Of: (r: RunStats) => number = (r) => r.p95Ms,
+): EffectAnalysis[] {
   const out: EffectAnalysis[] = [];
   for (const workload of ["events", "batch"] as const) {
     const mine = runs.filter((r) => r.workload === workload);
     if (mine.length === 0) continue;
     for (const response of Object.keys(RESPONSES) as ResponseName[]) {
-      const value = RESPONSES[response].value;
+      const value =
+        response === "log_p95"
+          ? (r: RunStats): number => (p95Of(r) > 0 ? Math.log(p95Of(r)) : Number.NaN)
+          : RESPONSES[response].value;
       out.push({
         workload,
         response,
         result: factorialAnova(
           factorNames(workload),
-          mine.map((r) => ({ levels: levelsOf(r), y: value(r) })),
+          mine.map((r) => ({ levels: levelsOf(r), y: value(r), block: r.trial })),
         ),
       });
     }
@@ -75,7 +83,10 @@ export function analyseEffects(runs: readonly RunStats[]): EffectAnalysis[] {
 }
 
 /** Main-effect means per factor level of each workload (geometric mean p95, mean throughput). */
-export function mainEffects(runs: readonly RunStats[]): MainEffect[] {
+export function mainEffects(
+  runs: readonly RunStats[],
+  p95Of: (r: RunStats) => number = (r) => r.p95Ms,
+): MainEffect[] {
   const out: MainEffect[] = [];
   for (const workload of ["events", "batch"] as const) {
     const mine = runs.filter((r) => r.workload === workload);
@@ -87,7 +98,9 @@ export function mainEffects(runs: readonly RunStats[]): MainEffect[] {
         factor,
         levels: levels.map((level) => {
           const at = mine.filter((r) => levelsOf(r)[f] === level);
-          const logs = at.map((r) => RESPONSES.log_p95.value(r)).filter(Number.isFinite);
+          const logs = at
+            .map((r) => (p95Of(r) > 0 ? Math.log(p95Of(r)) : Number.NaN))
+            .filter(Number.isFinite);
           const tps = at.map((r) => r.throughputObjPerS).filter(Number.isFinite);
           return {
             level,

@@ -45,6 +45,11 @@ export interface RunInfo {
    * handler's own latency (which excludes INIT), counted so that the summary can say so.
    */
   billedFromLatency: number;
+  /**
+   * A warm-up run (trial 0, or invocations marked `warmup: true`): it takes the cell's cold
+   * starts before the measured trials and is left out of warm statistics and the model.
+   */
+  warmup: boolean;
 }
 
 /** Records of all runs, column by column (typed arrays: 1M records must fit comfortably). */
@@ -66,6 +71,10 @@ export interface RecordColumns {
    * to the handler's latency (core/billing.ts).
    */
   readonly billedMs: Float64Array;
+  /** Client-side latency (client_end_ms − client_start_ms) of the matching invocation; NaN if unknown. */
+  readonly clientMs: Float64Array;
+  /** REPORT's Init Duration of the matching invocation (cold starts); NaN if not reported. */
+  readonly initMs: Float64Array;
 }
 
 /** Lines that were skipped, per file and reason: reported, never fatal. */
@@ -158,6 +167,12 @@ function cellFromRecord(r: EmfRecord): Cell {
       };
 }
 
+/** What the client saw of one invocation, joined to its record by request id. */
+interface ClientSide {
+  readonly clientMs: number;
+  readonly initMs: number;
+}
+
 /** Growable typed-array columns. */
 class ColumnBuilder {
   length = 0;
@@ -173,6 +188,8 @@ class ColumnBuilder {
   coldStart = new Uint8Array(this.capacity);
   lineBytes = new Float64Array(this.capacity);
   billedMs = new Float64Array(this.capacity);
+  clientMs = new Float64Array(this.capacity);
+  initMs = new Float64Array(this.capacity);
 
   private grow(): void {
     this.capacity *= 2;
@@ -195,9 +212,17 @@ class ColumnBuilder {
     this.coldStart = g(this.coldStart, (n) => new Uint8Array(n));
     this.lineBytes = g(this.lineBytes, (n) => new Float64Array(n));
     this.billedMs = g(this.billedMs, (n) => new Float64Array(n));
+    this.clientMs = g(this.clientMs, (n) => new Float64Array(n));
+    this.initMs = g(this.initMs, (n) => new Float64Array(n));
   }
 
-  push(run: number, r: EmfRecord, lineBytes: number, billedMs: number): void {
+  push(
+    run: number,
+    r: EmfRecord,
+    lineBytes: number,
+    billedMs: number,
+    client: ClientSide | undefined,
+  ): void {
     if (this.length === this.capacity) this.grow();
     const i = this.length++;
     this.run[i] = run;
@@ -211,6 +236,8 @@ class ColumnBuilder {
     this.coldStart[i] = r.cold_start ? 1 : 0;
     this.lineBytes[i] = lineBytes;
     this.billedMs[i] = billedMs;
+    this.clientMs[i] = client?.clientMs ?? Number.NaN;
+    this.initMs[i] = client?.initMs ?? Number.NaN;
   }
 
   build(): RecordColumns {
@@ -228,6 +255,8 @@ class ColumnBuilder {
       coldStart: this.coldStart.subarray(0, n),
       lineBytes: this.lineBytes.subarray(0, n),
       billedMs: this.billedMs.subarray(0, n),
+      clientMs: this.clientMs.subarray(0, n),
+      initMs: this.initMs.subarray(0, n),
     };
   }
 }
@@ -249,6 +278,7 @@ function newRun(runId: string): RunInfo {
     initMs: 0,
     reportedInvocations: 0,
     billedFromLatency: 0,
+    warmup: false,
   };
 }
 
@@ -368,6 +398,7 @@ export function loadRun(dir: string): LoadedRun {
         if (run === undefined) return;
         assignCell(run, v.cell_id);
         if (typeof v.trial === "number") run.trial = v.trial;
+        if (v.trial === 0) run.warmup = true;
       }
     });
   }
@@ -380,6 +411,7 @@ export function loadRun(dir: string): LoadedRun {
   const countReason = (reason: string): void => {
     skipped.outOfBoundsReasons[reason] = (skipped.outOfBoundsReasons[reason] ?? 0) + 1;
   };
+  const clientSide = new Map<string, ClientSide>();
   if (hasInvocations) {
     forEachLine(invFile, (line) => {
       if (line.trim() === "") return;
@@ -421,6 +453,20 @@ export function loadRun(dir: string): LoadedRun {
         run.functionName = inv.function_name;
       }
       if (typeof inv.trial === "number" && Number.isNaN(run.trial)) run.trial = inv.trial;
+      if ((inv as { warmup?: unknown }).warmup === true || inv.trial === 0) run.warmup = true;
+      const init = inv.report?.init_duration_ms;
+      // Kept only where it can matter (cold starts: REPORT has an Init Duration; or no REPORT
+      // to tell), so a million warm invocations add no map entries.
+      if (
+        typeof inv.request_id === "string" &&
+        inv.request_id !== "" &&
+        (inv.report === undefined || typeof init === "number")
+      ) {
+        clientSide.set(inv.request_id, {
+          clientMs: inv.client_end_ms - inv.client_start_ms,
+          initMs: typeof init === "number" ? init : Number.NaN,
+        });
+      }
       run.invocations++;
       if (inv.throttled) run.throttles++;
       else if (inv.status_code === 0) run.noResponse++;
@@ -496,7 +542,7 @@ export function loadRun(dir: string): LoadedRun {
         run.billedFromLatency++;
       }
       // +1: the newline is ingested too.
-      cols.push(ri, r, bytes + 1, billed);
+      cols.push(ri, r, bytes + 1, billed, clientSide.get(r.request_id));
     });
   }
   for (const rep of reports.values()) {

@@ -6,6 +6,7 @@ import { type CellStats, MAX_LOST_SHARE, type Recommendation } from "./cells";
 import { PLATFORM_LOG_BYTES } from "./cost";
 import { factorNames } from "./effects";
 import type { ExcludedRun } from "./load-run";
+import { answerHeadline, answerSection, ratioTable } from "./report-answer";
 import { billingLines } from "./summary";
 import { esc, heatMap, lineChart, scatterChart, short } from "./svg";
 
@@ -42,59 +43,6 @@ function rcLabel(rc: number): string {
   return rc === 0 ? "unreserved" : `rc ${rc}`;
 }
 
-function describe(c: CellStats): string {
-  return `${c.memoryMb} MB, ${sizeLabel(c.workload, c.size)}, ${rcLabel(c.reservedConcurrency)}`;
-}
-
-/** "6 throttled, 1 failed cell" style tally of why cells were not considered. */
-function summariseReasons(r: Recommendation): string {
-  const count = (re: RegExp): number => r.ineligible.filter((x) => re.test(x.reason)).length;
-  const parts: [number, string][] = [
-    [count(/throttled/), "throttled > 5%"],
-    [count(/invocations failed|no successful/), "errors > 5%"],
-    [count(/records missing/), "records missing > 5%"],
-    [count(/^cell (failed|unfinished)/), "cell failed or unfinished"],
-  ];
-  return parts
-    .filter(([n]) => n > 0)
-    .map(([n, what]) => `${n} ${what}`)
-    .join(", ");
-}
-
-function headline(a: Analysis, r: Recommendation): string {
-  const pick = r.balanced ?? r.fastest;
-  if (pick === undefined)
-    return r.ineligible.length > 0
-      ? `<li><b>${r.workload}</b>: no cell to recommend — every cell was throttled, failed or incomplete (${esc(summariseReasons(r))}).</li>`
-      : `<li><b>${r.workload}</b>: no successful invocations to judge.</li>`;
-  const eff = a.effects.find((e) => e.workload === r.workload && e.response === "log_p95");
-  let driver = "";
-  if (eff !== undefined && hasAnova(eff.result)) {
-    const total = eff.result.rows.find((x) => x.term === "total")?.ss ?? Number.NaN;
-    const terms = eff.result.rows.filter((x) => x.term !== "total" && x.term !== "residual");
-    const top = [...terms].sort((x, y) => y.ss - x.ss)[0];
-    if (top !== undefined && total > 0) {
-      driver = ` The factor that matters most for latency is <b>${esc(top.term)}</b> (${((100 * top.ss) / total).toFixed(0)}% of the variance of ln p95${Number.isFinite(top.p) ? `, p = ${top.p.toPrecision(2)}` : ""}).`;
-    }
-  }
-  const alt: string[] = [];
-  if (r.fastest !== undefined && r.fastest !== pick)
-    alt.push(`fastest: ${esc(describe(r.fastest))} (${ms(r.fastest.p95Mean)})`);
-  if (r.cheapest !== undefined && r.cheapest !== pick)
-    alt.push(
-      `cheapest: ${esc(describe(r.cheapest))} (${usd(r.cheapest.usdPer1000Invocations)} / 1,000)`,
-    );
-  if (r.highestThroughput !== undefined)
-    alt.push(
-      `highest throughput: ${esc(describe(r.highestThroughput))} (${short(r.highestThroughput.throughputMean)} obj/s)`,
-    );
-  const skipped =
-    r.ineligible.length === 0
-      ? ""
-      : `<br><span class="muted">Not considered: ${r.ineligible.length} cells (${esc(summariseReasons(r))}) — see Best cells.</span>`;
-  return `<li><b>${r.workload}</b>: use <b>${esc(describe(pick))}</b> — p95 ${ms(pick.p95Mean)} (95% CI ${short(pick.p95CiLow)}–${short(pick.p95CiHigh)}), ${short(pick.throughputMean)} obj/s, ${usd(pick.usdPer1000Invocations)} per 1,000 invocations.${driver}<br><span class="muted">${alt.join("; ")}</span>${skipped}</li>`;
-}
-
 function effectCharts(a: Analysis, w: Workload): string {
   const out: string[] = [];
   for (const me of a.mainEffects.filter((m) => m.workload === w)) {
@@ -105,7 +53,8 @@ function effectCharts(a: Analysis, w: Workload): string {
         xLevels: me.levels.map((l) => String(l.level)),
         series: [{ name: "p95", values: me.levels.map((l) => l.p95GeoMeanMs) }],
         xLabel: me.factor,
-        yLabel: "p95, ms (geometric mean)",
+        yLabel: "warm p95, ms (geometric mean)",
+        zero: true,
       }),
     );
   }
@@ -129,8 +78,8 @@ function uniq(values: readonly number[]): number[] {
   return [...new Set(values)].sort((x, y) => x - y);
 }
 
-function heat(cells: readonly CellStats[], w: Workload): string {
-  const mine = cells.filter((c) => c.workload === w);
+function heat(a: Analysis, w: Workload): string {
+  const mine = a.cells.filter((c) => c.workload === w);
   const mems = uniq(mine.map((c) => c.memoryMb));
   const rcs = uniq(mine.map((c) => c.reservedConcurrency));
   const sizes = uniq(mine.map((c) => c.size));
@@ -142,15 +91,17 @@ function heat(cells: readonly CellStats[], w: Workload): string {
       values.push(
         sizes.map(
           (s) =>
-            mine.find((c) => c.memoryMb === m && c.reservedConcurrency === rc && c.size === s)
-              ?.p95Mean ?? Number.NaN,
+            a.units.get(
+              mine.find((c) => c.memoryMb === m && c.reservedConcurrency === rc && c.size === s)
+                ?.cellId ?? "",
+            )?.warmP95.estimate ?? Number.NaN,
         ),
       );
     }
   }
   return heatMap({
     id: `heatmap-${w}`,
-    title: `${w}: mean p95 (ms) per cell`,
+    title: `${w}: warm p95 (ms, geometric mean of runs) per cell`,
     rows,
     cols: sizes.map((s) => sizeLabel(w, s)),
     values,
@@ -196,6 +147,7 @@ function costScatter(a: Analysis, r: Recommendation): string {
         label: out.has(c.cellId) ? `${c.cellId} (not considered)` : c.cellId,
         highlight: front.has(c.cellId),
         muted: out.has(c.cellId),
+        tag: `${c.memoryMb}/${c.workload === "events" ? "b" : "p"}${c.size}/rc${c.reservedConcurrency}`,
       })),
     xLabel: "mean p95, ms",
     yLabel: "$ per 1,000 invocations",
@@ -330,24 +282,25 @@ export function renderReport(a: Analysis): string {
 <title>S3 ingestion experiment — report</title><style>${STYLE}</style></head><body>
 <h1>Lambda → S3 ingestion: results</h1>
 <p class="muted">${esc(m.backend)} backend · ${esc(m.region)} · ${esc(m.architecture)} · ${a.runs.length} runs in ${a.cells.length} cells · ${m.trials} trials per cell · created ${esc(String(m.created_at ?? ""))}</p>
-<div class="headline"><h2 style="margin-top:4px;border:0">Recommendation</h2><ul>${a.recommendations.map((r) => headline(a, r)).join("")}</ul>
-<p class="muted">The pick is the cheapest Pareto-optimal cell (cost vs p95) whose mean p95 is within 10% of the fastest cell's.</p>${localCaveats(a)}</div>
-<h2>Best cells</h2>${bestTable(a)}
+${answerHeadline(a)}
+${a.manifest.backend === "local" ? `<h2 id="caveats">Caveats</h2>${localCaveats(a)}` : ""}
+${answerSection(a)}
+<h2>Best cells per invocation (for reference, not the pick)</h2>${bestTable(a)}
 <h2>Effect of each factor</h2>
-<p>Main effects: the response averaged over the other two factors and the trials (p95 as a geometric mean, matching the ANOVA on ln p95).</p>${lossNote(a)}
-${perWorkload((w) => `<h3>${w}</h3>${effectCharts(a, w)}`)}
-<h2>p95 latency per cell</h2><div class="grid">${perWorkload((w) => heat(a.cells, w))}</div>
+<p>Main effects: the response averaged over the other two factors and the measured trials (warm p95 as a geometric mean, matching the ANOVA on ln warm p95). Axes start at 0, so a line's slope is not exaggerated.</p>${lossNote(a)}
+${perWorkload((w) => `<h3>${w}</h3>${ratioTable(a, w)}${effectCharts(a, w)}`)}
+<h2>Warm p95 latency per cell</h2><div class="grid">${perWorkload((w) => heat(a, w))}</div>
 <h2>Throughput vs memory</h2><div class="grid">${perWorkload((w) => throughputVsMemory(a.cells, w))}</div>
-<h2>Cost vs p95</h2><div class="grid">${a.recommendations.map((r) => costScatter(a, r)).join("")}</div>
+<h2>Cost per invocation vs p95 (for reference; the pick is per unit of work above)</h2><div class="grid">${a.recommendations.map((r) => costScatter(a, r)).join("")}</div>
 <h2>Factorial ANOVA</h2>
-<p>Per workload, three factors (memory, size factor, reserved concurrency) with main effects and two-way interactions; each run (trial) is one replicate; the three-way interaction is pooled with error into the residual. Latency is analysed as <b>ln of each run's p95</b> (the log makes memory's multiplicative effect additive and stabilises the variance); throughput as each run's objects/s. Bold rows: p &lt; 0.05.</p>
+<p>Per workload, three factors (memory, size factor, reserved concurrency) with main effects and two-way interactions, and the <b>trial as a block</b> (each trial round is a block; each run is one replicate); the three-way interaction is pooled with error into the residual. Latency is analysed as <b>ln of each run's warm p95</b> (the log makes memory's multiplicative effect additive and stabilises the variance); throughput as each run's objects/s. Bold rows: p &lt; 0.05, unadjusted: with twelve tests, read them with the Holm-adjusted main effects above.</p>
 ${anovaTables(a)}
 <h2>Completeness and throttles</h2>${completenessTable(a)}
 <h2>Billing</h2>${billingNote(a)}
 <h2>Definitions and formulas</h2><div class="formula">
 <p><b>Percentile</b> (p50, p95, p99): linear interpolation between closest ranks (numpy/pandas default): for sorted successful latencies x₀…xₙ₋₁, h = (n−1)·p/100, value = x⌊h⌋ + (h−⌊h⌋)(x⌊h⌋+1 − x⌊h⌋). Failed invocations are counted (errors) and excluded from latency percentiles.</p>
 <p><b>Throughput</b> of a run = successful records / window, window = max(ts_end_ms) − min(ts_start_ms) over its successful records (a run of one record: its latency). MB/s uses MB = 2²⁰ bytes.</p>
-<p><b>Cell p95</b>: mean of the per-trial p95; std is the sample standard deviation; the 95% CI is a percentile bootstrap of that mean (trials resampled with replacement, 2,000 resamples, seed ${a.seed}).</p>
+<p><b>Warm p95 of a cell</b>: geometric mean of its measured runs' warm p95 (warm = cold_start false, warm-up runs excluded); 95% CI = exp(mean ± t<sub>0.975, n−1</sub>·s/√n) of the ln values; achieved precision = exp(t·s/√n) − 1. <b>Per-event latency</b> = warm p95 + (B − 1)/R with R = ${a.eventRatePerS} events/s (the first event of a batch of B waits for the other B − 1). p95.csv keeps the mean and sample std of the per-run p95 (all invocations) for reference.</p>
 <p><b>Records expected</b> = invocations that reached the function and got a response (not throttled, HTTP status ≠ 0). Errors = records with ok = false + invocations without a response + function errors without a record.</p>
 <p><b>Cost</b> = Lambda compute Σ(billed ms)/1000 × memory MB/1024 × $${price(p.lambdaGbSecond[m.architecture])}/GB-s (${esc(m.architecture)}; billed ms = REPORT's Billed Duration as reported, which already includes INIT where Lambda bills it (on-demand ZIP functions since 2025-08-01), so INIT is never added again; an invocation without REPORT data is billed ⌈latency_ms⌉ and counted under Billing) + requests × $${price(p.lambdaRequest)} + S3 PUT-class requests × $${price(p.s3PutRequest)} (1 per events object; parts + 2 per multipart upload; failed uploads not counted) + CloudWatch Logs bytes / 2³⁰ × $${price(p.logsIngestGb)}/GB (bytes = each record's EMF line + ${platformBytes} bytes of ${esc(CELL_LOG_FORMAT)}-format system records (start, runtimeDone, report) per invocation + ${PLATFORM_LOG_BYTES.init} per cold start). Normalised per 1,000 billed invocations, per GB (2³⁰ bytes) written to S3, per 1M events.</p>
 <p><b>Prices</b>: ${esc(p.region)}, as of <b>${esc(p.asOf)}</b>; sources: ${p.sources.map((s) => `<code>${esc(s)}</code>`).join(", ")}.</p>

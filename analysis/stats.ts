@@ -1,5 +1,3 @@
-import { seededRandom } from "../core/matrix";
-
 /**
  * The p-th percentile (0–100) of values already sorted ascending, by linear interpolation
  * between closest ranks (numpy's and pandas' default): rank h = (n − 1)·p/100, value
@@ -37,40 +35,6 @@ export function sampleStd(values: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += ((values[i] ?? 0) - m) ** 2;
   return Math.sqrt(s / (n - 1));
-}
-
-/** A two-sided confidence interval. */
-export interface Interval {
-  readonly low: number;
-  readonly high: number;
-}
-
-/**
- * Percentile bootstrap confidence interval of the mean: `resamples` resamples with replacement
- * drawn by a seeded generator (so the output is reproducible), interval bounds at
- * (1 − level)/2 and (1 + level)/2 of the resampled means (linear interpolation). A single value
- * gives a zero-width interval; no values gives NaN bounds.
- */
-export function bootstrapMeanCi(
-  values: ArrayLike<number>,
-  seed: number,
-  resamples = 2000,
-  level = 0.95,
-): Interval {
-  const n = values.length;
-  if (n === 0) return { low: Number.NaN, high: Number.NaN };
-  const random = seededRandom(seed);
-  const means = new Float64Array(resamples);
-  for (let b = 0; b < resamples; b++) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += values[Math.floor(random() * n)] ?? 0;
-    means[b] = s / n;
-  }
-  means.sort();
-  return {
-    low: percentileSorted(means, ((1 - level) / 2) * 100),
-    high: percentileSorted(means, ((1 + level) / 2) * 100),
-  };
 }
 
 /**

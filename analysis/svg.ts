@@ -220,6 +220,8 @@ export interface ScatterPoint {
   readonly highlight: boolean;
   /** Drawn as a hollow grey ring: a point that was not eligible for the front. */
   readonly muted?: boolean;
+  /** A short visible label drawn beside the point (e.g. `2048/b10/rc0`). */
+  readonly tag?: string;
 }
 
 /** A scatter plot; highlighted points are joined by a step line (the Pareto front). */
@@ -269,6 +271,11 @@ export function scatterChart(opts: {
     parts.push(
       `<circle class="mark${p.highlight ? " pareto" : p.muted === true ? " muted" : ""}" cx="${x(p.x).toFixed(1)}" cy="${y(p.y).toFixed(1)}" r="${p.highlight ? 5.5 : 4}" ${paint}><title>${esc(`${p.label}: ${short(p.x)}, ${short(p.y)}`)}</title></circle>`,
     );
+    if (p.tag !== undefined) {
+      parts.push(
+        `<text class="tag" x="${(x(p.x) + 6).toFixed(1)}" y="${(y(p.y) - 5).toFixed(1)}" font-size="9">${esc(p.tag)}</text>`,
+      );
+    }
   }
   parts.push("</svg>");
   return parts.join("");

@@ -39,6 +39,17 @@ export interface SyntheticOptions {
   readonly objectMb?: number;
   readonly eventBytes?: number;
   readonly startMs?: number;
+  /**
+   * A warm-up run (trial 0, one invocation per concurrency slot, `warmup: true`, all cold)
+   * before trial 1 of each cell, as the loop writes it; the measured trials are then warm.
+   */
+  readonly warmup?: boolean;
+  /** Median latency per cell, ms (default {@link modelLatencyMs}); a constant makes an A/A run. */
+  readonly medianMs?: (cell: Cell) => number;
+  /** Lognormal sigma of a latency around its median (default 0.18). */
+  readonly sigma?: number;
+  /** Sd of a per-trial ln shift shared by every cell (a block effect; default 0). */
+  readonly trialEffectSd?: number;
 }
 
 /** What a synthetic run contains, for assertions. */
@@ -120,6 +131,11 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
   const missingRate = options.missingRate ?? 0;
   const objectMb = options.objectMb ?? 100;
   const eventBytes = options.eventBytes ?? 1024;
+  const sigma = options.sigma ?? 0.18;
+  const firstTrial = options.warmup === true ? 0 : 1;
+  const trialShift = Array.from({ length: trials + 1 }, () =>
+    options.trialEffectSd === undefined ? 0 : options.trialEffectSd * normal(),
+  );
   let clock = options.startMs ?? 1_767_225_600_000;
   mkdirSync(dir, { recursive: true });
   const manifest: Manifest = {
@@ -159,10 +175,12 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
   for (const cell of cells) {
     const id = cellId(cell);
     const fn = functionName(cell);
-    const median = modelLatencyMs(cell, objectMb, eventBytes);
+    const median = options.medianMs?.(cell) ?? modelLatencyMs(cell, objectMb, eventBytes);
     entry({ ts: new Date(clock).toISOString(), cell_id: id, phase: "deploying" });
     entry({ ts: new Date(clock).toISOString(), cell_id: id, phase: "deployed" });
-    for (let trial = 1; trial <= trials; trial++) {
+    for (let trial = firstTrial; trial <= trials; trial++) {
+      const warmup = trial === 0;
+      const runInvocations = warmup ? concurrency : perRun;
       const runId = runIdOf(clock, random);
       runIds.push(runId);
       entry({
@@ -174,7 +192,7 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
       });
       const runStart = clock;
       let waveEnd = runStart;
-      for (let seq = 0; seq < perRun; seq++) {
+      for (let seq = 0; seq < runInvocations; seq++) {
         invocations++;
         const requestId = uuid(random);
         const start = runStart + Math.floor(seq / concurrency) * median * 1.05 + random() * 5;
@@ -188,6 +206,7 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
           workload: cell.workload,
           trial,
           seq,
+          ...(warmup ? { warmup: true } : {}),
         };
         if (cell.reservedConcurrency === 10 && random() < throttleRate) {
           throttles++;
@@ -202,9 +221,11 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
           invocationsOut.write(`${JSON.stringify(inv)}\n`);
           continue;
         }
-        const cold = trial === 1 && seq < concurrency;
+        const cold = trial === firstTrial && seq < concurrency;
         const latency =
-          Math.round(median * Math.exp(0.18 * normal()) * (cold ? 1.3 : 1) * 100) / 100;
+          Math.round(
+            median * Math.exp(sigma * normal() + (trialShift[trial] ?? 0)) * (cold ? 1.3 : 1) * 100,
+          ) / 100;
         const ok = random() >= errorRate;
         const end = start + latency;
         const parts = cell.workload === "batch" ? Math.ceil(objectMb / cell.multipartMb) : 0;

@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { analyseRun } from "../analysis/analyze";
 import { type Cell, type CellSettings, cellId, type Workload } from "../core/cell";
 import { WORKLOADS } from "../core/constants";
 import { makeDirectory } from "../core/dirs";
@@ -293,6 +294,7 @@ async function execute(
       0,
     ),
   );
+  let answer = false;
   try {
     await session.deployer.prepare(cells);
     const summary = await runLoop(
@@ -331,6 +333,7 @@ async function execute(
       );
     }
     io.stdout.write(`Run directory: ${runDir}\nNext: npm run analyze -- ${runDir}\n`);
+    answer = !summary.aborted && summary.done.length > 0;
     if (summary.aborted) {
       io.stderr.write(`Interrupted. Finish it with: --resume ${runDir}\n`);
       return EXIT.interrupted;
@@ -343,6 +346,7 @@ async function execute(
     ledger.close();
     invocationsOut.close();
     recordsOut.close();
+    if (answer) printAnswer(runDir, io);
   }
 }
 
@@ -581,6 +585,18 @@ async function reharvestRun(dir: string, io: RunIo): Promise<number> {
     return await reharvest(resolve(dir), io, { signal: controller.signal });
   } finally {
     removeSignals();
+  }
+}
+
+/**
+ * The one-line answer per workload (strategy cost, as `npm run analyze` by default), from the
+ * closed run files; the run's outcome never depends on it.
+ */
+function printAnswer(runDir: string, io: RunIo): void {
+  try {
+    for (const p of analyseRun(runDir).picks) io.stdout.write(`Answer: ${p.oneLine}\n`);
+  } catch (e: unknown) {
+    io.stderr.write(`Answer: not available (${e instanceof Error ? e.message : String(e)})\n`);
   }
 }
 

@@ -45,7 +45,8 @@ t.test("analyze writes every output with the exact columns into the run director
     header(join(dir, "results.csv")),
     "workload,memory_mb,batch_or_multipart,reserved_concurrency,run_id,p95_ms,throughput_obj_per_s,bytes_sum," +
       "invocations,ok,errors,throttles,cold_starts,p50_ms,p99_ms,mean_ms,mb_per_s,cost_usd," +
-      "cell_id,trial,function_name,records_expected,records_found,records_missing,window_ms,events_sum,s3_put_requests,billed_ms,log_bytes_est,init_ms,billed_from_latency",
+      "cell_id,trial,function_name,records_expected,records_found,records_missing,window_ms,events_sum,s3_put_requests,billed_ms,log_bytes_est,init_ms,billed_from_latency," +
+      "warmup,warm_ok,warm_p50_ms,warm_p95_ms,warm_p99_ms",
     "results.csv: the seed's columns, then ours",
   );
   t.equal(
@@ -60,7 +61,8 @@ t.test("analyze writes every output with the exact columns into the run director
   );
   t.equal(
     header(join(dir, "p95.csv")),
-    "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,trials,p95_mean_ms,p95_std_ms,p95_ci95_low_ms,p95_ci95_high_ms,throughput_mean_obj_per_s,throughput_std_obj_per_s,cell_status,not_recommended_because",
+    "workload,memory_mb,batch_or_multipart,reserved_concurrency,cell_id,trials,p95_mean_ms,p95_std_ms,throughput_mean_obj_per_s,throughput_std_obj_per_s,cell_status,not_recommended_because," +
+      "warm_runs,warm_p95_geomean_ms,warm_p95_t95_low_ms,warm_p95_t95_high_ms,warm_p95_precision,warm_p50_mean_ms,warm_p99_mean_ms,cold_starts,warmup_cold_starts,measured_cold_rate,init_p50_ms,init_p95_ms,cold_client_p50_ms,cold_client_p95_ms",
     "p95.csv columns",
   );
   t.equal(
@@ -69,12 +71,23 @@ t.test("analyze writes every output with the exact columns into the run director
     "cost.csv columns",
   );
   t.equal(
+    header(join(dir, "units.csv")),
+    "workload,cell_id,unit_latency_ms,unit_latency_t95_low_ms,unit_latency_t95_high_ms,unit_latency_precision,batch_wait_ms,event_rate_per_s,cost_usd_per_unit,cost_unit,throughput_per_unit,throughput_unit,mb_per_s_per_invocation,ratio_to_best,ratio_to_best_low,ratio_to_best_high,status",
+    "units.csv columns",
+  );
+  t.equal(
     header(join(dir, "effects.csv")),
     "workload,response,term,ss,df,ms,f,p,replicates,note",
     "effects.csv columns",
   );
   const effects = readFileSync(join(dir, "effects.csv"), "utf8");
-  t.match(effects, /events,log_p95,memory_mb×batch_events,/, "two-way interaction rows present");
+  // The fixture's trial 1 is all cold starts: the ln warm p95 ANOVA runs where every cell has warm runs.
+  t.match(effects, /batch,log_p95,memory_mb×multipart_mb,/, "two-way interaction rows present");
+  t.match(
+    effects,
+    /events,log_p95,,.*incomplete grid/,
+    "events: why no ANOVA (a cell without warm runs)",
+  );
   t.match(effects, /batch,throughput,residual,/, "residual row per table");
   const summary = readFileSync(join(dir, "summary.txt"), "utf8");
   t.match(
@@ -88,18 +101,26 @@ t.test("analyze writes every output with the exact columns into the run director
   t.match(readFileSync(join(dir, "report.html"), "utf8"), /^<!doctype html>/, "report written");
 });
 
-t.test("the bootstrap CI is reproducible: two analyses write identical p95.csv", async (t) => {
-  const root = t.testdir();
-  const a = join(root, "a");
-  const b = join(root, "b");
-  t.equal((await run([FIXTURE, "--out-dir", a])).code, 0, "first");
-  t.equal((await run([FIXTURE, "--out-dir", b])).code, 0, "second");
-  t.equal(
-    readFileSync(join(a, "p95.csv"), "utf8"),
-    readFileSync(join(b, "p95.csv"), "utf8"),
-    "same bytes",
-  );
-});
+t.test(
+  "analysis is deterministic: two analyses write identical p95.csv and recommendation.json",
+  async (t) => {
+    const root = t.testdir();
+    const a = join(root, "a");
+    const b = join(root, "b");
+    t.equal((await run([FIXTURE, "--out-dir", a])).code, 0, "first");
+    t.equal((await run([FIXTURE, "--out-dir", b])).code, 0, "second");
+    t.equal(
+      readFileSync(join(a, "p95.csv"), "utf8"),
+      readFileSync(join(b, "p95.csv"), "utf8"),
+      "same bytes",
+    );
+    t.equal(
+      readFileSync(join(a, "recommendation.json"), "utf8"),
+      readFileSync(join(b, "recommendation.json"), "utf8"),
+      "same answer",
+    );
+  },
+);
 
 t.test("the seed's --output-* flags choose where summary, pivot and p95 go", async (t) => {
   const root = t.testdir();
@@ -154,6 +175,39 @@ t.test("--pricing overrides prices and the report states the price date", async 
   );
 });
 
+t.test(
+  "--strategy and --balanced-weight reach recommendation.json and the printed one-line answer",
+  async (t) => {
+    const out = join(t.testdir(), "out");
+    const r = await run([
+      FIXTURE,
+      "--out-dir",
+      out,
+      "--strategy",
+      "balanced",
+      "--balanced-weight",
+      "0.25",
+    ]);
+    t.equal(r.code, 0, `exit 0 (${r.err})`);
+    const rec = JSON.parse(readFileSync(join(out, "recommendation.json"), "utf8"));
+    t.equal(rec.strategy, "balanced", "strategy recorded");
+    t.equal(rec.balanced_weight, 0.25, "weight recorded");
+    t.same(
+      rec.workloads.map((w: { workload: string }) => w.workload),
+      ["events", "batch"],
+      "one entry per workload",
+    );
+    for (const w of rec.workloads) {
+      t.match(r.out, `Answer: ${w.one_line}\n`, `${w.workload}: the one-line answer is printed`);
+      t.match(
+        w.one_line,
+        /^(events|batch) \(balanced \(cost weight 0\.25\)\): /,
+        "strategy in the line",
+      );
+    }
+  },
+);
+
 t.test("--help prints usage and exits 0", async (t) => {
   const r = await run(["--help"]);
   t.equal(r.code, 0, "exit 0");
@@ -169,16 +223,24 @@ t.test("bad input exits 2 with a message naming the input", async (t) => {
       /^analyze: flag="--frobnicate" is invalid: allowed one of --out-dir/,
     ],
     [
-      [FIXTURE, "--seed", "x"],
-      /^analyze: --seed="x" is invalid: allowed an integer from 0 to 4294967295/,
-    ],
-    [
       [FIXTURE, "--pricing"],
       /^analyze: --pricing=\(missing\) is invalid: allowed a value after the flag/,
     ],
     [
       [FIXTURE, "--pricing", join(root, "bad.json")],
       /^analyze: --pricing=".*bad.json" is invalid: allowed valid JSON/,
+    ],
+    [
+      [FIXTURE, "--strategy", "cheapest"],
+      /^analyze: --strategy="cheapest" is invalid: allowed one of cost, speed, balanced/,
+    ],
+    [
+      [FIXTURE, "--balanced-weight", "1.5"],
+      /^analyze: --balanced-weight="1.5" is invalid: allowed a number from 0 \(speed only\) to 1 \(cost only\)/,
+    ],
+    [
+      [FIXTURE, "--event-rate", "0"],
+      /^analyze: --event-rate="0" is invalid: allowed a number of events\/s > 0/,
     ],
     [
       [join(root, "missing")],

@@ -62,7 +62,15 @@ t.test(
       (e) => e.length,
     );
     t.ok(paretoPoints >= 2, `Pareto-optimal points highlighted (${paretoPoints})`);
-    t.match(await page.textContent(".headline"), /events: use .* MB/, "headline recommendation");
+    const headline = (await page.textContent(".headline")) ?? "";
+    t.match(headline, /events \(cost\): \d+ MB, .* per 1M events/, "headline: per-event answer");
+    t.match(headline, /batch \(cost\): \d+ MB, .* per GB/, "headline: per-GB answer");
+    t.match(headline, /Strategy: cost/, "headline: strategy");
+    t.match(headline, /Basis: per-event latency/, "headline: basis");
+    t.match(headline, /Uncertainty: /, "headline: uncertainty");
+    t.equal(byPrefix("unit-cost-").length, 2, "one cost-per-unit scatter per workload");
+    const tags = await page.$$eval("svg[data-chart^=unit-cost] text.tag", (e) => e.length);
+    t.ok(tags >= 2, `cost-per-unit points labelled (${tags})`);
     t.match(await page.textContent("body"), /as of 2026-11-23/, "price date shown");
     t.same(failed, [], "no failed request");
     t.same(foreign, [], "no request to anything but the file itself");

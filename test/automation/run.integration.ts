@@ -418,6 +418,11 @@ t.test(
         `${i.request_id}: a cold start's Billed Duration includes INIT once`,
       );
     }
+    t.match(
+      io.out(),
+      /\nAnswer: events \(cost\): .* per 1M events, /,
+      "the one-line answer at the end",
+    );
   },
 );
 

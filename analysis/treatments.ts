@@ -1,0 +1,80 @@
+import type { Analysis } from "./analyze";
+import type { CellStats } from "./cells";
+import { pairDiffers } from "./compare";
+import type { LoadModel } from "./load-model";
+import { nonBindingLevels, offeredConcurrency } from "./load-model";
+import type { WorkloadPick } from "./pick";
+
+/** Pairs of eligible cells that differ only in non-binding reserved-concurrency levels. */
+export function sameTreatmentPairs(
+  p: WorkloadPick,
+  same: readonly number[],
+): { compared: number; different: number } {
+  const ids = p.comparison.cells.map((c) => c.cellId);
+  let compared = 0;
+  let different = 0;
+  // Cell ids end in -rc<level>: the rest of the id is every other factor.
+  const parse = (id: string): { key: string; rc: number } | undefined => {
+    const m = /^(.*)-rc(\d+)$/.exec(id);
+    return m === null ? undefined : { key: m[1] ?? "", rc: Number(m[2]) };
+  };
+  for (let i = 0; i < ids.length; i++) {
+    for (let j = i + 1; j < ids.length; j++) {
+      const x = parse(ids[i] ?? "");
+      const y = parse(ids[j] ?? "");
+      if (x === undefined || y === undefined || x.key !== y.key) continue;
+      if (!same.includes(x.rc) || !same.includes(y.rc)) continue;
+      const d = pairDiffers(p.comparison, ids[i] ?? "", ids[j] ?? "");
+      if (d === undefined) continue;
+      compared++;
+      if (d) different++;
+    }
+  }
+  return { compared, different };
+}
+
+/** The offered load of a workload and which reserved-concurrency levels do not bind at it. */
+export interface LoadTreatment {
+  readonly offered: number;
+  readonly meanServiceMs: number;
+  readonly levels: number[];
+  /** Non-binding levels: the same treatment at the offered concurrency. */
+  readonly same: number[];
+}
+
+/**
+ * Offered concurrency of a workload (closed loop: C; open loop: arrival rate × mean service
+ * time, the mean latency of its cells' successful invocations) and its non-binding levels.
+ */
+export function loadTreatment(
+  cells: readonly CellStats[],
+  byCell: ReadonlyMap<string, { readonly meanMs: number }>,
+  load: LoadModel,
+  workload: string,
+  invocationsPerRun: number,
+): LoadTreatment {
+  const mine = cells.filter((c) => c.workload === workload);
+  const service = mine
+    .map((c) => byCell.get(c.cellId)?.meanMs ?? Number.NaN)
+    .filter(Number.isFinite);
+  const meanServiceMs =
+    service.length > 0 ? service.reduce((x, y) => x + y, 0) / service.length : Number.NaN;
+  const offered = offeredConcurrency(load, meanServiceMs, invocationsPerRun);
+  const levels = [...new Set(mine.map((c) => c.reservedConcurrency))].sort((x, y) => x - y);
+  return { offered, meanServiceMs, levels, same: nonBindingLevels(levels, offered) };
+}
+
+/** {@link loadTreatment} of a pick's workload, with its same-treatment pairs compared. */
+export function rcTreatment(
+  a: Analysis,
+  p: WorkloadPick,
+): LoadTreatment & { pairs: { compared: number; different: number } } {
+  const t = loadTreatment(
+    a.cells,
+    a.byCell,
+    a.load,
+    p.workload,
+    a.manifest.invocations[p.workload],
+  );
+  return { ...t, pairs: sameTreatmentPairs(p, t.same) };
+}
