@@ -1,103 +1,17 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { makeDirectory } from "../core/dirs";
 import { DEFAULT_PRICING, type Pricing } from "../core/pricing";
-import type { Manifest } from "../core/run-files";
-import {
-  type CellStats,
-  computeCellStats,
-  lossReason,
-  type Recommendation,
-  recommend,
-} from "./cells";
-import { toCsv } from "./csv";
-import {
-  analyseEffects,
-  EFFECTS_COLUMNS,
-  type EffectAnalysis,
-  effectsRows,
-  type MainEffect,
-  mainEffects,
-} from "./effects";
-import { type LoadModel, loadModelOf } from "./load-model";
-import {
-  type CellOutcome,
-  type ExcludedRun,
-  type LoadedRun,
-  loadRun,
-  type SkippedLines,
-} from "./load-run";
-import { DEFAULT_BALANCED_WEIGHT, pickWorkload, type Strategy, type WorkloadPick } from "./pick";
-import { type EffectRatios, effectRatios } from "./ratios";
-import { recommendationJson } from "./recommendation";
-import { renderReport } from "./report-html";
+import { type CellStats, computeCellStats, lossReason, recommend } from "./cells";
+import { analyseEffects, mainEffects } from "./effects";
+import { loadModelOf } from "./load-model";
+import { type CellOutcome, type LoadedRun, loadRun } from "./load-run";
+import type { Analysis, PooledLatency } from "./model";
+import { DEFAULT_BALANCED_WEIGHT, pickWorkload, type Strategy } from "./pick";
+import { effectRatios } from "./ratios";
 import { computeRunStats, groupRecords, okLatencies, type RunStats } from "./runs";
 import { factorSignificance } from "./significance";
 import { mean, percentileSorted } from "./stats";
-import { renderSummary } from "./summary";
-import {
-  COST_COLUMNS,
-  costRows,
-  P95_COLUMNS,
-  p95Rows,
-  pivotTable,
-  RESULTS_COLUMNS,
-  resultsRows,
-} from "./tables";
 import { loadTreatment } from "./treatments";
-import {
-  UNITS_COLUMNS,
-  unitsRows,
-  WARM_CELL_COLUMNS,
-  WARM_RUN_COLUMNS,
-  warmCellRow,
-  warmRunRow,
-} from "./unit-tables";
 import { type CellUnits, computeUnits, DEFAULT_EVENT_RATE_PER_S, isMeasured } from "./units";
-import { computeWarmStats, type WarmRunStats } from "./warm";
-
-/** Latency statistics of successful invocations pooled over runs. */
-export interface PooledLatency {
-  readonly ok: number;
-  readonly meanMs: number;
-  readonly p50Ms: number;
-  readonly p95Ms: number;
-  readonly p99Ms: number;
-}
-
-/** Everything computed from one run directory. */
-export interface Analysis {
-  readonly dir: string;
-  readonly manifest: Manifest;
-  readonly pricing: Pricing;
-  readonly skipped: SkippedLines;
-  readonly hasInvocations: boolean;
-  readonly runs: readonly RunStats[];
-  /** Runs whose cell could not be determined (left out of every table). */
-  readonly unassigned: readonly string[];
-  readonly cells: readonly CellStats[];
-  readonly overall: PooledLatency;
-  readonly byCell: ReadonlyMap<string, PooledLatency>;
-  readonly effects: readonly EffectAnalysis[];
-  readonly mainEffects: readonly MainEffect[];
-  readonly recommendations: readonly Recommendation[];
-  /** Runs left out of every statistic (discarded by --resume, or never harvested). */
-  readonly excluded: readonly ExcludedRun[];
-  /** Journal outcome per cell id. */
-  readonly outcomes: ReadonlyMap<string, CellOutcome>;
-  /** Warm and cold statistics per run id (warm-up runs included). */
-  readonly warm: ReadonlyMap<string, WarmRunStats>;
-  /** Per-unit-of-work figures per cell id. */
-  readonly units: ReadonlyMap<string, CellUnits>;
-  /** The answer per workload: best set and the strategy's pick. */
-  readonly picks: readonly WorkloadPick[];
-  readonly strategy: Strategy;
-  readonly balancedWeight: number;
-  readonly eventRatePerS: number;
-  readonly load: LoadModel;
-  /** Main effects on ln warm p95 as ratios to the grand geometric mean, with CIs. */
-  readonly effectRatios: readonly EffectRatios[];
-}
+import { computeWarmStats } from "./warm";
 
 /** Why a cell is not recommended: its journal outcome first, then its losses. */
 export function ineligibility(
@@ -221,79 +135,4 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
 /** Loads and analyses a run directory. */
 export function analyseRun(dir: string, options: AnalyseOptions = {}): Analysis {
   return analyseLoaded(loadRun(dir), options);
-}
-
-/** Where each output goes. */
-export interface OutputPaths {
-  readonly results: string;
-  readonly summary: string;
-  readonly pivot: string;
-  readonly p95: string;
-  readonly cost: string;
-  readonly effects: string;
-  readonly report: string;
-  readonly recommendation: string;
-  readonly units: string;
-}
-
-/** Output file names in the output directory. */
-export const OUTPUT_FILES = {
-  results: "results.csv",
-  summary: "summary.txt",
-  pivot: "pivot.csv",
-  p95: "p95.csv",
-  cost: "cost.csv",
-  effects: "effects.csv",
-  report: "report.html",
-  recommendation: "recommendation.json",
-  units: "units.csv",
-} as const;
-
-/** Default output paths in `outDir`, with any overrides applied. */
-export function outputPaths(outDir: string, overrides: Partial<OutputPaths> = {}): OutputPaths {
-  return {
-    results: overrides.results ?? join(outDir, OUTPUT_FILES.results),
-    summary: overrides.summary ?? join(outDir, OUTPUT_FILES.summary),
-    pivot: overrides.pivot ?? join(outDir, OUTPUT_FILES.pivot),
-    p95: overrides.p95 ?? join(outDir, OUTPUT_FILES.p95),
-    cost: overrides.cost ?? join(outDir, OUTPUT_FILES.cost),
-    effects: overrides.effects ?? join(outDir, OUTPUT_FILES.effects),
-    report: overrides.report ?? join(outDir, OUTPUT_FILES.report),
-    recommendation: overrides.recommendation ?? join(outDir, OUTPUT_FILES.recommendation),
-    units: overrides.units ?? join(outDir, OUTPUT_FILES.units),
-  };
-}
-
-/** Writes every output of an analysis. */
-export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): void {
-  makeDirectory("--out-dir", outDir);
-  const results = resultsRows(a.runs).map((row, i) => {
-    const r = a.runs[i];
-    return r === undefined ? row : [...row, ...warmRunRow(a, r)];
-  });
-  writeFileSync(paths.results, toCsv([...RESULTS_COLUMNS, ...WARM_RUN_COLUMNS], results));
-  const pivot = pivotTable(a.runs.filter((r) => isMeasured(r, a.warm)));
-  writeFileSync(paths.pivot, toCsv(pivot.columns, pivot.rows));
-  const notRecommended = new Map(
-    a.recommendations.flatMap((r) => r.ineligible.map((x) => [x.cell.cellId, x.reason] as const)),
-  );
-  writeFileSync(
-    paths.p95,
-    toCsv(
-      [...P95_COLUMNS, ...WARM_CELL_COLUMNS],
-      p95Rows(a.cells, (c) => ({
-        status: a.outcomes.get(c.cellId)?.status ?? "",
-        notRecommended: notRecommended.get(c.cellId) ?? "",
-      })).map((row, i) => {
-        const c = a.cells[i];
-        return c === undefined ? row : [...row, ...warmCellRow(a, c)];
-      }),
-    ),
-  );
-  writeFileSync(paths.units, toCsv(UNITS_COLUMNS, unitsRows(a)));
-  writeFileSync(paths.cost, toCsv(COST_COLUMNS, costRows(a.cells, a.manifest.architecture)));
-  writeFileSync(paths.effects, toCsv(EFFECTS_COLUMNS, effectsRows(a.effects)));
-  writeFileSync(paths.summary, renderSummary(a));
-  writeFileSync(paths.report, renderReport(a));
-  writeFileSync(paths.recommendation, `${JSON.stringify(recommendationJson(a), null, 2)}\n`);
 }

@@ -2,7 +2,8 @@ import { resolve } from "node:path";
 import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { DEFAULT_PRICING, loadPricing, type Pricing } from "../core/pricing";
-import { analyseRun, OUTPUT_FILES, type OutputPaths, outputPaths, writeOutputs } from "./analyze";
+import { analyseRun } from "./analyze";
+import { OUTPUT_FILES, type OutputPaths, outputPaths, writeOutputs } from "./outputs";
 import { DEFAULT_BALANCED_WEIGHT, parseBalancedWeight, parseStrategy, STRATEGIES } from "./pick";
 import { DEFAULT_EVENT_RATE_PER_S } from "./units";
 

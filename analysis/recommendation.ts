@@ -1,4 +1,4 @@
-import type { Analysis } from "./analyze";
+import type { Analysis } from "./model";
 import { rcTreatment } from "./treatments";
 import type { CellUnits } from "./units";
 

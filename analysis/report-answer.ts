@@ -1,7 +1,7 @@
-import type { Analysis } from "./analyze";
 import type { Recommendation } from "./cells";
 import { formatPrecision } from "./intervals";
 import { throttleBasis } from "./load-model";
+import type { Analysis } from "./model";
 import type { WorkloadPick } from "./pick";
 import { esc, scatterChart, short } from "./svg";
 import { rcTreatment } from "./treatments";

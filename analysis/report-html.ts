@@ -1,11 +1,11 @@
 import type { Workload } from "../core/cell";
 import { CELL_LOG_FORMAT } from "../core/lambda-logs";
-import type { Analysis } from "./analyze";
 import { hasAnova } from "./anova";
 import { type CellStats, MAX_LOST_SHARE, type Recommendation } from "./cells";
 import { PLATFORM_LOG_BYTES } from "./cost";
 import { factorNames } from "./effects";
 import type { ExcludedRun } from "./load-run";
+import type { Analysis } from "./model";
 import { answerHeadline, answerSection, ratioTable } from "./report-answer";
 import { billingLines } from "./summary";
 import { esc, heatMap, lineChart, scatterChart, short } from "./svg";

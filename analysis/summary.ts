@@ -1,10 +1,10 @@
-import type { Analysis } from "./analyze";
 import { hasAnova } from "./anova";
 import { type CellStats, MAX_LOST_SHARE } from "./cells";
 import { formatNumber } from "./csv";
 import { formatPrecision } from "./intervals";
 import { throttleBasis } from "./load-model";
 import type { ExcludedRun } from "./load-run";
+import type { Analysis } from "./model";
 import { bindingNote } from "./report-answer";
 import { rcTreatment } from "./treatments";
 

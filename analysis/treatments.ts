@@ -1,8 +1,8 @@
-import type { Analysis } from "./analyze";
 import type { CellStats } from "./cells";
 import { pairDiffers } from "./compare";
 import type { LoadModel } from "./load-model";
 import { nonBindingLevels, offeredConcurrency } from "./load-model";
+import type { Analysis } from "./model";
 import type { WorkloadPick } from "./pick";
 
 /** Pairs of eligible cells that differ only in non-binding reserved-concurrency levels. */

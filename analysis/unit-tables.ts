@@ -1,6 +1,6 @@
-import type { Analysis } from "./analyze";
 import type { CellStats } from "./cells";
 import type { CsvValue } from "./csv";
+import type { Analysis } from "./model";
 import type { RunStats } from "./runs";
 
 /** Columns appended to results.csv: the run's warm statistics (warm-up runs: warmup = true). */

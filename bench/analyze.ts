@@ -6,8 +6,9 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { analyseLoaded, outputPaths, writeOutputs } from "../analysis/analyze";
+import { analyseLoaded } from "../analysis/analyze";
 import { loadRun } from "../analysis/load-run";
+import { outputPaths, writeOutputs } from "../analysis/outputs";
 import { writeSyntheticRun } from "../analysis/synthetic";
 import { RUN_FILES } from "../core/run-files";
 

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { analyseRun, outputPaths, writeOutputs } from "../../analysis/analyze";
+import { analyseRun } from "../../analysis/analyze";
+import { outputPaths, writeOutputs } from "../../analysis/outputs";
 import { renderReport } from "../../analysis/report-html";
 import { renderSummary } from "../../analysis/summary";
 import { type Cell, cellId, type EventsCell } from "../../core/cell";

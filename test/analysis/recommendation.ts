@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { analyseLoaded, analyseRun, outputPaths, writeOutputs } from "../../analysis/analyze";
+import { analyseLoaded, analyseRun } from "../../analysis/analyze";
 import { loadRun } from "../../analysis/load-run";
+import { outputPaths, writeOutputs } from "../../analysis/outputs";
 import { writeSyntheticRun } from "../../analysis/synthetic";
 import { rcTreatment } from "../../analysis/treatments";
 import { parseMatrix } from "../../core/matrix";

@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import t from "tap";
-import { analyseRun, outputPaths, writeOutputs } from "../../analysis/analyze";
+import { analyseRun } from "../../analysis/analyze";
+import { outputPaths, writeOutputs } from "../../analysis/outputs";
 
 const FIXTURE = join(__dirname, "..", "fixtures", "runs", "small-local");
 
