@@ -2,10 +2,11 @@
  * What every harvester shares: the request, the result and the merge of records from several
  * sources (deduplicated per invocation, counted per source, missing ones counted).
  */
+
+import type { DeployedCell } from "../core/deployer";
 import type { EmfRecord } from "../core/emf";
 import { extractEmfRecord } from "../core/emf";
 import type { InvocationRecord } from "../core/run-files";
-import type { DeployedCell } from "./deployer";
 import { reachedFunction } from "./invoker";
 import type { HarvestReason } from "./logs-retry";
 

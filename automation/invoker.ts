@@ -7,9 +7,9 @@ import { setTimeout as sleepFor } from "node:timers/promises";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { Cell } from "../core/cell";
 import { cellId, functionTimeoutSeconds } from "../core/cell";
+import type { DeployedCell } from "../core/deployer";
 import { parseReport } from "../core/lambda-logs";
 import type { InvocationRecord } from "../core/run-files";
-import type { DeployedCell } from "./deployer";
 import { runPool } from "./pool";
 import { decodeLogResult, findEmfLine } from "./report-line";
 

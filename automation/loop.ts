@@ -8,10 +8,10 @@
 import type { Cell, Workload } from "../core/cell";
 import { cellId } from "../core/cell";
 import { MAX_IN_FLIGHT } from "../core/constants";
+import type { DeployedCell, Deployer } from "../core/deployer";
 import { newRunId } from "../core/names";
 import type { CellPhase, InvocationRecord, LoadModel } from "../core/run-files";
 import { arrivalSeed, poissonSchedule } from "./arrivals";
-import type { DeployedCell, Deployer } from "./deployer";
 import { type Harvester, type HarvestResult, harvestedDetail } from "./harvest";
 import {
   type InvokeClient,

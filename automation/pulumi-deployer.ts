@@ -10,10 +10,10 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from "node:path";
 import { LocalWorkspace, type PulumiFn } from "@pulumi/pulumi/automation";
 import { type Cell, type CellSettings, cellId } from "../core/cell";
+import type { DeployedCell, Deployer } from "../core/deployer";
 import { PROJECT_ROOT } from "../core/paths";
 import { RUN_FILES } from "../core/run-files";
 import { ingestCellProgram } from "../infra/ingest-cell-program";
-import type { DeployedCell, Deployer } from "./deployer";
 import { detachedPulumiCommand } from "./pulumi-cli";
 
 /** Pulumi project name of the ephemeral stacks. */

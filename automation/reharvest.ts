@@ -8,6 +8,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { DeployedCell } from "../core/deployer";
 import { asEmfRecord, type EmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
 import {
@@ -18,7 +19,6 @@ import {
   readManifest,
 } from "../core/run-files";
 import { localLogsClient, startLogsServer } from "../local/logs";
-import type { DeployedCell } from "./deployer";
 import { type Harvester, type HarvestResult, harvestedDetail, recordKey } from "./harvest";
 import { AwsHarvester, cloudWatchLogsApi, harvestLogsClient } from "./harvest-aws";
 import { Journal, latestHarvests, readJournal } from "./journal";

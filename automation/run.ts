@@ -12,6 +12,7 @@ import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { analyseRun } from "../analysis/analyze";
 import { type Cell, type CellSettings, cellId, type Workload } from "../core/cell";
 import { WORKLOADS } from "../core/constants";
+import type { Deployer } from "../core/deployer";
 import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { shuffled } from "../core/matrix";
@@ -24,9 +25,9 @@ import {
 } from "../core/precision";
 import { type Backend, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
 import { startLocalBackend } from "../local/backend";
+import { LocalDeployer } from "../local/deployer";
 import { localLogsClient } from "../local/logs";
 import { LOCAL_DEFAULT_REASONS, parseArgs, type RunOptions, USAGE } from "./cli-args";
-import type { Deployer } from "./deployer";
 import { estimateRun, formatEstimate } from "./estimate";
 import type { Harvester } from "./harvest";
 import {
@@ -39,7 +40,6 @@ import { lambdaClientFor } from "./invoker";
 import { doneCells, Journal, missingRecords, readJournal, unfinishedCells } from "./journal";
 import { JsonlAppender } from "./jsonl";
 import { Ledger, liveEntries } from "./ledger";
-import { LocalDeployer } from "./local-deployer";
 import { LOGS_CLIENT_MAX_ATTEMPTS } from "./logs-retry";
 import { runLoop } from "./loop";
 import { buildManifest, type LocalFidelity, writeManifest } from "./manifest";

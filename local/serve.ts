@@ -7,9 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { DeployedCell } from "../automation/deployer";
-import { LocalDeployer } from "../automation/local-deployer";
 import { type Cell, DEFAULT_CELL_SETTINGS } from "../core/cell";
+import type { DeployedCell } from "../core/deployer";
 import {
   InvalidInputError,
   isInvalidInputError,
@@ -18,6 +17,7 @@ import {
 } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
 import { type LocalBackend, startLocalBackend } from "./backend";
+import { LocalDeployer } from "./deployer";
 
 /** What `--help` prints. */
 export const USAGE = `Usage: npx ts-node local/serve.ts [options]

@@ -2,8 +2,9 @@
  * Shared builders for the automation tests (not a test file: tap runs only files with
  * `t.test`, and this one has none).
  */
-import type { DeployedCell } from "../../automation/deployer";
+
 import type { Cell } from "../../core/cell";
+import type { DeployedCell } from "../../core/deployer";
 import { buildEmfLine, type EmfRecord } from "../../core/emf";
 import type { InvocationRecord } from "../../core/run-files";
 

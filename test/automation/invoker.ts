@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import t from "tap";
 import { arrivalSeed, poissonSchedule } from "../../automation/arrivals";
-import type { DeployedCell } from "../../automation/deployer";
 import {
   type InvokeClient,
   invokeOnce,
@@ -14,6 +13,7 @@ import {
   requestTimeoutMs,
 } from "../../automation/invoker";
 import type { Cell } from "../../core/cell";
+import type { DeployedCell } from "../../core/deployer";
 import type { InvocationRecord } from "../../core/run-files";
 
 const cell: Cell = { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 10 };

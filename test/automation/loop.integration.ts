@@ -7,13 +7,13 @@ import { lambdaClientFor } from "../../automation/invoker";
 import { Journal, readJournal } from "../../automation/journal";
 import { JsonlAppender, readJsonl } from "../../automation/jsonl";
 import { Ledger, liveEntries } from "../../automation/ledger";
-import { LocalDeployer } from "../../automation/local-deployer";
 import { runLoop } from "../../automation/loop";
 import { type Cell, type CellSettings, cellId, DEFAULT_CELL_SETTINGS } from "../../core/cell";
 import { functionName, newRunTag } from "../../core/names";
 import { PROJECT_ROOT } from "../../core/paths";
 import type { InvocationRecord } from "../../core/run-files";
 import { type LocalBackend, startLocalBackend } from "../../local/backend";
+import { LocalDeployer } from "../../local/deployer";
 
 const CELL: Cell = { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 0 };
 const ECHO = join(PROJECT_ROOT, "test", "fixtures", "lambda", "echo.js");

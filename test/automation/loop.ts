@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t, { type Test } from "tap";
 import { arrivalSeed, poissonSchedule } from "../../automation/arrivals";
-import type { DeployedCell, Deployer } from "../../automation/deployer";
 import type { Harvester } from "../../automation/harvest";
 import type { InvokeClient } from "../../automation/invoker";
 import { Journal, readJournal } from "../../automation/journal";
@@ -12,6 +11,7 @@ import { Ledger, liveEntries } from "../../automation/ledger";
 import { type LoopEvents, type LoopPlan, runLoop } from "../../automation/loop";
 import { type Cell, cellId } from "../../core/cell";
 import { MAX_IN_FLIGHT } from "../../core/constants";
+import type { DeployedCell, Deployer } from "../../core/deployer";
 import type { CellPhase, InvocationRecord } from "../../core/run-files";
 import { emf } from "./fixtures";
 

@@ -1,5 +1,5 @@
-import type { Cell } from "../core/cell";
-import type { Backend } from "../core/run-files";
+import type { Cell } from "./cell";
+import type { Backend } from "./run-files";
 
 /** What a deployed cell exposes to the invoker and the harvester. */
 export interface DeployedCell {

@@ -17,12 +17,12 @@ import {
   functionTimeoutSeconds,
   reservedConcurrencySetting,
 } from "../core/cell";
+import type { DeployedCell, Deployer } from "../core/deployer";
 import { InvalidInputError } from "../core/errors";
 import { CELL_LOG_FORMAT } from "../core/lambda-logs";
 import { functionName, localBucketName, logGroupName } from "../core/names";
 import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
-import type { LocalBackend } from "../local/backend";
-import type { DeployedCell, Deployer } from "./deployer";
+import type { LocalBackend } from "./backend";
 
 /** Attempts per S3 call of the deployer (the SDK's standard retry with backoff). */
 export const DEPLOYER_S3_ATTEMPTS = 5;

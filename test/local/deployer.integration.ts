@@ -11,11 +11,11 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import t from "tap";
-import { LocalDeployer } from "../../automation/local-deployer";
 import { type Cell, DEFAULT_CELL_SETTINGS } from "../../core/cell";
 import { asEmfRecord } from "../../core/emf";
 import { HANDLER_BUNDLE } from "../../core/paths";
 import { type LocalBackend, startLocalBackend } from "../../local/backend";
+import { LocalDeployer } from "../../local/deployer";
 
 const CELL: Cell = { workload: "events", memoryMb: 512, batchEvents: 10, reservedConcurrency: 10 };
 const UNRESERVED: Cell = {
