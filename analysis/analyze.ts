@@ -1,5 +1,13 @@
 import { DEFAULT_PRICING, type Pricing } from "../core/pricing";
-import { type CellStats, computeCellStats, lossReason, recommend } from "./cells";
+import {
+  type CellStats,
+  computeCellStats,
+  type Ineligibility,
+  type IneligibleCode,
+  ineligibilityOf,
+  lossReasons,
+  recommend,
+} from "./cells";
 import { analyseEffects, mainEffects } from "./effects";
 import { loadModelOf } from "./load-model";
 import { type CellOutcome, type LoadedRun, loadRun } from "./load-run";
@@ -17,17 +25,22 @@ import { computeWarmStats } from "./warm";
 export function ineligibility(
   c: CellStats,
   outcomes: ReadonlyMap<string, CellOutcome>,
-): string | undefined {
+): Ineligibility | undefined {
   const o = outcomes.get(c.cellId);
-  const journal =
+  const journal: { code: IneligibleCode; message: string }[] =
     o === undefined || o.status === "done"
-      ? undefined
+      ? []
       : o.status === "failed"
-        ? `cell failed (${o.error ?? "no error recorded"})`
-        : "cell unfinished";
-  const loss = lossReason(c);
-  if (journal === undefined) return loss;
-  return loss === undefined ? journal : `${journal}; ${loss}`;
+        ? [{ code: "cell-failed", message: `cell failed (${o.error ?? "no error recorded"})` }]
+        : [{ code: "cell-unfinished", message: "cell unfinished" }];
+  const loss = ineligibilityOf(lossReasons(c));
+  if (journal.length === 0) return loss;
+  const codes = [...journal.map((j) => j.code), ...(loss?.codes ?? [])];
+  // The journal's reason and the losses read as two clauses.
+  const message = [journal.map((j) => j.message).join(", "), loss?.message]
+    .filter((m) => m !== undefined)
+    .join("; ");
+  return { codes, message };
 }
 
 /** Options of {@link analyseRun}. */

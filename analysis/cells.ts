@@ -200,7 +200,12 @@ export interface Recommendation {
   /** The balanced pick: the cheapest Pareto cell whose p95 is within 10% of the fastest. */
   readonly balanced: CellStats | undefined;
   /** Cells of the workload left out of every pick above, with why. */
-  readonly ineligible: readonly { readonly cell: CellStats; readonly reason: string }[];
+  /** Cells never recommended: `reason` in words, `codes` for code to read. */
+  readonly ineligible: readonly {
+    readonly cell: CellStats;
+    readonly reason: string;
+    readonly codes: readonly IneligibleCode[];
+  }[];
 }
 
 /**
@@ -211,17 +216,64 @@ export interface Recommendation {
 export const MAX_LOST_SHARE = 0.05;
 
 /** Why a cell cannot be recommended from its own counts, or undefined when it can. */
-export function lossReason(c: CellStats): string | undefined {
-  const reasons: string[] = [];
+/**
+ * Why a cell is never recommended, as codes (what code reads) with a message (what people read):
+ * more than {@link MAX_LOST_SHARE} of invocations throttled or failed, or of records missing; no
+ * successful invocation; its journal says it failed or never finished.
+ */
+export type IneligibleCode =
+  | "throttled"
+  | "invocations-failed"
+  | "records-missing"
+  | "no-success"
+  | "cell-failed"
+  | "cell-unfinished";
+
+/** A cell's reasons not to be recommended. */
+export interface Ineligibility {
+  readonly codes: readonly IneligibleCode[];
+  /** The reasons in words, `; `-separated (p95.csv, summary, report). */
+  readonly message: string;
+}
+
+/** The codes that come from the cell's journal rather than from its losses. */
+export const JOURNAL_CODES: readonly IneligibleCode[] = ["cell-failed", "cell-unfinished"];
+
+/** Joins reasons into one {@link Ineligibility}; undefined when there are none. */
+export function ineligibilityOf(
+  reasons: readonly { code: IneligibleCode; message: string }[],
+): Ineligibility | undefined {
+  if (reasons.length === 0) return undefined;
+  return { codes: reasons.map((r) => r.code), message: reasons.map((r) => r.message).join(", ") };
+}
+
+/** A cell's losses as reasons (throttles, failures, missing records, no success). */
+export function lossReasons(c: CellStats): { code: IneligibleCode; message: string }[] {
+  const reasons: { code: IneligibleCode; message: string }[] = [];
   const share = (n: number, of: number): string => `${((100 * n) / of).toFixed(0)}%`;
   if (c.invocations > 0 && c.throttles / c.invocations > MAX_LOST_SHARE)
-    reasons.push(`${share(c.throttles, c.invocations)} of invocations throttled`);
+    reasons.push({
+      code: "throttled",
+      message: `${share(c.throttles, c.invocations)} of invocations throttled`,
+    });
   if (c.invocations > 0 && c.errors / c.invocations > MAX_LOST_SHARE)
-    reasons.push(`${share(c.errors, c.invocations)} of invocations failed`);
+    reasons.push({
+      code: "invocations-failed",
+      message: `${share(c.errors, c.invocations)} of invocations failed`,
+    });
   if (c.expected > 0 && c.missing / c.expected > MAX_LOST_SHARE)
-    reasons.push(`${share(c.missing, c.expected)} of records missing`);
-  if (!Number.isFinite(c.p95Mean)) reasons.push("no successful invocation");
-  return reasons.length > 0 ? reasons.join(", ") : undefined;
+    reasons.push({
+      code: "records-missing",
+      message: `${share(c.missing, c.expected)} of records missing`,
+    });
+  if (!Number.isFinite(c.p95Mean))
+    reasons.push({ code: "no-success", message: "no successful invocation" });
+  return reasons;
+}
+
+/** A cell's losses as one {@link Ineligibility}. */
+export function lossReason(c: CellStats): Ineligibility | undefined {
+  return ineligibilityOf(lossReasons(c));
 }
 
 function best(
@@ -242,14 +294,14 @@ function best(
 export function recommend(
   workload: Workload,
   all: readonly CellStats[],
-  excludedReason: (c: CellStats) => string | undefined = lossReason,
+  excludedReason: (c: CellStats) => Ineligibility | undefined = lossReason,
 ): Recommendation {
-  const ineligible: { cell: CellStats; reason: string }[] = [];
+  const ineligible: { cell: CellStats; reason: string; codes: readonly IneligibleCode[] }[] = [];
   const cells: CellStats[] = [];
   for (const c of all.filter((x) => x.workload === workload)) {
-    const reason = excludedReason(c);
-    if (reason === undefined) cells.push(c);
-    else ineligible.push({ cell: c, reason });
+    const why = excludedReason(c);
+    if (why === undefined) cells.push(c);
+    else ineligible.push({ cell: c, reason: why.message, codes: why.codes });
   }
   const fastest = best(cells, (c) => c.p95Mean, true);
   const pareto = paretoMinMin(cells.map((c) => ({ x: c.p95Mean, y: c.usdPer1000Invocations })))

@@ -67,6 +67,7 @@ export function recommendationJson(a: Analysis) {
         excluded_by_test: p.comparison.cells.filter((c) => c.worse).map((c) => c.cellId),
         not_eligible: (rec?.ineligible ?? []).map((x) => ({
           cell_id: x.cell.cellId,
+          codes: x.codes,
           reason: x.reason,
         })),
         factors: p.factors.map((f) => ({ factor: f.factor, p_holm: n(f.pHolm) })),

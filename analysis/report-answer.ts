@@ -1,4 +1,4 @@
-import type { Recommendation } from "./cells";
+import type { IneligibleCode, Recommendation } from "./cells";
 import { formatPrecision } from "./intervals";
 import { throttleBasis } from "./load-model";
 import type { Analysis } from "./model";
@@ -24,12 +24,13 @@ function strategyText(a: Analysis): string {
 
 /** "6 throttled > 5%, 1 cell failed or unfinished" style tally of why cells were left out. */
 function summariseReasons(r: Recommendation): string {
-  const count = (re: RegExp): number => r.ineligible.filter((x) => re.test(x.reason)).length;
+  const count = (...codes: IneligibleCode[]): number =>
+    r.ineligible.filter((x) => x.codes.some((code) => codes.includes(code))).length;
   const parts: [number, string][] = [
-    [count(/throttled/), "throttled > 5%"],
-    [count(/invocations failed|no successful/), "errors > 5%"],
-    [count(/records missing/), "records missing > 5%"],
-    [count(/^cell (failed|unfinished)/), "cell failed or unfinished"],
+    [count("throttled"), "throttled > 5%"],
+    [count("invocations-failed", "no-success"), "errors > 5%"],
+    [count("records-missing"), "records missing > 5%"],
+    [count("cell-failed", "cell-unfinished"), "cell failed or unfinished"],
   ];
   return parts
     .filter(([n]) => n > 0)

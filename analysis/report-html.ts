@@ -1,7 +1,7 @@
 import type { Workload } from "../core/cell";
 import { CELL_LOG_FORMAT } from "../core/lambda-logs";
 import { hasAnova } from "./anova";
-import { type CellStats, MAX_LOST_SHARE, type Recommendation } from "./cells";
+import { type CellStats, JOURNAL_CODES, MAX_LOST_SHARE, type Recommendation } from "./cells";
 import { PLATFORM_LOG_BYTES } from "./cost";
 import { factorNames } from "./effects";
 import type { ExcludedRun } from "./load-run";
@@ -223,7 +223,7 @@ function excludedRuns(a: Analysis): string {
 /** Warns that throttled or failing cells are still in the effect plots, heat maps and ANOVA. */
 function lossNote(a: Analysis): string {
   const lossy = a.recommendations.flatMap((r) =>
-    r.ineligible.filter((x) => !/^cell (failed|unfinished)/.test(x.reason)),
+    r.ineligible.filter((x) => !x.codes.some((code) => JOURNAL_CODES.includes(code))),
   );
   if (lossy.length === 0) return "";
   const byReason = new Map<string, string[]>();
