@@ -33,7 +33,7 @@ import type { Backend, LoadModel } from "../core/run-files";
 export const LOCAL_DEFAULTS = {
   invocations: { events: 30, batch: 3 },
   trials: 3,
-  parallel: 2,
+  parallel: 1,
 } as const;
 
 /** Why each local default differs from the seed's, for the manifest. */
@@ -41,7 +41,8 @@ export const LOCAL_DEFAULT_REASONS: Readonly<Record<string, string>> = {
   invocations:
     "fewer than the seed's 50 events / 20 batch so the full matrix finishes within 10 minutes on 2 cores",
   trials: "fewer than the seed's 5 for the same reason; still replicated within each cell",
-  parallel: "two cells at once keep both cores busy",
+  parallel:
+    "one cell at a time: two cells at once share this machine's cores and disk and slow each other down (batch ×1.8 when overlapped); more with --parallel, and each trial journals the cells that ran beside it (concurrent_cells)",
 };
 
 /** Limits of the open loop's flags. */

@@ -207,7 +207,7 @@ t.test("--dry-run prints the plan and the AWS estimate and creates nothing", asy
   );
   t.match(
     io.out(),
-    /concurrency 20, warm-up 20 events \/ 3 batch invocations per cell, parallel 2/,
+    /concurrency 20, warm-up 20 events \/ 3 batch invocations per cell, parallel 1/,
     "warm-up",
   );
   t.match(
