@@ -7,6 +7,7 @@ import type { Readable } from "node:stream";
 import { MIB } from "../../core/constants";
 import { LATEST, type LogFormat } from "../../core/lambda-logs";
 import type { CpuCgroups } from "./cgroup";
+import { type CpuSource, processCpuUs } from "./cpu-meter";
 import { logStreamName } from "./log-store";
 
 /** The bootstrap every environment runs (plain JS, no loaders). */
@@ -54,6 +55,8 @@ export interface InvokeResult {
   readonly outcome: InvokeOutcome;
   readonly durationMs: number;
   readonly maxMemoryUsedMb: number;
+  /** CPU time the environment used during the invocation, ms, and where it was read. */
+  readonly cpu?: { readonly ms: number; readonly source: CpuSource };
 }
 
 /** How INIT ended. */
@@ -240,6 +243,7 @@ export class ExecutionEnvironment {
 
     this.resetMarks();
     const message = this.nextMessage();
+    const cpuBefore = this.cpuUs();
     child.send({
       type: "invoke",
       requestId,
@@ -254,6 +258,7 @@ export class ExecutionEnvironment {
     });
     const m = await message;
     const durationMs = performance.now() - started;
+    const cpuAfter = this.cpuUs();
     clearTimeout(timer);
     sample();
     clearInterval(watch);
@@ -268,7 +273,23 @@ export class ExecutionEnvironment {
       outcome = { kind: "error", error: m.error, fatal: m.fatal === true };
     else outcome = this.exitOutcome(memoryKilled);
     const reportedMemory = outcome.kind === "oom" ? this.spec.memoryMb : maxMemoryUsedMb;
-    return { outcome, durationMs, maxMemoryUsedMb: reportedMemory };
+    const cpu =
+      cpuBefore !== undefined && cpuAfter !== undefined && cpuAfter.source === cpuBefore.source
+        ? { ms: Math.max(0, cpuAfter.us - cpuBefore.us) / 1000, source: cpuAfter.source }
+        : undefined;
+    return {
+      outcome,
+      durationMs,
+      maxMemoryUsedMb: reportedMemory,
+      ...(cpu === undefined ? {} : { cpu }),
+    };
+  }
+
+  /** The environment's CPU time so far: its cgroup's count where there is one, else /proc. */
+  private cpuUs(): { us: number; source: CpuSource } | undefined {
+    const fromCgroup = this.cgroups?.usageUs(this.id);
+    if (fromCgroup !== undefined) return { us: fromCgroup, source: "cgroup" };
+    return this.child?.pid === undefined ? undefined : processCpuUs(this.child.pid);
   }
 
   /** Ends the environment and waits for the process to be gone. Idempotent. */

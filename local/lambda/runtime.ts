@@ -19,6 +19,14 @@ import {
 import { logGroupName } from "../../core/names";
 import { type CpuCgroups, setUpCpuCgroups } from "./cgroup";
 import {
+  formatLocalCpu,
+  HostLoad,
+  LOCAL_CPU_HEADER,
+  type LocalCpu,
+  quotaCores,
+  SATURATED_BUSY_SHARE,
+} from "./cpu-meter";
+import {
   type EnvironmentSpec,
   ExecutionEnvironment,
   type InvokeOutcome,
@@ -129,6 +137,8 @@ interface InvocationResult {
   readonly payload: string;
   readonly functionError: boolean;
   readonly log: string[];
+  /** What CPU the environment got (not on a failed INIT). */
+  readonly cpu?: LocalCpu;
 }
 
 /**
@@ -177,6 +187,7 @@ class Runtime implements LambdaRuntime {
   private readonly collectors = new WeakMap<ExecutionEnvironment, string[]>();
   private readonly server: Server;
   private readonly reaper: NodeJS.Timeout;
+  private readonly hostLoad = new HostLoad();
   private unreservedInFlight = 0;
   private stopping: Promise<void> | undefined;
 
@@ -314,6 +325,7 @@ class Runtime implements LambdaRuntime {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.reaper);
+      this.hostLoad.stop();
       const closed = new Promise<void>((r) => this.server.close(() => r()));
       this.server.closeAllConnections();
       const names = [...this.functions.keys()];
@@ -530,6 +542,8 @@ class Runtime implements LambdaRuntime {
       "x-amzn-RequestId": requestId,
     };
     if (result.functionError) headers["X-Amz-Function-Error"] = "Unhandled";
+    // Local only, never sent by Lambda: the invoker records it where present.
+    if (result.cpu !== undefined) headers[LOCAL_CPU_HEADER] = formatLocalCpu(result.cpu);
     if (headerValue(req, "x-amz-log-type") === "Tail")
       headers["X-Amz-Log-Result"] = tailOf(result.log);
     res.writeHead(200, headers);
@@ -635,6 +649,7 @@ class Runtime implements LambdaRuntime {
       if (init !== undefined) write(init);
     }
     write(startRecord(format, Date.now(), requestId));
+    const invokeStartMs = Date.now();
     const invoked =
       initFailure === undefined
         ? await env.invoke(requestId, payload)
@@ -720,7 +735,32 @@ class Runtime implements LambdaRuntime {
       fn.all.delete(env);
       await env.kill();
     }
-    return { payload: response.payload, functionError: response.functionError, log };
+    const cpu = this.localCpu(fn, invoked.durationMs, invoked.cpu, invokeStartMs);
+    return {
+      payload: response.payload,
+      functionError: response.functionError,
+      log,
+      ...(cpu === undefined ? {} : { cpu }),
+    };
+  }
+
+  /** The invocation's CPU against the quota, and how busy the host was meanwhile. */
+  private localCpu(
+    fn: FunctionState,
+    durationMs: number,
+    cpu: { ms: number; source: LocalCpu["source"] } | undefined,
+    startMs: number,
+  ): LocalCpu | undefined {
+    if (cpu === undefined || durationMs <= 0) return undefined;
+    const busy = this.hostLoad.busyShareSince(startMs);
+    return {
+      cpu_ms: cpu.ms,
+      quota_share: cpu.ms / (durationMs * quotaCores(fn.def.memoryMb)),
+      ...(busy === undefined
+        ? {}
+        : { host_busy_share: busy, host_saturated: busy >= SATURATED_BUSY_SHARE }),
+      source: cpu.source,
+    };
   }
 }
 

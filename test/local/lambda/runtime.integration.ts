@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import t from "tap";
 import { isInvalidInputError } from "../../../core/errors";
+import { parseLocalCpu } from "../../../local/lambda/cpu-meter";
 import {
   type LambdaRuntime,
   type LocalFunctionDefinition,
@@ -511,6 +512,42 @@ t.test(
       ? readFileSync(v1, "utf8").trim()
       : readFileSync(v2, "utf8").trim().split(" ")[0];
     t.equal(quota, "28943", "512 MB gets 28,943 µs per 100 ms");
+  },
+);
+
+t.test(
+  "each response carries x-amz-local-cpu: the CPU the environment got against its quota",
+  async (t) => {
+    const { rt, client } = await start(t, undefined, "auto");
+    await rt.createFunction(def("spin-fn", "spin", { memoryMb: 512 }));
+    await invoke(client, "spin-fn", { ms: 1 });
+    const res = await new Promise<{ headers: Record<string, unknown> }>((resolveRes, reject) => {
+      const req = request(
+        `${rt.endpoint}/2015-03-31/functions/spin-fn/invocations`,
+        { method: "POST" },
+        (r) => {
+          r.resume();
+          r.on("end", () => resolveRes({ headers: r.headers }));
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify({ ms: 500 }));
+    });
+    const cpu = parseLocalCpu(res.headers["x-amz-local-cpu"] as string | undefined);
+    t.ok(cpu, "the header parses");
+    if (cpu === undefined) return;
+    t.ok(cpu.host_busy_share !== undefined, "the host's busy share is known on Linux");
+    t.equal(cpu.host_saturated, (cpu.host_busy_share ?? 0) >= 0.9, "saturated at ≥ 90 % busy");
+    // A busy loop for 500 ms of wall time gets at most its quota (0.29 of a core) when CPU
+    // scaling is emulated, at most a core otherwise; some scheduling slack either way.
+    const cap = rt.cpuScalingEmulated ? 1.25 : 1769 / 512 + 0.25;
+    t.ok(
+      cpu.cpu_ms > 0 && cpu.quota_share <= cap,
+      `${cpu.cpu_ms} ms of CPU, ${cpu.quota_share} of the quota (≤ ${cap})`,
+    );
+    if (rt.cpuScalingEmulated && cpu.host_saturated === false) {
+      t.ok(cpu.quota_share >= 0.6, `an unsaturated host gives the quota (${cpu.quota_share})`);
+    }
   },
 );
 
