@@ -6,6 +6,7 @@ import { type CellStats, MAX_LOST_SHARE, type Recommendation } from "./cells";
 import { PLATFORM_LOG_BYTES } from "./cost";
 import { factorNames } from "./effects";
 import type { ExcludedRun } from "./load-run";
+import { localFidelityNotes } from "./local-fidelity";
 import { billingLines } from "./summary";
 import { esc, heatMap, lineChart, scatterChart, short } from "./svg";
 
@@ -284,7 +285,7 @@ function localCaveats(a: Analysis): string {
   const m = a.manifest;
   if (m.backend !== "local") return "";
   const local = m.local;
-  const notes = local?.notes ?? [];
+  const notes = [...(local?.notes ?? []), ...localFidelityNotes(a.dir, m)];
   const cpu =
     local === undefined
       ? ""

@@ -3,6 +3,7 @@ import { hasAnova } from "./anova";
 import { type CellStats, MAX_LOST_SHARE } from "./cells";
 import { formatNumber } from "./csv";
 import type { ExcludedRun } from "./load-run";
+import { localFidelityNotes } from "./local-fidelity";
 
 function ms(x: number): string {
   return Number.isFinite(x) ? `${x.toFixed(1)} ms` : "n/a";
@@ -130,6 +131,7 @@ export function renderSummary(a: Analysis): string {
   L.push(
     `Runs:           ${a.runs.length} in ${a.cells.length} cells (trials per cell: ${m.trials})`,
   );
+  for (const note of localFidelityNotes(a.dir, m)) L.push(`Local caveat:   ${note}`);
   L.push("");
   L.push("Overall statistics");
   L.push(`  Total invocations:      ${inv}`);

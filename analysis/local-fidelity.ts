@@ -1,0 +1,122 @@
+/**
+ * How faithful a local run's measurements are, run by run: which trials ran on a saturated
+ * host (the local runtime's `host_saturated` per invocation) and which ran beside other cells
+ * (`concurrent_cells` in the trial-done journal entries, `--parallel` > 1). The summary and the
+ * report list them as caveats rather than mixing them in silently.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { readJournal } from "../automation/journal";
+import { readJsonl } from "../automation/jsonl";
+import { type InvocationRecord, type Manifest, RUN_FILES } from "../core/run-files";
+
+/**
+ * A measured run counts as run on a saturated host when at least this share of its
+ * invocations that carry the flag say so.
+ */
+export const SATURATED_RUN_SHARE = 0.5;
+
+/** One measured run's fidelity flags. */
+export interface RunFidelity {
+  readonly runId: string;
+  readonly cellId: string;
+  readonly trial: number;
+  /** Invocations with a host measurement, and how many of them found the host saturated. */
+  readonly measured: number;
+  readonly saturated: number;
+  /** True when `saturated / measured` ≥ {@link SATURATED_RUN_SHARE}. */
+  readonly saturatedHost: boolean;
+  /** Median CPU share of the quota of its invocations; undefined without measurements. */
+  readonly medianQuotaShare?: number;
+  /** Other cells live during the trial (`--parallel` > 1 only). */
+  readonly concurrentCells: readonly string[];
+}
+
+function median(xs: readonly number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+function isRecord(v: unknown): v is InvocationRecord {
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as Record<string, unknown>).run_id === "string" &&
+    typeof (v as Record<string, unknown>).cell_id === "string"
+  );
+}
+
+/** The fidelity flags of every measured (non-warm-up) run of a run directory. */
+export function runFidelity(dir: string): RunFidelity[] {
+  const invFile = join(dir, RUN_FILES.invocations);
+  const records = existsSync(invFile) ? readJsonl(invFile).filter(isRecord) : [];
+  const journalFile = join(dir, RUN_FILES.journal);
+  const journal = existsSync(journalFile) ? readJournal(journalFile) : [];
+  const beside = new Map<string, string[]>();
+  for (const e of journal) {
+    const cells = e.detail?.concurrent_cells;
+    if (e.phase === "trial-done" && e.run_id !== undefined && Array.isArray(cells))
+      beside.set(
+        e.run_id,
+        cells.filter((c): c is string => typeof c === "string"),
+      );
+  }
+  const byRun = new Map<string, InvocationRecord[]>();
+  for (const r of records) {
+    if (r.warmup === true) continue;
+    byRun.set(r.run_id, [...(byRun.get(r.run_id) ?? []), r]);
+  }
+  return [...byRun].map(([runId, rs]) => {
+    const flagged = rs.filter((r) => typeof r.host_saturated === "boolean");
+    const saturated = flagged.filter((r) => r.host_saturated === true).length;
+    const share = median(
+      rs.flatMap((r) =>
+        typeof r.local_cpu_quota_share === "number" ? [r.local_cpu_quota_share] : [],
+      ),
+    );
+    return {
+      runId,
+      cellId: rs[0]?.cell_id ?? "",
+      trial: rs[0]?.trial ?? Number.NaN,
+      measured: flagged.length,
+      saturated,
+      saturatedHost: flagged.length > 0 && saturated / flagged.length >= SATURATED_RUN_SHARE,
+      ...(share === undefined ? {} : { medianQuotaShare: share }),
+      concurrentCells: beside.get(runId) ?? [],
+    };
+  });
+}
+
+/**
+ * Caveat lines for a local run (none on AWS): trials on a saturated host and trials run beside
+ * other cells, by cell and trial.
+ */
+export function localFidelityNotes(dir: string, manifest: Manifest): string[] {
+  if (manifest.backend !== "local") return [];
+  const runs = runFidelity(dir);
+  const measured = runs.filter((r) => r.measured > 0);
+  const notes: string[] = [];
+  const saturated = runs.filter((r) => r.saturatedHost);
+  if (measured.length === 0) {
+    notes.push("host saturation: not recorded (a run made before the local runtime measured CPU)");
+  } else if (saturated.length === 0) {
+    notes.push(
+      `host saturation: none of ${measured.length} measured trials ran on a saturated host (≥ 90 % of all cores busy)`,
+    );
+  } else {
+    notes.push(
+      `host saturation: ${saturated.length} of ${measured.length} measured trials ran on a saturated host (≥ 90 % of all cores busy in ≥ ${100 * SATURATED_RUN_SHARE} % of their invocations): their latency is this machine's contention, not the function's: ${saturated
+        .map((r) => `${r.cellId} trial ${r.trial}`)
+        .join(", ")}`,
+    );
+  }
+  const overlapped = runs.filter((r) => r.concurrentCells.length > 0);
+  if (overlapped.length > 0) {
+    notes.push(
+      `${overlapped.length} of ${runs.length} measured trials ran beside other cells (--parallel ${manifest.parallel}); the journal's concurrent_cells lists which`,
+    );
+  }
+  return notes;
+}

@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t from "tap";
+import { localFidelityNotes, runFidelity } from "../../analysis/local-fidelity";
+import type { Manifest } from "../../core/run-files";
+
+const A = "events-512mb-b1-rc0";
+const B = "batch-1024mb-m8-rc10";
+
+function inv(runId: string, cellId: string, trial: number, extra: Record<string, unknown> = {}) {
+  return JSON.stringify({
+    run_id: runId,
+    cell_id: cellId,
+    function_name: "f",
+    workload: "events",
+    trial,
+    seq: 0,
+    client_start_ms: 1,
+    client_end_ms: 2,
+    status_code: 200,
+    throttled: false,
+    ...extra,
+  });
+}
+
+function runDir(t: tap.Test, invocations: string[], journal: string[] = []): string {
+  const dir = mkdtempSync(join(tmpdir(), "local-fidelity-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "invocations.jsonl"), `${invocations.join("\n")}\n`);
+  writeFileSync(join(dir, "journal.jsonl"), journal.length ? `${journal.join("\n")}\n` : "");
+  return dir;
+}
+
+const local = { backend: "local", parallel: 2 } as unknown as Manifest;
+const sat = (s: boolean, q = 0.9) => ({
+  host_saturated: s,
+  host_busy_share: s ? 0.97 : 0.4,
+  local_cpu_ms: 5,
+  local_cpu_quota_share: q,
+});
+
+t.test(
+  "a trial with most invocations on a saturated host is flagged; warm-ups are not counted",
+  async (t) => {
+    const dir = runDir(
+      t,
+      [
+        inv("w", A, 0, { warmup: true, ...sat(true) }),
+        inv("r1", A, 1, sat(true, 0.5)),
+        inv("r1", A, 1, sat(true, 0.7)),
+        inv("r1", A, 1, sat(false, 0.9)),
+        inv("r2", A, 2, sat(false, 1)),
+        inv("r2", A, 2, sat(true, 1)),
+        inv("r2", A, 2, sat(false, 1)),
+        inv("r3", B, 1),
+      ],
+      [
+        JSON.stringify({
+          ts: "x",
+          cell_id: A,
+          phase: "trial-done",
+          run_id: "r1",
+          trial: 1,
+          detail: { concurrent_cells: [B] },
+        }),
+      ],
+    );
+    const runs = runFidelity(dir);
+    t.same(
+      runs.map((r) => [r.runId, r.measured, r.saturated, r.saturatedHost, r.medianQuotaShare]),
+      [
+        ["r1", 3, 2, true, 0.7],
+        ["r2", 3, 1, false, 1],
+        ["r3", 0, 0, false, undefined],
+      ],
+      "per run: measured, saturated, flag, median quota share",
+    );
+    t.same(runs[0]?.concurrentCells, [B], "the cells beside it, from the journal");
+    t.same(
+      localFidelityNotes(dir, local),
+      [
+        `host saturation: 1 of 2 measured trials ran on a saturated host (≥ 90 % of all cores busy in ≥ 50 % of their invocations): their latency is this machine's contention, not the function's: ${A} trial 1`,
+        "1 of 3 measured trials ran beside other cells (--parallel 2); the journal's concurrent_cells lists which",
+      ],
+      "the caveats",
+    );
+  },
+);
+
+t.test("no saturation, old runs and AWS runs", async (t) => {
+  const clean = runDir(t, [inv("r1", A, 1, sat(false))]);
+  t.same(
+    localFidelityNotes(clean, local),
+    [
+      "host saturation: none of 1 measured trials ran on a saturated host (≥ 90 % of all cores busy)",
+    ],
+    "a clean run says so",
+  );
+  const old = runDir(t, [inv("r1", A, 1)]);
+  t.same(
+    localFidelityNotes(old, local),
+    ["host saturation: not recorded (a run made before the local runtime measured CPU)"],
+    "an old run says it was not recorded",
+  );
+  t.same(
+    localFidelityNotes(clean, { backend: "aws" } as unknown as Manifest),
+    [],
+    "nothing on AWS",
+  );
+});
