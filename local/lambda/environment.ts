@@ -9,6 +9,12 @@ import { LATEST, type LogFormat } from "../../core/lambda-logs";
 import type { CpuCgroups } from "./cgroup";
 import { type CpuSource, processCpuUs } from "./cpu-meter";
 import { logStreamName } from "./log-store";
+import {
+  NETWORK_ENDPOINT_VARIABLE,
+  type NetworkEmulation,
+  type S3Proxy,
+  startS3Proxy,
+} from "./network";
 
 /** The bootstrap every environment runs (plain JS, no loaders). */
 export const BOOTSTRAP = resolve(__dirname, "bootstrap.js");
@@ -37,6 +43,11 @@ export interface EnvironmentSpec {
   /** The function's log format: the runtime in the child writes `console.*` lines in it. */
   readonly logFormat: LogFormat;
   readonly invokedFunctionArn: string;
+  /**
+   * The network to S3 to emulate: the environment gets its own proxy to the function's
+   * `S3_ENDPOINT` and sees the proxy's address in that variable. Undefined = direct.
+   */
+  readonly network?: NetworkEmulation;
 }
 
 /** How an invocation ended. */
@@ -100,6 +111,7 @@ export class ExecutionEnvironment {
   private readonly cgroups: CpuCgroups | undefined;
   private readonly sentinel = `__LOCAL_LAMBDA_MARK_${randomBytes(8).toString("hex")}__`;
   private child: ChildProcess | undefined;
+  private proxy: S3Proxy | undefined;
   private closed = false;
   private closeInfo = "";
   private heapOom = false;
@@ -134,6 +146,7 @@ export class ExecutionEnvironment {
     const s = this.spec;
     return {
       ...s.environment,
+      ...(this.proxy === undefined ? {} : { [NETWORK_ENDPOINT_VARIABLE]: this.proxy.endpoint }),
       PATH: "/usr/local/bin:/usr/bin:/bin",
       LANG: "en_US.UTF-8",
       TZ: ":UTC",
@@ -159,6 +172,9 @@ export class ExecutionEnvironment {
     // The managed Node runtime caps the old space below the memory size; the RSS watcher
     // enforces the memory size itself.
     const heapMb = Math.max(16, Math.floor(this.spec.memoryMb * 0.9));
+    const s3Endpoint = this.spec.environment[NETWORK_ENDPOINT_VARIABLE];
+    if (this.spec.network !== undefined && s3Endpoint !== undefined && isLoopbackHttp(s3Endpoint))
+      this.proxy = await startS3Proxy(s3Endpoint, this.spec.network);
     const child = fork(BOOTSTRAP, [this.spec.bundlePath, this.spec.handlerExport, this.sentinel], {
       execPath: process.execPath,
       execArgv: [`--max-old-space-size=${heapMb}`],
@@ -188,6 +204,7 @@ export class ExecutionEnvironment {
       this.closeInfo =
         signal !== null ? `signal: ${signalName(signal)}` : `exit status ${code ?? 0}`;
       this.cgroups?.remove(this.id);
+      void this.proxy?.close();
       this.markWaiter?.();
       this.messageWaiter?.(undefined);
       for (const w of this.closeWaiters.splice(0)) w();
@@ -367,6 +384,16 @@ export class ExecutionEnvironment {
       if (pending !== "") emit(pending);
       pending = "";
     });
+  }
+}
+
+/** Only plain http:// endpoints on loopback are proxied (the local S3 server's). */
+function isLoopbackHttp(endpoint: string): boolean {
+  try {
+    const u = new URL(endpoint);
+    return u.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
+  } catch {
+    return false;
   }
 }
 

@@ -40,6 +40,7 @@ import {
 } from "./errors";
 import { timedOutLine, timedOutText } from "./log-lines";
 import { LogStore, type LogStoreReader } from "./log-store";
+import { type NetworkEmulation, validateNetwork } from "./network";
 
 /** A function as the local deployer registers it. */
 export interface LocalFunctionDefinition {
@@ -73,6 +74,11 @@ export interface LambdaRuntimeOptions {
   port?: number;
   /** An idle environment is ended after this long, ms; default {@link DEFAULT_IDLE_TIMEOUT_MS}. */
   idleTimeoutMs?: number;
+  /**
+   * Lambda's network to S3, emulated per environment on the function's `S3_ENDPOINT`
+   * (local/lambda/network.ts); default none (direct), the local backend passes its default.
+   */
+  network?: NetworkEmulation;
 }
 
 /** A running local Lambda runtime. */
@@ -83,6 +89,8 @@ export interface LambdaRuntime {
   /** True when each environment runs under a CFS quota of memory/1769 of a CPU. */
   readonly cpuScalingEmulated: boolean;
   readonly accountConcurrency: number;
+  /** The network emulation every environment gets; undefined = direct to S3. */
+  readonly network: NetworkEmulation | undefined;
   readonly logs: LogStoreReader;
   createFunction(def: LocalFunctionDefinition): Promise<void>;
   /** Ends the function's environments; throws ResourceNotFoundException for an unknown name. */
@@ -157,6 +165,8 @@ export async function startLambdaRuntime(
   const ownLogDir = options.logDir === undefined;
   const logDir = options.logDir ?? mkdtempSync(join(tmpdir(), "local-lambda-logs-"));
   const store = new LogStore(logDir);
+  const network =
+    options.network === undefined ? undefined : validateNetwork(options.network, "network");
   const cgroups = options.cpuScaling === "off" ? undefined : setUpCpuCgroups();
   const runtime = new Runtime(
     store,
@@ -164,6 +174,7 @@ export async function startLambdaRuntime(
     accountConcurrency,
     cgroups,
     options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    network,
   );
   await runtime.listen(options.port ?? 0);
   runtime.onStopped = () => {
@@ -197,6 +208,7 @@ class Runtime implements LambdaRuntime {
     accountConcurrency: number,
     cgroups: CpuCgroups | undefined,
     private readonly idleTimeoutMs: number,
+    readonly network: NetworkEmulation | undefined,
   ) {
     this.store = store;
     this.logs = store;
@@ -596,6 +608,7 @@ class Runtime implements LambdaRuntime {
       logGroupName: fn.logGroup,
       logFormat: fn.def.logFormat,
       invokedFunctionArn: fn.arn,
+      ...(this.network === undefined ? {} : { network: this.network }),
     };
   }
 

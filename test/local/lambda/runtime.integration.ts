@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -548,6 +549,47 @@ t.test(
     if (rt.cpuScalingEmulated && cpu.host_saturated === false) {
       t.ok(cpu.quota_share >= 0.6, `an unsaturated host gives the quota (${cpu.quota_share})`);
     }
+  },
+);
+
+t.test(
+  "with network emulation each environment reaches S3_ENDPOINT through its own throttled proxy",
+  async (t) => {
+    const upstream = createServer((req, res) => {
+      const size = Number((req.url ?? "/0").slice(1));
+      res.writeHead(200, { "content-length": size });
+      res.end(Buffer.alloc(size, 7));
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
+    t.teardown(() => new Promise<void>((r) => upstream.close(() => r())));
+    const s3 = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const logDir = mkdtempSync(join(tmpdir(), "lambda-runtime-net-"));
+    // 80 Mbit/s = 10 MB/s; 50 ms before each response.
+    const rt = await startLambdaRuntime({
+      logDir,
+      cpuScaling: "off",
+      network: { mbps: 80, s3LatencyMs: 50 },
+    });
+    const client = new LambdaClient({
+      endpoint: rt.endpoint,
+      region: rt.region,
+      maxAttempts: 1,
+      credentials: { accessKeyId: "A", secretAccessKey: "B" },
+    });
+    t.teardown(async () => {
+      client.destroy();
+      await rt.stop();
+      rmSync(logDir, { recursive: true, force: true });
+    });
+    t.same(rt.network, { mbps: 80, s3LatencyMs: 50 }, "the runtime says what it emulates");
+    await rt.createFunction(def("net-fn", "fetch-s3", { environment: { S3_ENDPOINT: s3 } }));
+    const out = JSON.parse(
+      text((await invoke(client, "net-fn", { path: "/2000000" })).Payload),
+    ) as { endpoint: string; status: number; bytes: number; ms: number };
+    t.not(out.endpoint, s3, "the environment sees its proxy, not the server");
+    t.match(out.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/, "on loopback");
+    t.equal(out.bytes, 2_000_000, "every byte arrives");
+    t.ok(out.ms >= 50 + 150, `2 MB at 10 MB/s plus 50 ms took ${out.ms} ms ≥ 200 ms`);
   },
 );
 
