@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { readJournal } from "../automation/journal";
 import { readJsonl } from "../automation/jsonl";
 import { type InvocationRecord, type Manifest, RUN_FILES } from "../core/run-files";
+import { describeNetwork } from "../local/lambda/network";
 
 /**
  * A measured run counts as run on a saturated host when at least this share of its
@@ -97,7 +98,16 @@ export function localFidelityNotes(dir: string, manifest: Manifest): string[] {
   if (manifest.backend !== "local") return [];
   const runs = runFidelity(dir);
   const measured = runs.filter((r) => r.measured > 0);
-  const notes: string[] = [];
+  const n = manifest.local?.network;
+  const notes: string[] = [
+    describeNetwork(
+      n === undefined
+        ? undefined
+        : n.mbps === null
+          ? { s3LatencyMs: n.s3_latency_ms }
+          : { mbps: n.mbps, s3LatencyMs: n.s3_latency_ms },
+    ),
+  ];
   const saturated = runs.filter((r) => r.saturatedHost);
   if (measured.length === 0) {
     notes.push("host saturation: not recorded (a run made before the local runtime measured CPU)");

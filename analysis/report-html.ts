@@ -285,7 +285,7 @@ function localCaveats(a: Analysis): string {
   const m = a.manifest;
   if (m.backend !== "local") return "";
   const local = m.local;
-  const notes = [...(local?.notes ?? []), ...localFidelityNotes(a.dir, m)];
+  const notes = [...new Set([...(local?.notes ?? []), ...localFidelityNotes(a.dir, m)])];
   const cpu =
     local === undefined
       ? ""

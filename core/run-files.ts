@@ -86,6 +86,12 @@ export interface Manifest {
   readonly local?: {
     readonly cpu_scaling_emulated: boolean;
     readonly account_concurrency: number;
+    /**
+     * Lambda's network to S3 as emulated per environment: bandwidth ceiling in Mbit/s per
+     * direction (null: none) and the latency added before each S3 response, ms. Absent in run
+     * directories made before the emulation (they had neither).
+     */
+    readonly network?: { readonly mbps: number | null; readonly s3_latency_ms: number };
     readonly notes: readonly string[];
   };
 }

@@ -204,3 +204,15 @@ export async function startS3Proxy(target: string, network: NetworkEmulation): P
     },
   };
 }
+
+/** One line saying what a run's network emulation was (manifest notes, report caveats). */
+export function describeNetwork(n: NetworkEmulation | undefined): string {
+  if (n === undefined || (n.mbps === undefined && n.s3LatencyMs === 0)) {
+    return "network to S3 NOT emulated (--local-network-mbps off, --local-s3-latency-ms 0): functions reach the local S3 server directly on loopback, so batch is CPU- and disk-bound where on AWS it is network-bound";
+  }
+  const ceiling =
+    n.mbps === undefined
+      ? "no bandwidth ceiling (--local-network-mbps off)"
+      : `a bandwidth ceiling of ${n.mbps} Mbit/s (${Number((bytesPerSecond(n.mbps) / 1e6).toFixed(1))} MB/s) per environment and direction`;
+  return `network to S3 emulated per environment: ${ceiling}, ${n.s3LatencyMs} ms added before each S3 response (--local-network-mbps, --local-s3-latency-ms)`;
+}

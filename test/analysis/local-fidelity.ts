@@ -32,7 +32,13 @@ function runDir(t: tap.Test, invocations: string[], journal: string[] = []): str
   return dir;
 }
 
-const local = { backend: "local", parallel: 2 } as unknown as Manifest;
+const local = {
+  backend: "local",
+  parallel: 2,
+  local: { network: { mbps: 625, s3_latency_ms: 20 } },
+} as unknown as Manifest;
+const NET =
+  "network to S3 emulated per environment: a bandwidth ceiling of 625 Mbit/s (78.1 MB/s) per environment and direction, 20 ms added before each S3 response (--local-network-mbps, --local-s3-latency-ms)";
 const sat = (s: boolean, q = 0.9) => ({
   host_saturated: s,
   host_busy_share: s ? 0.97 : 0.4,
@@ -80,6 +86,7 @@ t.test(
     t.same(
       localFidelityNotes(dir, local),
       [
+        NET,
         `host saturation: 1 of 2 measured trials ran on a saturated host (≥ 90 % of all cores busy in ≥ 50 % of their invocations): their latency is this machine's contention, not the function's: ${A} trial 1`,
         "1 of 3 measured trials ran beside other cells (--parallel 2); the journal's concurrent_cells lists which",
       ],
@@ -93,14 +100,18 @@ t.test("no saturation, old runs and AWS runs", async (t) => {
   t.same(
     localFidelityNotes(clean, local),
     [
+      NET,
       "host saturation: none of 1 measured trials ran on a saturated host (≥ 90 % of all cores busy)",
     ],
     "a clean run says so",
   );
   const old = runDir(t, [inv("r1", A, 1)]);
   t.same(
-    localFidelityNotes(old, local),
-    ["host saturation: not recorded (a run made before the local runtime measured CPU)"],
+    localFidelityNotes(old, { backend: "local", parallel: 1 } as unknown as Manifest),
+    [
+      "network to S3 NOT emulated (--local-network-mbps off, --local-s3-latency-ms 0): functions reach the local S3 server directly on loopback, so batch is CPU- and disk-bound where on AWS it is network-bound",
+      "host saturation: not recorded (a run made before the local runtime measured CPU)",
+    ],
     "an old run says it was not recorded",
   );
   t.same(
