@@ -275,6 +275,7 @@ async function runCell(
           warmup ? `warm-up (${warmupN})` : `trial ${trial}/${plan.trials}`,
         );
         const overlap = overlaps.watch(id);
+        let concurrentCells: string[] = [];
         const { records, load } = await invokeTrial(ctx, plan, client, {
           cell,
           deployed,
@@ -283,8 +284,9 @@ async function runCell(
           invocations: warmup ? warmupN : plan.invocations[cell.workload],
           concurrency: warmup ? warmupConcurrency(plan, warmupN) : plan.concurrency,
           ...(warmup ? { warmup: true } : {}),
+        }).finally(() => {
+          concurrentCells = overlap.stop();
         });
-        const concurrentCells = overlap.stop();
         signal.throwIfAborted();
         runs.push({ runId, trial, records });
         phase("trial-done", {
