@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
+import { main } from "../../analysis/cli";
 import { localFidelityNotes, runFidelity } from "../../analysis/local-fidelity";
 import type { Manifest } from "../../core/run-files";
 
@@ -119,4 +120,38 @@ t.test("no saturation, old runs and AWS runs", async (t) => {
     [],
     "nothing on AWS",
   );
+});
+
+t.test("npm run analyze shows the saturation caveat in summary.txt and the report", async (t) => {
+  const dir = join(t.testdir(), "run");
+  cpSync(join(__dirname, "..", "fixtures", "runs", "small-local"), dir, { recursive: true });
+  const file = join(dir, "invocations.jsonl");
+  const lines = readFileSync(file, "utf8").trim().split("\n");
+  const first = (JSON.parse(lines[0] ?? "{}") as { run_id: string; cell_id: string }).run_id;
+  writeFileSync(
+    file,
+    `${lines
+      .map((l) => {
+        const r = JSON.parse(l) as Record<string, unknown>;
+        return JSON.stringify({ ...r, host_busy_share: 0.5, host_saturated: r.run_id === first });
+      })
+      .join("\n")}\n`,
+  );
+  const out = process.stdout.write.bind(process.stdout);
+  process.stdout.write = () => true;
+  let code: number;
+  try {
+    code = await main([dir]);
+  } finally {
+    process.stdout.write = out;
+  }
+  t.equal(code, 0, "analyzed");
+  const note =
+    /host saturation: 1 of 108 measured trials ran on a saturated host .*: events-512mb-b1-rc0 trial 1/;
+  t.match(
+    readFileSync(join(dir, "summary.txt"), "utf8"),
+    new RegExp(`Local caveat: +${note.source}`),
+    "summary.txt",
+  );
+  t.match(readFileSync(join(dir, "report.html"), "utf8"), note, "report.html's local caveats");
 });
