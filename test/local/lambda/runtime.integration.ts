@@ -546,8 +546,9 @@ t.test(
       cpu.cpu_ms > 0 && cpu.quota_share <= cap,
       `${cpu.cpu_ms} ms of CPU, ${cpu.quota_share} of the quota (≤ ${cap})`,
     );
-    if (rt.cpuScalingEmulated && cpu.host_saturated === false) {
-      t.ok(cpu.quota_share >= 0.6, `an unsaturated host gives the quota (${cpu.quota_share})`);
+    // Only judged on a host with cores to spare: a shared machine may leave none.
+    if (rt.cpuScalingEmulated && (cpu.host_busy_share ?? 1) < 0.7) {
+      t.ok(cpu.quota_share >= 0.6, `a host with spare cores gives the quota (${cpu.quota_share})`);
     }
   },
 );
