@@ -13,11 +13,11 @@ import { InvalidInputError } from "../../core/errors";
 
 /**
  * Default ceiling, Mbit/s: ≈ 625 Mbit/s (≈ 78 MB/s) per environment at 512–2,048 MB, the figure
- * in the project's facts (shared/DESIGN.md "Facts to build against"), in line with published
- * measurements of Lambda ↔ S3 transfers of a single invocation (e.g. 400–700 Mbit/s effective
- * bandwidth downloading large S3 objects in one Lambda invocation, Tim Wagner's fan-out
- * experiments; DPG Media's "The Effect of Memory Configuration on AWS Lambda's Network
- * Throughput", 2022, which finds it flat above small memory sizes).
+ * in the project's facts (shared/DESIGN.md "Facts to build against"). AWS documents no figure;
+ * published measurements of one invocation's S3 transfers agree on the order of magnitude: a
+ * blog post on Lambda fan-out measured 400–700 Mbit/s effective bandwidth downloading
+ * increasingly large S3 objects in single invocations, and DPG Media's "The Effect of Memory
+ * Configuration on AWS Lambda's Network Throughput" (2022) studies how it varies with memory.
  */
 export const DEFAULT_NETWORK_MBPS = 625;
 
