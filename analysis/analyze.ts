@@ -11,6 +11,7 @@ import {
 import { analyseEffects, mainEffects } from "./effects";
 import { loadModelOf } from "./load-model";
 import { type CellOutcome, type LoadedRun, loadRun } from "./load-run";
+import { localFidelityNotes } from "./local-fidelity";
 import type { Analysis, PooledLatency } from "./model";
 import { DEFAULT_BALANCED_WEIGHT, pickWorkload, type Strategy } from "./pick";
 import { effectRatios } from "./ratios";
@@ -132,6 +133,7 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
     effects,
     mainEffects: main,
     effectRatios: effectRatios(effects, main),
+    localNotes: localFidelityNotes(loaded.runs, loaded.manifest),
     recommendations,
     excluded: loaded.excluded,
     outcomes: loaded.outcomes,

@@ -50,6 +50,13 @@ export interface RunInfo {
    * starts before the measured trials and is left out of warm statistics and the model.
    */
   warmup: boolean;
+  /** Local runtime only: invocations with a host measurement, and how many found it saturated. */
+  hostMeasured: number;
+  hostSaturated: number;
+  /** Local runtime only: each measured invocation's CPU share of its quota. */
+  quotaShares: number[];
+  /** Other cells live during the trial (trial-done `concurrent_cells`, `--parallel` > 1). */
+  concurrentCells: string[];
 }
 
 /** Records of all runs, column by column (typed arrays: 1M records must fit comfortably). */
@@ -279,6 +286,10 @@ function newRun(runId: string): RunInfo {
     reportedInvocations: 0,
     billedFromLatency: 0,
     warmup: false,
+    hostMeasured: 0,
+    hostSaturated: 0,
+    quotaShares: [],
+    concurrentCells: [],
   };
 }
 
@@ -399,6 +410,10 @@ export function loadRun(dir: string): LoadedRun {
         assignCell(run, v.cell_id);
         if (typeof v.trial === "number") run.trial = v.trial;
         if (v.trial === 0) run.warmup = true;
+        const beside = (v.detail as Record<string, unknown> | undefined)?.concurrent_cells;
+        if (v.phase === "trial-done" && Array.isArray(beside)) {
+          run.concurrentCells = beside.filter((c): c is string => typeof c === "string");
+        }
       }
     });
   }
@@ -454,6 +469,13 @@ export function loadRun(dir: string): LoadedRun {
       }
       if (typeof inv.trial === "number" && Number.isNaN(run.trial)) run.trial = inv.trial;
       if ((inv as { warmup?: unknown }).warmup === true || inv.trial === 0) run.warmup = true;
+      if (typeof inv.host_saturated === "boolean") {
+        run.hostMeasured++;
+        if (inv.host_saturated) run.hostSaturated++;
+      }
+      if (typeof inv.local_cpu_quota_share === "number") {
+        run.quotaShares.push(inv.local_cpu_quota_share);
+      }
       const init = inv.report?.init_duration_ms;
       // Kept only where it can matter (cold starts: REPORT has an Init Duration; or no REPORT
       // to tell), so a million warm invocations add no map entries.

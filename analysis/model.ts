@@ -54,6 +54,8 @@ export interface Analysis {
   readonly balancedWeight: number;
   readonly eventRatePerS: number;
   readonly load: LoadModel;
+  /** Local runs: caveats on the measurements (saturated host, cells run side by side). */
+  readonly localNotes: readonly string[];
   /** Main effects on ln warm p95 as ratios to the grand geometric mean, with CIs. */
   readonly effectRatios: readonly EffectRatios[];
 }

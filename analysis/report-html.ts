@@ -236,7 +236,7 @@ function localCaveats(a: Analysis): string {
   const m = a.manifest;
   if (m.backend !== "local") return "";
   const local = m.local;
-  const notes = local?.notes ?? [];
+  const notes = [...new Set([...(local?.notes ?? []), ...a.localNotes])];
   const cpu =
     local === undefined
       ? ""

@@ -215,6 +215,7 @@ export function renderSummary(a: Analysis): string {
   L.push(
     `Runs:           ${a.runs.length} in ${a.cells.length} cells (trials per cell: ${m.trials})`,
   );
+  for (const note of a.localNotes) L.push(`Local caveat:   ${note}`);
   L.push("");
   L.push("Overall statistics");
   L.push(`  Total invocations:      ${inv}`);

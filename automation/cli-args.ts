@@ -21,6 +21,11 @@ import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
 import { MAX_NAME_PREFIX_LENGTH } from "../core/names";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import type { Backend, LoadModel } from "../core/run-files";
+import {
+  DEFAULT_NETWORK_MBPS,
+  DEFAULT_S3_LATENCY_MS,
+  type NetworkEmulation,
+} from "../local/lambda/network";
 
 /**
  * Defaults of the local backend where the seed's AWS defaults (50/20 invocations, 5 trials)
@@ -33,7 +38,7 @@ import type { Backend, LoadModel } from "../core/run-files";
 export const LOCAL_DEFAULTS = {
   invocations: { events: 30, batch: 3 },
   trials: 3,
-  parallel: 2,
+  parallel: 1,
 } as const;
 
 /** Why each local default differs from the seed's, for the manifest. */
@@ -41,7 +46,8 @@ export const LOCAL_DEFAULT_REASONS: Readonly<Record<string, string>> = {
   invocations:
     "fewer than the seed's 50 events / 20 batch so the full matrix finishes within 10 minutes on 2 cores",
   trials: "fewer than the seed's 5 for the same reason; still replicated within each cell",
-  parallel: "two cells at once keep both cores busy",
+  parallel:
+    "one cell at a time: two cells at once share this machine's cores and disk and slow each other down (batch ×1.8 when overlapped); more with --parallel, and each trial journals the cells that ran beside it (concurrent_cells)",
 };
 
 /** Limits of the open loop's flags. */
@@ -84,6 +90,12 @@ export interface RunOptions {
   readonly yes: boolean;
   /** Local defaults that replaced the seed's because the flag was not set: name → value. */
   readonly localDefaults: Readonly<Record<string, unknown>>;
+  /**
+   * Local backend: Lambda's network to S3 to emulate (`--local-network-mbps`,
+   * `--local-s3-latency-ms`), "off" when neither a ceiling nor a latency is wanted.
+   * Undefined on aws.
+   */
+  readonly localNetwork?: NetworkEmulation | "off";
 }
 
 /** The parsed command line. */
@@ -121,6 +133,8 @@ const VALUE_FLAGS = [
   "--duration",
   "--precision",
   "--sigma",
+  "--local-network-mbps",
+  "--local-s3-latency-ms",
 ] as const;
 
 const BOOLEAN_FLAGS = ["--dry-run", "--yes", "--help"] as const;
@@ -157,6 +171,11 @@ and writes a run directory that \`npm run analyze\` reads.
   --object-mb M        batch object size in MiB (default ${DEFAULT_CELL_SETTINGS.objectMb})
   --event-bytes B      bytes per event, ${EVENT_BYTES.min}-${EVENT_BYTES.max} (default ${EVENT_BYTES.default})
   --parallel P         cells deployed and run at once (default ${AWS_DEFAULT_PARALLEL} aws, ${LOCAL_DEFAULTS.parallel} local)
+  --local-network-mbps N|off
+                       local: each environment's bandwidth ceiling to S3 per direction, Mbit/s
+                       (default ${DEFAULT_NETWORK_MBPS}, Lambda's ≈ 78 MB/s); off for none
+  --local-s3-latency-ms L
+                       local: added before each S3 response, ms (default ${DEFAULT_S3_LATENCY_MS}); 0 for none
   --seed S             seed of the randomised cell order and of the open loop's arrivals
                        (default: random, recorded)
   --name-prefix P      prefix of every function name (NAME_PREFIX)
@@ -440,6 +459,11 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
       ? Math.floor(random() * 2 ** 32)
       : parseIntInRange("--seed", seedRaw, 0, 2 ** 32 - 1);
 
+  const localNetwork = parseLocalNetwork(
+    local,
+    get("--local-network-mbps"),
+    get("--local-s3-latency-ms"),
+  );
   const out = get("--out");
   return {
     mode: "run",
@@ -460,6 +484,50 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
       dryRun: flags.has("--dry-run"),
       yes: flags.has("--yes"),
       localDefaults,
+      ...(localNetwork === undefined ? {} : { localNetwork }),
     },
   };
+}
+
+/** `--local-network-mbps N|off` and `--local-s3-latency-ms L`: local only. */
+function parseLocalNetwork(
+  local: boolean,
+  mbpsRaw: string | undefined,
+  latencyRaw: string | undefined,
+): NetworkEmulation | "off" | undefined {
+  if (!local) {
+    for (const [flag, v] of [
+      ["--local-network-mbps", mbpsRaw],
+      ["--local-s3-latency-ms", latencyRaw],
+    ] as const) {
+      if (v !== undefined)
+        throw new InvalidInputError(flag, v, "nothing with --backend aws (local backend only)");
+    }
+    return undefined;
+  }
+  let mbps: number | undefined;
+  if (mbpsRaw !== "off") {
+    try {
+      mbps = parseNumberInRange(
+        "--local-network-mbps",
+        mbpsRaw ?? String(DEFAULT_NETWORK_MBPS),
+        1,
+        100_000,
+      );
+    } catch {
+      throw new InvalidInputError(
+        "--local-network-mbps",
+        mbpsRaw,
+        "a number of Mbit/s from 1 to 100000, or off",
+      );
+    }
+  }
+  const s3LatencyMs = parseNumberInRange(
+    "--local-s3-latency-ms",
+    latencyRaw ?? String(DEFAULT_S3_LATENCY_MS),
+    0,
+    10_000,
+  );
+  if (mbps === undefined && s3LatencyMs === 0) return "off";
+  return mbps === undefined ? { s3LatencyMs } : { mbps, s3LatencyMs };
 }

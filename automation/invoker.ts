@@ -10,6 +10,7 @@ import { cellId, functionTimeoutSeconds } from "../core/cell";
 import type { DeployedCell } from "../core/deployer";
 import { parseReport } from "../core/lambda-logs";
 import type { InvocationRecord } from "../core/run-files";
+import { LOCAL_CPU_HEADER, parseLocalCpu } from "../local/lambda/cpu-meter";
 import { runPool } from "./pool";
 import { decodeLogResult, findEmfLine } from "./report-line";
 
@@ -38,7 +39,7 @@ export function lambdaClientFor(
   concurrency: number,
   timeoutMs: number = requestTimeoutMs(cell),
 ): LambdaClient {
-  return new LambdaClient({
+  const client = new LambdaClient({
     region: deployed.region,
     maxAttempts: 1,
     ...(deployed.endpoints.lambda === undefined ? {} : { endpoint: deployed.endpoints.lambda }),
@@ -51,6 +52,36 @@ export function lambdaClientFor(
       httpsAgent: { maxSockets: concurrency },
     },
   });
+  // The build step wraps deserialization: `next` returns the raw response and the output.
+  client.middlewareStack.add(copyLocalCpuHeader, {
+    step: "build",
+    name: "copyLocalCpuHeader",
+  });
+  return client;
+}
+
+/** Where {@link copyLocalCpuHeader} puts the local runtime's CPU header on an Invoke output. */
+export const LOCAL_CPU_OUTPUT_FIELD = "$localCpu";
+
+/**
+ * The local runtime's `x-amz-local-cpu` header is not part of the Invoke API, so the SDK drops
+ * it: this middleware copies it onto the output ({@link LOCAL_CPU_OUTPUT_FIELD}). Lambda never
+ * sends it, so on AWS the output is unchanged.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the SDK's middleware generics are not worth the noise here
+function copyLocalCpuHeader(next: (args: any) => Promise<any>) {
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+  return async (args: any) => {
+    const result = await next(args);
+    const headers: unknown = result?.response?.headers;
+    const value =
+      isObject(headers) && typeof headers[LOCAL_CPU_HEADER] === "string"
+        ? headers[LOCAL_CPU_HEADER]
+        : undefined;
+    if (value !== undefined && isObject(result.output))
+      (result.output as Record<string, unknown>)[LOCAL_CPU_OUTPUT_FIELD] = value;
+    return result;
+  };
 }
 
 /** One run (cell × trial) to invoke. */
@@ -67,6 +98,19 @@ export interface InvokeRun {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null;
+}
+
+/** The optional local CPU fields of a record, from the copied header. */
+function localCpuFields(o: Record<string, unknown>): Partial<InvocationRecord> {
+  const raw = o[LOCAL_CPU_OUTPUT_FIELD];
+  const cpu = parseLocalCpu(typeof raw === "string" ? raw : undefined);
+  if (cpu === undefined) return {};
+  return {
+    local_cpu_ms: cpu.cpu_ms,
+    local_cpu_quota_share: cpu.quota_share,
+    ...(cpu.host_busy_share === undefined ? {} : { host_busy_share: cpu.host_busy_share }),
+    ...(cpu.host_saturated === undefined ? {} : { host_saturated: cpu.host_saturated }),
+  };
 }
 
 function metadataOf(v: unknown): { status: number; requestId?: string } {
@@ -123,6 +167,7 @@ export async function invokeOnce(
       ...(functionError === undefined ? {} : { function_error: functionError }),
       ...(report === undefined ? {} : { report }),
       ...(emf === undefined ? {} : { tail_emf_line: emf }),
+      ...localCpuFields(o),
     };
   } catch (e: unknown) {
     const end = Date.now();

@@ -162,6 +162,36 @@ function message(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
+/**
+ * Which cells are live (deploying to destroyed) while each trial runs, so that a trial run
+ * beside other cells (`--parallel` > 1) says which ones shared the machine with it: the
+ * analysis can tell interference from an effect.
+ */
+class Overlaps {
+  private readonly live = new Set<string>();
+  private readonly watchers = new Set<Set<string>>();
+  started(id: string): void {
+    this.live.add(id);
+    for (const w of this.watchers) w.add(id);
+  }
+  ended(id: string): void {
+    this.live.delete(id);
+  }
+  /** Starts watching for `id`'s trial: the cells live now and those starting before `stop`. */
+  watch(id: string): { stop(): string[] } {
+    const seen = new Set([...this.live].filter((c) => c !== id));
+    const watcher = new Set<string>();
+    this.watchers.add(watcher);
+    return {
+      stop: () => {
+        this.watchers.delete(watcher);
+        for (const c of watcher) if (c !== id) seen.add(c);
+        return [...seen].sort();
+      },
+    };
+  }
+}
+
 /** Runs the plan's cells, at most `parallel` at once. */
 export async function runLoop(ctx: LoopContext, plan: LoopPlan): Promise<LoopSummary> {
   const summary: LoopSummary = {
@@ -171,12 +201,19 @@ export async function runLoop(ctx: LoopContext, plan: LoopPlan): Promise<LoopSum
     aborted: false,
     leftLive: [],
   };
+  const overlaps = new Overlaps();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < plan.order.length) {
       if (ctx.signal.aborted) return;
       const cell = plan.order[next++];
-      if (cell !== undefined) await runCell(ctx, plan, cell, summary);
+      if (cell === undefined) continue;
+      overlaps.started(cellId(cell));
+      try {
+        await runCell(ctx, plan, cell, summary, overlaps);
+      } finally {
+        overlaps.ended(cellId(cell));
+      }
     }
   };
   await Promise.all(
@@ -191,6 +228,7 @@ async function runCell(
   plan: LoopPlan,
   cell: Cell,
   summary: LoopSummary,
+  overlaps: Overlaps,
 ): Promise<void> {
   const id = cellId(cell);
   const { journal, signal } = ctx;
@@ -236,6 +274,8 @@ async function runCell(
           { run_id: runId, trial, ...(warmup ? { detail: { warmup: true } } : {}) },
           warmup ? `warm-up (${warmupN})` : `trial ${trial}/${plan.trials}`,
         );
+        const overlap = overlaps.watch(id);
+        let concurrentCells: string[] = [];
         const { records, load } = await invokeTrial(ctx, plan, client, {
           cell,
           deployed,
@@ -244,6 +284,8 @@ async function runCell(
           invocations: warmup ? warmupN : plan.invocations[cell.workload],
           concurrency: warmup ? warmupConcurrency(plan, warmupN) : plan.concurrency,
           ...(warmup ? { warmup: true } : {}),
+        }).finally(() => {
+          concurrentCells = overlap.stop();
         });
         signal.throwIfAborted();
         runs.push({ runId, trial, records });
@@ -256,6 +298,8 @@ async function runCell(
             throttled: records.filter((r) => r.throttled).length,
             function_errors: records.filter((r) => r.function_error !== undefined).length,
             client_errors: records.filter((r) => r.error !== undefined).length,
+            // With more than one cell at once: the other cells live during the trial.
+            ...(plan.parallel > 1 ? { concurrent_cells: concurrentCells } : {}),
           },
         });
       }

@@ -28,6 +28,8 @@ export function toolVersions(): Record<string, string> {
 export interface LocalFidelity {
   readonly cpu_scaling_emulated: boolean;
   readonly account_concurrency: number;
+  /** Lambda's network to S3 as emulated: ceiling per environment (null: none) and latency. */
+  readonly network?: { readonly mbps: number | null; readonly s3_latency_ms: number };
   readonly notes: readonly string[];
 }
 

@@ -26,6 +26,7 @@ import {
 import { type Backend, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
 import { startLocalBackend } from "../local/backend";
 import { LocalDeployer } from "../local/deployer";
+import { describeNetwork, type NetworkEmulation } from "../local/lambda/network";
 import { localLogsClient } from "../local/logs";
 import { LOCAL_DEFAULT_REASONS, parseArgs, type RunOptions, USAGE } from "./cli-args";
 import { estimateRun, formatEstimate } from "./estimate";
@@ -40,6 +41,7 @@ import { lambdaClientFor } from "./invoker";
 import { doneCells, Journal, missingRecords, readJournal, unfinishedCells } from "./journal";
 import { JsonlAppender } from "./jsonl";
 import { Ledger, liveEntries } from "./ledger";
+import { capacityNote } from "./local-capacity";
 import { LOGS_CLIENT_MAX_ATTEMPTS } from "./logs-retry";
 import { runLoop } from "./loop";
 import { buildManifest, type LocalFidelity, writeManifest } from "./manifest";
@@ -95,9 +97,14 @@ const processIo: RunIo = {
 };
 
 /** Local-backend fidelity notes recorded in the manifest. */
-function localNotes(cpuScaling: boolean, accountConcurrency: number): string[] {
+function localNotes(
+  cpuScaling: boolean,
+  accountConcurrency: number,
+  network: NetworkEmulation | undefined,
+): string[] {
   return [
-    "S3 is the embedded local server on loopback: no 78 MB/s Lambda network limit, disk-bound",
+    "S3 is the embedded local server on this machine's disk",
+    describeNetwork(network),
     cpuScaling
       ? "CPU share proportional to memory is emulated with cgroups"
       : "CPU share proportional to memory is NOT emulated (no writable cgroups): memory effects on speed are not reproduced",
@@ -156,15 +163,29 @@ interface BackendSession {
   stop(): Promise<void>;
 }
 
+/** A manifest's network emulation back as the runtime's option (none recorded: it had none). */
+function networkOfManifest(m: Manifest): NetworkEmulation | "off" {
+  const n = m.local?.network;
+  if (n === undefined) return "off";
+  return n.mbps === null
+    ? { s3LatencyMs: n.s3_latency_ms }
+    : { mbps: n.mbps, s3LatencyMs: n.s3_latency_ms };
+}
+
 async function openBackend(
   backend: Backend,
   runDir: string,
   settings: CellSettings,
   io: RunIo,
+  network?: NetworkEmulation | "off",
 ): Promise<BackendSession> {
   const runName = basename(runDir);
   if (backend === "local") {
-    const local = await startLocalBackend({ dataDir: join(runDir, ".local") });
+    const local = await startLocalBackend({
+      dataDir: join(runDir, ".local"),
+      ...(network === undefined ? {} : { network }),
+    });
+    const emulated = local.runtime.network;
     const deployer = new LocalDeployer(local, settings, { bucketSuffix: bucketSuffix(runName) });
     // The same harvester as on AWS, against the CloudWatch Logs API the local backend serves.
     // One attempt per call, as on AWS: the harvester's own retries and pacing are what run.
@@ -179,7 +200,15 @@ async function openBackend(
       local: {
         cpu_scaling_emulated: local.runtime.cpuScalingEmulated,
         account_concurrency: local.runtime.accountConcurrency,
-        notes: localNotes(local.runtime.cpuScalingEmulated, local.runtime.accountConcurrency),
+        network: {
+          mbps: emulated?.mbps ?? null,
+          s3_latency_ms: emulated?.s3LatencyMs ?? 0,
+        },
+        notes: localNotes(
+          local.runtime.cpuScalingEmulated,
+          local.runtime.accountConcurrency,
+          emulated,
+        ),
       },
       async stop() {
         await deployer.close();
@@ -461,7 +490,13 @@ async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
     );
   }
   mkdirSync(join(runDir, RUN_FILES.logsDir), { recursive: true });
-  const session = await openBackend(options.backend, runDir, options.settings, io);
+  const session = await openBackend(
+    options.backend,
+    runDir,
+    options.settings,
+    io,
+    options.localNetwork,
+  );
   try {
     const local =
       session.local === undefined
@@ -470,6 +505,7 @@ async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
             ...session.local,
             notes: [
               ...session.local.notes,
+              capacityNote(order, options.load, options.concurrency, options.invocations),
               ...Object.entries(options.localDefaults).map(
                 ([k, v]) =>
                   `local default --${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}: ${LOCAL_DEFAULT_REASONS[k] ?? "local backend"}`,
@@ -544,7 +580,13 @@ async function resumeRun(
     }
   }
   markDiscarded(runDir);
-  const session = await openBackend(manifest.backend, runDir, settings, io);
+  const session = await openBackend(
+    manifest.backend,
+    runDir,
+    settings,
+    io,
+    networkOfManifest(manifest),
+  );
   try {
     // Leftovers of the interrupted attempt go first, so no cell is deployed twice.
     if ((await destroyLive(session, runDir, io)) > 0) return EXIT.failed;

@@ -86,6 +86,12 @@ export interface Manifest {
   readonly local?: {
     readonly cpu_scaling_emulated: boolean;
     readonly account_concurrency: number;
+    /**
+     * Lambda's network to S3 as emulated per environment: bandwidth ceiling in Mbit/s per
+     * direction (null: none) and the latency added before each S3 response, ms. Absent in run
+     * directories made before the emulation (they had neither).
+     */
+    readonly network?: { readonly mbps: number | null; readonly s3_latency_ms: number };
     readonly notes: readonly string[];
   };
 }
@@ -165,6 +171,17 @@ export interface InvocationRecord {
   readonly report?: ReportLine;
   /** The EMF line found in the Tail log, verbatim: the harvester's last fallback. */
   readonly tail_emf_line?: string;
+  /**
+   * Local backend only (the runtime's `x-amz-local-cpu` response header; Lambda sends none):
+   * CPU time the execution environment used during the invocation, ms.
+   */
+  readonly local_cpu_ms?: number;
+  /** Local only: `local_cpu_ms` / (duration × memory/1,769 of a core); ≈ 1 when the quota bound. */
+  readonly local_cpu_quota_share?: number;
+  /** Local only: busy share (0–1) of all the host's cores around the invocation. */
+  readonly host_busy_share?: number;
+  /** Local only: the host was saturated (busy share ≥ 0.9): the measurement is the machine's. */
+  readonly host_saturated?: boolean;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

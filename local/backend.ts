@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { DEFAULT_NETWORK, type NetworkEmulation } from "./lambda/network";
 import { type LambdaRuntime, startLambdaRuntime } from "./lambda/runtime";
 import { type LogsFaults, type LogsServer, startLogsServer } from "./logs";
 import { type S3Server, startS3Server } from "./s3/server";
@@ -23,6 +24,11 @@ export interface LocalBackendOptions {
   accountConcurrency?: number;
   /** "auto" puts environments under CPU cgroups where the machine allows it. */
   cpuScaling?: "auto" | "off";
+  /**
+   * Lambda's network to S3 per environment (bandwidth ceiling, per-request latency); default
+   * {@link DEFAULT_NETWORK}; "off" connects the functions to the S3 server directly.
+   */
+  network?: NetworkEmulation | "off";
   /** Fixed ports on 127.0.0.1 (serve mode); default any free port. */
   s3Port?: number;
   lambdaPort?: number;
@@ -50,6 +56,7 @@ export async function startLocalBackend(options: LocalBackendOptions): Promise<L
         : { accountConcurrency: options.accountConcurrency }),
       ...(options.cpuScaling === undefined ? {} : { cpuScaling: options.cpuScaling }),
       ...(options.lambdaPort === undefined ? {} : { port: options.lambdaPort }),
+      ...(options.network === "off" ? {} : { network: options.network ?? DEFAULT_NETWORK }),
     });
   } catch (e: unknown) {
     await s3.stop();

@@ -28,6 +28,11 @@ export interface CpuCgroups {
   readonly parentDir: string;
   /** Creates the environment's cgroup with its quota and moves `pid` into it. */
   place(environmentId: string, pid: number, memoryMb: number): void;
+  /**
+   * CPU time the environment's cgroup used so far, µs (v2 `cpu.stat` `usage_usec`); undefined
+   * where the hierarchy does not count it (v1's cpu controller does not: cpuacct does).
+   */
+  usageUs(environmentId: string): number | undefined;
   /** Removes an environment's cgroup (after its process has exited). */
   remove(environmentId: string): void;
   /** Removes every environment cgroup and the parent. */
@@ -148,6 +153,16 @@ function makeCgroups(version: "v1" | "v2", parentDir: string): CpuCgroups {
         writeFileSync(join(dir, "cpu.cfs_quota_us"), String(quota));
       }
       writeFileSync(join(dir, "cgroup.procs"), String(pid));
+    },
+    usageUs(environmentId) {
+      if (version !== "v2") return undefined;
+      try {
+        const stat = readFileSync(join(dirOf(environmentId), "cpu.stat"), "utf8");
+        const m = /^usage_usec (\d+)$/m.exec(stat);
+        return m?.[1] === undefined ? undefined : Number(m[1]);
+      } catch {
+        return undefined;
+      }
     },
     remove(environmentId) {
       removeTree(dirOf(environmentId));

@@ -7,7 +7,14 @@ import type { Readable } from "node:stream";
 import { MIB } from "../../core/constants";
 import { LATEST, type LogFormat } from "../../core/lambda-logs";
 import type { CpuCgroups } from "./cgroup";
+import { type CpuSource, processCpuUs } from "./cpu-meter";
 import { logStreamName } from "./log-store";
+import {
+  NETWORK_ENDPOINT_VARIABLE,
+  type NetworkEmulation,
+  type S3Proxy,
+  startS3Proxy,
+} from "./network";
 
 /** The bootstrap every environment runs (plain JS, no loaders). */
 export const BOOTSTRAP = resolve(__dirname, "bootstrap.js");
@@ -36,6 +43,11 @@ export interface EnvironmentSpec {
   /** The function's log format: the runtime in the child writes `console.*` lines in it. */
   readonly logFormat: LogFormat;
   readonly invokedFunctionArn: string;
+  /**
+   * The network to S3 to emulate: the environment gets its own proxy to the function's
+   * `S3_ENDPOINT` and sees the proxy's address in that variable. Undefined = direct.
+   */
+  readonly network?: NetworkEmulation;
 }
 
 /** How an invocation ended. */
@@ -54,6 +66,8 @@ export interface InvokeResult {
   readonly outcome: InvokeOutcome;
   readonly durationMs: number;
   readonly maxMemoryUsedMb: number;
+  /** CPU time the environment used during the invocation, ms, and where it was read. */
+  readonly cpu?: { readonly ms: number; readonly source: CpuSource };
 }
 
 /** How INIT ended. */
@@ -97,6 +111,7 @@ export class ExecutionEnvironment {
   private readonly cgroups: CpuCgroups | undefined;
   private readonly sentinel = `__LOCAL_LAMBDA_MARK_${randomBytes(8).toString("hex")}__`;
   private child: ChildProcess | undefined;
+  private proxy: S3Proxy | undefined;
   private closed = false;
   private closeInfo = "";
   private heapOom = false;
@@ -131,6 +146,7 @@ export class ExecutionEnvironment {
     const s = this.spec;
     return {
       ...s.environment,
+      ...(this.proxy === undefined ? {} : { [NETWORK_ENDPOINT_VARIABLE]: this.proxy.endpoint }),
       PATH: "/usr/local/bin:/usr/bin:/bin",
       LANG: "en_US.UTF-8",
       TZ: ":UTC",
@@ -156,6 +172,9 @@ export class ExecutionEnvironment {
     // The managed Node runtime caps the old space below the memory size; the RSS watcher
     // enforces the memory size itself.
     const heapMb = Math.max(16, Math.floor(this.spec.memoryMb * 0.9));
+    const s3Endpoint = this.spec.environment[NETWORK_ENDPOINT_VARIABLE];
+    if (this.spec.network !== undefined && s3Endpoint !== undefined && isLoopbackHttp(s3Endpoint))
+      this.proxy = await startS3Proxy(s3Endpoint, this.spec.network);
     const child = fork(BOOTSTRAP, [this.spec.bundlePath, this.spec.handlerExport, this.sentinel], {
       execPath: process.execPath,
       execArgv: [`--max-old-space-size=${heapMb}`],
@@ -185,6 +204,7 @@ export class ExecutionEnvironment {
       this.closeInfo =
         signal !== null ? `signal: ${signalName(signal)}` : `exit status ${code ?? 0}`;
       this.cgroups?.remove(this.id);
+      void this.proxy?.close();
       this.markWaiter?.();
       this.messageWaiter?.(undefined);
       for (const w of this.closeWaiters.splice(0)) w();
@@ -240,6 +260,7 @@ export class ExecutionEnvironment {
 
     this.resetMarks();
     const message = this.nextMessage();
+    const cpuBefore = this.cpuUs();
     child.send({
       type: "invoke",
       requestId,
@@ -254,6 +275,7 @@ export class ExecutionEnvironment {
     });
     const m = await message;
     const durationMs = performance.now() - started;
+    const cpuAfter = this.cpuUs();
     clearTimeout(timer);
     sample();
     clearInterval(watch);
@@ -268,7 +290,23 @@ export class ExecutionEnvironment {
       outcome = { kind: "error", error: m.error, fatal: m.fatal === true };
     else outcome = this.exitOutcome(memoryKilled);
     const reportedMemory = outcome.kind === "oom" ? this.spec.memoryMb : maxMemoryUsedMb;
-    return { outcome, durationMs, maxMemoryUsedMb: reportedMemory };
+    const cpu =
+      cpuBefore !== undefined && cpuAfter !== undefined && cpuAfter.source === cpuBefore.source
+        ? { ms: Math.max(0, cpuAfter.us - cpuBefore.us) / 1000, source: cpuAfter.source }
+        : undefined;
+    return {
+      outcome,
+      durationMs,
+      maxMemoryUsedMb: reportedMemory,
+      ...(cpu === undefined ? {} : { cpu }),
+    };
+  }
+
+  /** The environment's CPU time so far: its cgroup's count where there is one, else /proc. */
+  private cpuUs(): { us: number; source: CpuSource } | undefined {
+    const fromCgroup = this.cgroups?.usageUs(this.id);
+    if (fromCgroup !== undefined) return { us: fromCgroup, source: "cgroup" };
+    return this.child?.pid === undefined ? undefined : processCpuUs(this.child.pid);
   }
 
   /** Ends the environment and waits for the process to be gone. Idempotent. */
@@ -346,6 +384,16 @@ export class ExecutionEnvironment {
       if (pending !== "") emit(pending);
       pending = "";
     });
+  }
+}
+
+/** Only plain http:// endpoints on loopback are proxied (the local S3 server's). */
+function isLoopbackHttp(endpoint: string): boolean {
+  try {
+    const u = new URL(endpoint);
+    return u.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
+  } catch {
+    return false;
   }
 }
 

@@ -19,6 +19,14 @@ import {
 import { logGroupName } from "../../core/names";
 import { type CpuCgroups, setUpCpuCgroups } from "./cgroup";
 import {
+  formatLocalCpu,
+  HostLoad,
+  LOCAL_CPU_HEADER,
+  type LocalCpu,
+  quotaCores,
+  SATURATED_BUSY_SHARE,
+} from "./cpu-meter";
+import {
   type EnvironmentSpec,
   ExecutionEnvironment,
   type InvokeOutcome,
@@ -32,6 +40,7 @@ import {
 } from "./errors";
 import { timedOutLine, timedOutText } from "./log-lines";
 import { LogStore, type LogStoreReader } from "./log-store";
+import { type NetworkEmulation, validateNetwork } from "./network";
 
 /** A function as the local deployer registers it. */
 export interface LocalFunctionDefinition {
@@ -65,6 +74,11 @@ export interface LambdaRuntimeOptions {
   port?: number;
   /** An idle environment is ended after this long, ms; default {@link DEFAULT_IDLE_TIMEOUT_MS}. */
   idleTimeoutMs?: number;
+  /**
+   * Lambda's network to S3, emulated per environment on the function's `S3_ENDPOINT`
+   * (local/lambda/network.ts); default none (direct), the local backend passes its default.
+   */
+  network?: NetworkEmulation;
 }
 
 /** A running local Lambda runtime. */
@@ -75,6 +89,8 @@ export interface LambdaRuntime {
   /** True when each environment runs under a CFS quota of memory/1769 of a CPU. */
   readonly cpuScalingEmulated: boolean;
   readonly accountConcurrency: number;
+  /** The network emulation every environment gets; undefined = direct to S3. */
+  readonly network: NetworkEmulation | undefined;
   readonly logs: LogStoreReader;
   createFunction(def: LocalFunctionDefinition): Promise<void>;
   /** Ends the function's environments; throws ResourceNotFoundException for an unknown name. */
@@ -129,6 +145,8 @@ interface InvocationResult {
   readonly payload: string;
   readonly functionError: boolean;
   readonly log: string[];
+  /** What CPU the environment got (not on a failed INIT). */
+  readonly cpu?: LocalCpu;
 }
 
 /**
@@ -147,6 +165,8 @@ export async function startLambdaRuntime(
   const ownLogDir = options.logDir === undefined;
   const logDir = options.logDir ?? mkdtempSync(join(tmpdir(), "local-lambda-logs-"));
   const store = new LogStore(logDir);
+  const network =
+    options.network === undefined ? undefined : validateNetwork(options.network, "network");
   const cgroups = options.cpuScaling === "off" ? undefined : setUpCpuCgroups();
   const runtime = new Runtime(
     store,
@@ -154,6 +174,7 @@ export async function startLambdaRuntime(
     accountConcurrency,
     cgroups,
     options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    network,
   );
   await runtime.listen(options.port ?? 0);
   runtime.onStopped = () => {
@@ -177,6 +198,7 @@ class Runtime implements LambdaRuntime {
   private readonly collectors = new WeakMap<ExecutionEnvironment, string[]>();
   private readonly server: Server;
   private readonly reaper: NodeJS.Timeout;
+  private readonly hostLoad = new HostLoad();
   private unreservedInFlight = 0;
   private stopping: Promise<void> | undefined;
 
@@ -186,6 +208,7 @@ class Runtime implements LambdaRuntime {
     accountConcurrency: number,
     cgroups: CpuCgroups | undefined,
     private readonly idleTimeoutMs: number,
+    readonly network: NetworkEmulation | undefined,
   ) {
     this.store = store;
     this.logs = store;
@@ -314,6 +337,7 @@ class Runtime implements LambdaRuntime {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.reaper);
+      this.hostLoad.stop();
       const closed = new Promise<void>((r) => this.server.close(() => r()));
       this.server.closeAllConnections();
       const names = [...this.functions.keys()];
@@ -531,6 +555,8 @@ class Runtime implements LambdaRuntime {
       "x-amzn-RequestId": requestId,
     };
     if (result.functionError) headers["X-Amz-Function-Error"] = "Unhandled";
+    // Local only, never sent by Lambda: the invoker records it where present.
+    if (result.cpu !== undefined) headers[LOCAL_CPU_HEADER] = formatLocalCpu(result.cpu);
     if (headerValue(req, "x-amz-log-type") === "Tail")
       headers["X-Amz-Log-Result"] = tailOf(result.log);
     res.writeHead(200, headers);
@@ -583,6 +609,7 @@ class Runtime implements LambdaRuntime {
       logGroupName: fn.logGroup,
       logFormat: fn.def.logFormat,
       invokedFunctionArn: fn.arn,
+      ...(this.network === undefined ? {} : { network: this.network }),
     };
   }
 
@@ -636,6 +663,7 @@ class Runtime implements LambdaRuntime {
       if (init !== undefined) write(init);
     }
     write(startRecord(format, Date.now(), requestId));
+    const invokeStartMs = Date.now();
     const invoked =
       initFailure === undefined
         ? await env.invoke(requestId, payload)
@@ -721,7 +749,32 @@ class Runtime implements LambdaRuntime {
       fn.all.delete(env);
       await env.kill();
     }
-    return { payload: response.payload, functionError: response.functionError, log };
+    const cpu = this.localCpu(fn, invoked.durationMs, invoked.cpu, invokeStartMs);
+    return {
+      payload: response.payload,
+      functionError: response.functionError,
+      log,
+      ...(cpu === undefined ? {} : { cpu }),
+    };
+  }
+
+  /** The invocation's CPU against the quota, and how busy the host was meanwhile. */
+  private localCpu(
+    fn: FunctionState,
+    durationMs: number,
+    cpu: { ms: number; source: LocalCpu["source"] } | undefined,
+    startMs: number,
+  ): LocalCpu | undefined {
+    if (cpu === undefined || durationMs <= 0) return undefined;
+    const busy = this.hostLoad.busyShareSince(startMs);
+    return {
+      cpu_ms: cpu.ms,
+      quota_share: cpu.ms / (durationMs * quotaCores(fn.def.memoryMb)),
+      ...(busy === undefined
+        ? {}
+        : { host_busy_share: busy, host_saturated: busy >= SATURATED_BUSY_SHARE }),
+      source: cpu.source,
+    };
   }
 }
 

@@ -6,7 +6,7 @@
  * `pct` interpolates linearly between closest ranks (the report's definition, README "How to read the report"): Insights
  * documents no exact algorithm, so local p95s match the analysis, not necessarily AWS's.
  */
-import { percentile } from "../../analysis/stats";
+import { percentile } from "../../core/percentile";
 import type { Command, Expr, NamedExpr } from "./insights-parser";
 import { compare, formatTime, naturalCompare, num, truthy, type Value } from "./insights-values";
 

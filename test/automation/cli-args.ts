@@ -49,7 +49,7 @@ t.test("bad flags and values name the flag, the value and what is allowed", asyn
   const cases: [string[], string][] = [
     [
       ["--bogus"],
-      'flag="--bogus" is invalid: allowed one of --matrix, --invocations, --trials, --concurrency, --backend, --region, --architecture, --object-mb, --event-bytes, --parallel, --out, --resume, --cleanup, --reharvest, --seed, --name-prefix, --warmup, --arrival-rate, --duration, --precision, --sigma, --dry-run, --yes, --help',
+      'flag="--bogus" is invalid: allowed one of --matrix, --invocations, --trials, --concurrency, --backend, --region, --architecture, --object-mb, --event-bytes, --parallel, --out, --resume, --cleanup, --reharvest, --seed, --name-prefix, --warmup, --arrival-rate, --duration, --precision, --sigma, --local-network-mbps, --local-s3-latency-ms, --dry-run, --yes, --help',
     ],
     [["--trials", "0"], '--trials="0" is invalid: allowed an integer from 1 to 100'],
     [["--trials"], "--trials=(missing) is invalid: allowed a value after the flag"],
@@ -169,3 +169,37 @@ t.test("--resume and --cleanup take a directory", async (t) => {
   );
   t.same(parseArgs(["--cleanup", "r"]), { mode: "cleanup", dir: "r" }, "cleanup");
 });
+
+t.test(
+  "the local network emulation: Lambda's defaults, a ceiling or off, local only",
+  async (t) => {
+    t.same(run([]).localNetwork, { mbps: 625, s3LatencyMs: 20 }, "defaults");
+    t.same(
+      run(["--local-network-mbps", "100", "--local-s3-latency-ms", "0"]).localNetwork,
+      { mbps: 100, s3LatencyMs: 0 },
+      "a ceiling without latency",
+    );
+    t.same(
+      run(["--local-network-mbps", "off"]).localNetwork,
+      { s3LatencyMs: 20 },
+      "latency without a ceiling",
+    );
+    t.equal(
+      run(["--local-network-mbps", "off", "--local-s3-latency-ms", "0"]).localNetwork,
+      "off",
+      "neither: no proxy at all",
+    );
+    t.equal(run(["--backend", "aws"]).localNetwork, undefined, "nothing on aws");
+    t.throws(() => run(["--local-network-mbps", "fast"]), {
+      message:
+        '--local-network-mbps="fast" is invalid: allowed a number of Mbit/s from 1 to 100000, or off',
+    });
+    t.throws(() => run(["--local-s3-latency-ms", "-3"]), {
+      message: '--local-s3-latency-ms="-3" is invalid: allowed a number from 0 to 10000',
+    });
+    t.throws(() => run(["--backend", "aws", "--local-network-mbps", "100"]), {
+      message:
+        '--local-network-mbps="100" is invalid: allowed nothing with --backend aws (local backend only)',
+    });
+  },
+);

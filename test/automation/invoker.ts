@@ -32,6 +32,16 @@ function lambdaServer(reserved: number, holdMs: number) {
       hits++;
       payloads.push(Buffer.concat(chunks).toString());
       const id = `req-${hits}`;
+      if (req.url === "/2015-03-31/functions/local-cpu/invocations") {
+        res.writeHead(200, {
+          "x-amzn-requestid": id,
+          "x-amz-local-cpu":
+            '{"cpu_ms":12.5,"quota_share":0.8123,"host_busy_share":0.95,"host_saturated":true,"source":"schedstat"}',
+          "content-type": "application/json",
+        });
+        res.end('{"ok":true}');
+        return;
+      }
       if (req.url === "/2015-03-31/functions/broken/invocations") {
         const tail = `START RequestId: ${id}\nEND RequestId: ${id}\nREPORT RequestId: ${id}\tDuration: 2.00 ms\tBilled Duration: 2 ms\tMemory Size: 512 MB\tMax Memory Used: 60 MB\n`;
         res.writeHead(200, {
@@ -156,6 +166,38 @@ t.test(
       "payload carries the run id",
     );
     t.equal(ok?.trial, 2, "trial recorded");
+    t.notOk(
+      ok !== undefined && ("local_cpu_ms" in ok || "host_saturated" in ok),
+      "no local CPU fields without the local runtime's header (as on AWS)",
+    );
+  },
+);
+
+t.test(
+  "the local runtime's x-amz-local-cpu header becomes the record's local fields",
+  async (t) => {
+    const s = lambdaServer(10, 0);
+    const endpoint = await s.listen();
+    t.teardown(() => new Promise<void>((r) => s.server.close(() => r())));
+    const d = deployed(endpoint, "local-cpu");
+    const client = lambdaClientFor(d, cell, 5);
+    t.teardown(() => client.destroy());
+    const r = await invokeOnce(
+      client,
+      { cell, deployed: d, runId: RUN, trial: 1, invocations: 1, concurrency: 1 },
+      0,
+    );
+    t.match(
+      r,
+      {
+        status_code: 200,
+        local_cpu_ms: 12.5,
+        local_cpu_quota_share: 0.8123,
+        host_busy_share: 0.95,
+        host_saturated: true,
+      },
+      "the four optional fields",
+    );
   },
 );
 

@@ -383,3 +383,34 @@ t.test("parallel cells run at once", async (t) => {
   await runLoop(ctx, { ...plan, parallel: 2, order: cells });
   t.equal(peak, 2, "two cells deployed at once");
 });
+
+t.test("with --parallel > 1 each trial journals the other cells live during it", async (t) => {
+  const deployer = new FakeDeployer();
+  const { dir, ctx } = setup(t, deployer);
+  const [a, b, c] = cells.map(cellId);
+  await runLoop(ctx, { ...plan, parallel: 2, order: cells });
+  const done = readJournal(join(dir, "journal.jsonl")).filter((e) => e.phase === "trial-done");
+  const of = (id: string | undefined) =>
+    done.filter((e) => e.cell_id === id).map((e) => e.detail?.concurrent_cells);
+  t.same(of(a)[0], [b], "the first cell's first trial ran beside the second");
+  t.ok(
+    done.every((e) => Array.isArray(e.detail?.concurrent_cells)),
+    "every trial says what ran beside it",
+  );
+  t.ok(
+    done.every((e) => !(e.detail?.concurrent_cells as string[]).includes(e.cell_id)),
+    "a cell never lists itself",
+  );
+  t.same(of(b)[0], [a], "and the second's beside the first");
+  t.notOk((of(a)[0] as string[]).includes(c as string), "the third cell had not started yet");
+});
+
+t.test("one cell at a time journals no concurrent_cells", async (t) => {
+  const { dir, ctx } = setup(t, new FakeDeployer());
+  await runLoop(ctx, { ...plan, order: cells });
+  const done = readJournal(join(dir, "journal.jsonl")).filter((e) => e.phase === "trial-done");
+  t.ok(
+    done.every((e) => e.detail !== undefined && !("concurrent_cells" in e.detail)),
+    "absent with --parallel 1",
+  );
+});

@@ -207,7 +207,7 @@ t.test("--dry-run prints the plan and the AWS estimate and creates nothing", asy
   );
   t.match(
     io.out(),
-    /concurrency 20, warm-up 20 events \/ 3 batch invocations per cell, parallel 2/,
+    /concurrency 20, warm-up 20 events \/ 3 batch invocations per cell, parallel 1/,
     "warm-up",
   );
   t.match(
@@ -323,6 +323,33 @@ t.test(
       "three cells",
     );
     t.equal(typeof manifest.local?.cpu_scaling_emulated, "boolean", "local fidelity recorded");
+    t.same(
+      manifest.local?.network,
+      { mbps: 625, s3_latency_ms: 20 },
+      "the network emulation recorded",
+    );
+    t.ok(
+      manifest.local?.notes.some((n) =>
+        n.startsWith("network to S3 emulated per environment: a bandwidth ceiling of 625 Mbit/s"),
+      ),
+      "and described in the notes",
+    );
+    t.ok(
+      manifest.local?.notes.some((n) =>
+        / cells ask for more CPU than this host's \d+ cores|fit this host's/.test(n),
+      ),
+      "the cells this host cannot measure faithfully are named (or all fit)",
+    );
+    const measured = (readJsonl(join(out, "invocations.jsonl")) as InvocationRecord[]).filter(
+      (i) => i.status_code === 200 && !i.throttled,
+    );
+    t.ok(
+      measured.length > 0 &&
+        measured.every(
+          (i) => typeof i.local_cpu_ms === "number" && typeof i.host_saturated === "boolean",
+        ),
+      "every invocation that ran records its CPU and the host's saturation",
+    );
     t.same(manifest.load, { model: "closed" }, "closed loop recorded");
     t.same(
       manifest.warmup_invocations,

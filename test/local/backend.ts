@@ -31,6 +31,11 @@ t.test(
     t.equal(backend.logs.region, backend.runtime.region, "Logs in the runtime's region");
     t.equal(backend.runtime.accountConcurrency, 7, "account concurrency passed through");
     t.equal(backend.runtime.cpuScalingEmulated, false, "cpu scaling off as asked");
+    t.same(
+      backend.runtime.network,
+      { mbps: 625, s3LatencyMs: 20 },
+      "Lambda's network to S3 emulated by default",
+    );
     t.equal(backend.runtime.region, backend.s3.region, "one region");
     t.equal(backend.s3.dataDir, join(dataDir, "s3"), "S3 data under dataDir");
     t.ok(existsSync(join(dataDir, "logs")), "log store under dataDir");
@@ -41,6 +46,14 @@ t.test(
     t.ok(await refuses(backend.logs.endpoint), "Logs stopped");
   },
 );
+
+t.test("network emulation off: the functions reach S3 directly", async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), "local-backend-test-"));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const backend = await startLocalBackend({ dataDir, cpuScaling: "off", network: "off" });
+  t.teardown(() => backend.stop());
+  t.equal(backend.runtime.network, undefined, "no emulation");
+});
 
 t.test("the Logs server reads the runtime's log store under dataDir", async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), "local-backend-test-"));

@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -10,6 +11,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import t from "tap";
 import { isInvalidInputError } from "../../../core/errors";
+import { parseLocalCpu } from "../../../local/lambda/cpu-meter";
 import { type LocalFunctionDefinition, startLambdaRuntime } from "../../../local/lambda/runtime";
 import { startTestRuntime } from "../../helpers/lambda-runtime";
 
@@ -489,6 +491,84 @@ t.test(
       ? readFileSync(v1, "utf8").trim()
       : readFileSync(v2, "utf8").trim().split(" ")[0];
     t.equal(quota, "28943", "512 MB gets 28,943 µs per 100 ms");
+  },
+);
+
+t.test(
+  "each response carries x-amz-local-cpu: the CPU the environment got against its quota",
+  async (t) => {
+    const { rt, client } = await start(t, undefined, "auto");
+    await rt.createFunction(def("spin-fn", "spin", { memoryMb: 512 }));
+    await invoke(client, "spin-fn", { ms: 1 });
+    const res = await new Promise<{ headers: Record<string, unknown> }>((resolveRes, reject) => {
+      const req = request(
+        `${rt.endpoint}/2015-03-31/functions/spin-fn/invocations`,
+        { method: "POST" },
+        (r) => {
+          r.resume();
+          r.on("end", () => resolveRes({ headers: r.headers }));
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify({ ms: 500 }));
+    });
+    const cpu = parseLocalCpu(res.headers["x-amz-local-cpu"] as string | undefined);
+    t.ok(cpu, "the header parses");
+    if (cpu === undefined) return;
+    t.ok(cpu.host_busy_share !== undefined, "the host's busy share is known on Linux");
+    t.equal(cpu.host_saturated, (cpu.host_busy_share ?? 0) >= 0.9, "saturated at ≥ 90 % busy");
+    // A busy loop for 500 ms of wall time gets at most its quota (0.29 of a core) when CPU
+    // scaling is emulated, at most a core otherwise; some scheduling slack either way.
+    const cap = rt.cpuScalingEmulated ? 1.25 : 1769 / 512 + 0.25;
+    t.ok(
+      cpu.cpu_ms > 0 && cpu.quota_share <= cap,
+      `${cpu.cpu_ms} ms of CPU, ${cpu.quota_share} of the quota (≤ ${cap})`,
+    );
+    // Only judged on a host with cores to spare: a shared machine may leave none.
+    if (rt.cpuScalingEmulated && (cpu.host_busy_share ?? 1) < 0.7) {
+      t.ok(cpu.quota_share >= 0.6, `a host with spare cores gives the quota (${cpu.quota_share})`);
+    }
+  },
+);
+
+t.test(
+  "with network emulation each environment reaches S3_ENDPOINT through its own throttled proxy",
+  async (t) => {
+    const upstream = createServer((req, res) => {
+      const size = Number((req.url ?? "/0").slice(1));
+      res.writeHead(200, { "content-length": size });
+      res.end(Buffer.alloc(size, 7));
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
+    t.teardown(() => new Promise<void>((r) => upstream.close(() => r())));
+    const s3 = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const logDir = mkdtempSync(join(tmpdir(), "lambda-runtime-net-"));
+    // 80 Mbit/s = 10 MB/s; 50 ms before each response.
+    const rt = await startLambdaRuntime({
+      logDir,
+      cpuScaling: "off",
+      network: { mbps: 80, s3LatencyMs: 50 },
+    });
+    const client = new LambdaClient({
+      endpoint: rt.endpoint,
+      region: rt.region,
+      maxAttempts: 1,
+      credentials: { accessKeyId: "A", secretAccessKey: "B" },
+    });
+    t.teardown(async () => {
+      client.destroy();
+      await rt.stop();
+      rmSync(logDir, { recursive: true, force: true });
+    });
+    t.same(rt.network, { mbps: 80, s3LatencyMs: 50 }, "the runtime says what it emulates");
+    await rt.createFunction(def("net-fn", "fetch-s3", { environment: { S3_ENDPOINT: s3 } }));
+    const out = JSON.parse(
+      text((await invoke(client, "net-fn", { path: "/2000000" })).Payload),
+    ) as { endpoint: string; status: number; bytes: number; ms: number };
+    t.not(out.endpoint, s3, "the environment sees its proxy, not the server");
+    t.match(out.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/, "on loopback");
+    t.equal(out.bytes, 2_000_000, "every byte arrives");
+    t.ok(out.ms >= 50 + 150, `2 MB at 10 MB/s plus 50 ms took ${out.ms} ms ≥ 200 ms`);
   },
 );
 

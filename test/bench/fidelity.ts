@@ -1,0 +1,111 @@
+import t from "tap";
+import {
+  formatTable,
+  judgeBatch,
+  judgeCpu,
+  judgeSpread,
+  parseFidelityArgs,
+} from "../../bench/fidelity";
+
+const CEIL = 78.125;
+
+t.test("batch at 1024/2048 MB must be within ±10 % of the ceiling", async (t) => {
+  const ok = judgeBatch(
+    { memoryMb: 2048, mbPerS: [75, 77, 79], quotaShares: [0.5], saturated: 0, measured: 3 },
+    CEIL,
+  );
+  t.same(
+    ok,
+    {
+      name: "batch MB/s per invocation, 2048 MB",
+      claim: "78.1 MB/s ±10 %",
+      measured: "77.0 MB/s (75.0–79.0; CPU 0.50 of quota)",
+      verdict: "ok",
+    },
+    "77 of 78.1 holds",
+  );
+  const slow = judgeBatch(
+    { memoryMb: 1024, mbPerS: [50, 52], quotaShares: [0.98, 0.97], saturated: 0, measured: 2 },
+    CEIL,
+  );
+  t.equal(slow.verdict, "FAIL", "51 MB/s fails");
+  t.equal(slow.note, "CPU binds before the network (the quota is used up)", "and says why");
+  const busy = judgeBatch(
+    { memoryMb: 1024, mbPerS: [50], quotaShares: [0.4], saturated: 1, measured: 1 },
+    CEIL,
+  );
+  t.equal(busy.note, "the host could not give the quota: too busy", "a starved host is named");
+});
+
+t.test("batch at 512 MB is reported, below the ceiling where CPU binds", async (t) => {
+  const r = judgeBatch(
+    { memoryMb: 512, mbPerS: [30], quotaShares: [0.99], saturated: 0, measured: 1 },
+    CEIL,
+  );
+  t.equal(r.verdict, "info", "not judged");
+  t.equal(r.note, "below the ceiling: CPU binds (quota used)", "why it is below");
+  t.equal(r.claim, "≤ 78.1 MB/s (CPU may bind)", "claim");
+  const over = judgeBatch(
+    { memoryMb: 512, mbPerS: [120], quotaShares: [0.5], saturated: 0, measured: 1 },
+    CEIL,
+  );
+  t.equal(over.verdict, "FAIL", "above the ceiling is a broken ceiling");
+});
+
+t.test("CPU share of the quota and the p95 spread", async (t) => {
+  const cpu = (q: number) => ({
+    cpu_ms: 1,
+    quota_share: q,
+    host_busy_share: 0.5,
+    source: "schedstat" as const,
+  });
+  t.equal(judgeCpu([cpu(0.97), cpu(0.99), cpu(1.01)], true).verdict, "ok", "≈ 1 holds");
+  t.equal(
+    judgeCpu([cpu(0.6)], true).note,
+    "the host could not give the quota: too busy",
+    "a short share",
+  );
+  t.equal(judgeCpu([cpu(3.4)], false).verdict, "FAIL", "no cgroups: not enforced");
+  t.equal(judgeSpread([100, 102, 98], "c").verdict, "ok", "CV 0.02");
+  t.same(
+    judgeSpread([100, 200, 150], "c"),
+    {
+      name: "warm p95 spread across 3 trials, c",
+      claim: "CV ≤ 0.1",
+      measured: "CV 0.33 (p95 100, 200, 150 ms)",
+      verdict: "FAIL",
+    },
+    "CV 0.33 fails",
+  );
+});
+
+t.test("the table lines up claims and measurements", async (t) => {
+  t.equal(
+    formatTable([{ name: "a", claim: "x", measured: "yy", verdict: "ok" }]),
+    "check  the emulation claims  measured  verdict\na      x                     yy        ok\n",
+  );
+});
+
+t.test("flags: defaults, values, bad input named", async (t) => {
+  t.same(
+    parseFidelityArgs([]),
+    {
+      objectMb: 100,
+      batchInvocations: 3,
+      trials: 3,
+      eventsInvocations: 30,
+      concurrency: 20,
+      force: false,
+    },
+    "defaults",
+  );
+  t.equal(parseFidelityArgs(["--help"]), "help", "help");
+  t.match(parseFidelityArgs(["--object-mb", "16", "--force"]), { objectMb: 16, force: true });
+  t.throws(() => parseFidelityArgs(["--trials", "1"]), {
+    message: '--trials="1" is invalid: allowed an integer from 2 to 20',
+  });
+  t.throws(() => parseFidelityArgs(["--bogus"]), {
+    message:
+      'flag="--bogus" is invalid: allowed one of --object-mb, --batch-invocations, --trials, --events-invocations, --concurrency, --force, --help',
+  });
+});
