@@ -10,6 +10,7 @@ import {
   type Manifest,
   movesCellState,
   RUN_FILES,
+  readJournalFile,
   readManifest,
 } from "../core/run-files";
 import { invocationOutOfBounds, recordOutOfBounds } from "./bounds";
@@ -389,33 +390,21 @@ export function loadRun(dir: string): LoadedRun {
   // Journal first: it knows each run's cell and trial even if every invocation was throttled,
   // which runs --resume discarded, and which cells ended failed.
   const journal = new JournalFacts();
-  if (existsSync(journalFile)) {
-    forEachLine(journalFile, (line) => {
-      if (line.trim() === "") return;
-      let v: unknown;
-      try {
-        v = JSON.parse(line);
-      } catch {
-        skipped.journalMalformed++;
-        return;
+  const journalRead = readJournalFile(journalFile);
+  skipped.journalMalformed += journalRead.malformed;
+  for (const v of journalRead.entries) {
+    journal.add(v.cell_id, v.phase, v.run_id, v.detail);
+    if (typeof v.run_id === "string" && v.run_id !== "") {
+      const run = runs[runOf(v.run_id)];
+      if (run === undefined) continue;
+      assignCell(run, v.cell_id);
+      if (typeof v.trial === "number") run.trial = v.trial;
+      if (v.trial === 0) run.warmup = true;
+      const beside = (v.detail as Record<string, unknown> | undefined)?.concurrent_cells;
+      if (v.phase === "trial-done" && Array.isArray(beside)) {
+        run.concurrentCells = beside.filter((c): c is string => typeof c === "string");
       }
-      if (!isObject(v) || typeof v.cell_id !== "string" || typeof v.phase !== "string") {
-        skipped.journalMalformed++;
-        return;
-      }
-      journal.add(v.cell_id, v.phase, v.run_id, v.detail);
-      if (typeof v.run_id === "string" && v.run_id !== "") {
-        const run = runs[runOf(v.run_id)];
-        if (run === undefined) return;
-        assignCell(run, v.cell_id);
-        if (typeof v.trial === "number") run.trial = v.trial;
-        if (v.trial === 0) run.warmup = true;
-        const beside = (v.detail as Record<string, unknown> | undefined)?.concurrent_cells;
-        if (v.phase === "trial-done" && Array.isArray(beside)) {
-          run.concurrentCells = beside.filter((c): c is string => typeof c === "string");
-        }
-      }
-    });
+    }
   }
 
   const excluded = journal.excludedRuns((id) => runs[runIndex.get(id) ?? -1]?.trial ?? Number.NaN);

@@ -2,20 +2,13 @@
  * `journal.jsonl`: one line per cell phase, append-only and fsync'd; what `--resume` reads to
  * decide which cells are finished.
  */
-import { type CellPhase, type JournalEntry, movesCellState } from "../core/run-files";
-import { JsonlAppender, readJsonl } from "./jsonl";
-
-const PHASES: readonly CellPhase[] = [
-  "deploying",
-  "deployed",
-  "trial-start",
-  "trial-done",
-  "harvested",
-  "destroying",
-  "destroyed",
-  "done",
-  "failed",
-];
+import {
+  type CellPhase,
+  type JournalEntry,
+  movesCellState,
+  readJournalFile,
+} from "../core/run-files";
+import { JsonlAppender } from "./jsonl";
 
 /** The journal of a run directory. */
 export class Journal {
@@ -41,19 +34,9 @@ export class Journal {
   }
 }
 
-function isEntry(v: unknown): v is JournalEntry {
-  if (typeof v !== "object" || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return (
-    typeof o.ts === "string" &&
-    typeof o.cell_id === "string" &&
-    (PHASES as readonly unknown[]).includes(o.phase)
-  );
-}
-
-/** Reads a journal's valid entries in order. */
+/** Reads a journal's valid entries in order (core/run-files.ts readJournalFile). */
 export function readJournal(file: string): JournalEntry[] {
-  return readJsonl(file).filter(isEntry);
+  return readJournalFile(file).entries;
 }
 
 /** The ids of cells whose journal says `done`: `--resume` skips exactly these. */

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Architecture, Cell, Workload } from "./cell";
 import { ARCHITECTURES, WORKLOADS } from "./constants";
@@ -97,16 +97,20 @@ export interface Manifest {
 }
 
 /** Phases a cell goes through, in order; `failed` may replace any later phase. */
-export type CellPhase =
-  | "deploying"
-  | "deployed"
-  | "trial-start"
-  | "trial-done"
-  | "harvested"
-  | "destroying"
-  | "destroyed"
-  | "done"
-  | "failed";
+export const CELL_PHASES = [
+  "deploying",
+  "deployed",
+  "trial-start",
+  "trial-done",
+  "harvested",
+  "destroying",
+  "destroyed",
+  "done",
+  "failed",
+] as const;
+
+/** A phase of a cell in journal.jsonl, in the order the loop goes through them. */
+export type CellPhase = (typeof CELL_PHASES)[number];
 
 /**
  * Whether an entry moves its cell's state on, given the cell's state so far: every phase does,
@@ -286,4 +290,41 @@ export function readManifest(dir: string, input: string): Manifest {
     );
   }
   return { ...parsed, load, warmup_invocations: warmup } as unknown as Manifest;
+}
+
+/** True for a journal line that is an entry: a time, a cell id and a known phase. */
+export function isJournalEntry(v: unknown): v is JournalEntry {
+  return (
+    isObject(v) &&
+    typeof v.ts === "string" &&
+    typeof v.cell_id === "string" &&
+    (CELL_PHASES as readonly unknown[]).includes(v.phase) &&
+    (v.run_id === undefined || typeof v.run_id === "string") &&
+    (v.trial === undefined || typeof v.trial === "number") &&
+    (v.detail === undefined || isObject(v.detail))
+  );
+}
+
+/**
+ * The one reader of journal.jsonl (the loop's `--resume`, `--cleanup`, `--reharvest` and the
+ * analysis all use it): the valid entries in order, and how many lines were not entries (a torn
+ * last line from a killed process, or anything else).
+ */
+export function readJournalFile(file: string): { entries: JournalEntry[]; malformed: number } {
+  if (!existsSync(file)) return { entries: [], malformed: 0 };
+  const entries: JournalEntry[] = [];
+  let malformed = 0;
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    if (line.trim() === "") continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      malformed++;
+      continue;
+    }
+    if (isJournalEntry(v)) entries.push(v);
+    else malformed++;
+  }
+  return { entries, malformed };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t, { type Test } from "tap";
-import { type Manifest, readManifest } from "../../core/run-files";
+import { type Manifest, readJournalFile, readManifest } from "../../core/run-files";
 
 const manifest: Manifest = {
   schema_version: 1,
@@ -135,3 +135,38 @@ t.test("each bad field is named by file and field with what is allowed", async (
     );
   }
 });
+
+t.test(
+  "readJournalFile is the one journal reader: entries in order, other lines counted",
+  async (t) => {
+    const dir = t.testdir({
+      "journal.jsonl": [
+        '{"ts":"2026-12-01T00:00:00.000Z","cell_id":"events-512mb-b1-rc0","phase":"deploying"}',
+        '{"ts":"2026-12-01T00:00:01.000Z","cell_id":"events-512mb-b1-rc0","phase":"trial-start","run_id":"run_1764547200000_abcdef","trial":0}',
+        '{"ts":"2026-12-01T00:00:02.000Z","cell_id":"x","phase":"exploded"}',
+        '{"ts":"2026-12-01T00:00:03.000Z","cell_id":"x","phase":"done","trial":"one"}',
+        "",
+        '{"ts":"2026-12-01T00:00:04.000Z","cell_id":"events-512mb-b1-rc0","pha',
+      ].join("\n"),
+    });
+    const read = readJournalFile(join(dir, "journal.jsonl"));
+    t.same(
+      read.entries.map((e) => [e.phase, e.trial]),
+      [
+        ["deploying", undefined],
+        ["trial-start", 0],
+      ],
+      "the two valid entries, in order",
+    );
+    t.equal(
+      read.malformed,
+      3,
+      "an unknown phase, a trial that is not a number and a torn last line",
+    );
+    t.same(
+      readJournalFile(join(dir, "absent.jsonl")),
+      { entries: [], malformed: 0 },
+      "no file: nothing",
+    );
+  },
+);
