@@ -3,6 +3,7 @@
  * for the batch object, produced part by part into reusable buffers.
  */
 import { randomBytes, randomFill, randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
 
 /** The `source` field of every generated event. */
 export const EVENT_SOURCE = "s3-ingestion-experiment";
@@ -107,4 +108,21 @@ export async function* randomStream(
     await fillRandom(view);
     yield view;
   }
+}
+
+/**
+ * A Readable of `totalBytes` incompressible bytes in chunks of at most `chunkBytes`, each a
+ * NEW buffer: a consumer may keep chunks (lib-storage's `Upload` holds them until it has a
+ * whole part, then copies them into one part buffer). One chunk is generated ahead at most
+ * (`highWaterMark: 1`), so memory is the consumer's, not the stream's.
+ */
+export function randomBody(totalBytes: number, chunkBytes: number): Readable {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (const part of partPlan(totalBytes, chunkBytes)) {
+      const chunk = Buffer.allocUnsafeSlow(part.bytes);
+      await fillRandom(chunk);
+      yield chunk;
+    }
+  }
+  return Readable.from(chunks(), { objectMode: true, highWaterMark: 1 });
 }
