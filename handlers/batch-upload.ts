@@ -137,6 +137,8 @@ export async function uploadBatch(
     if (upload.uploadId === undefined) {
       return { parts: 0, bytes: req.objectBytes, etag: out.ETag ?? "" };
     }
+    // lib-storage compared its part count with the one ContentLength gives before it sent
+    // CompleteMultipartUpload (and aborted otherwise); this asserts the count reported.
     if (partsSeen.size !== expected) {
       throw new S3OperationError(
         "CompleteMultipartUpload",
