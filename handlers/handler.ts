@@ -9,9 +9,10 @@ import { EMF, FUNCTION_TIMEOUT_SECONDS } from "../core/constants";
 import type { EmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
 import { functionName, newRunId, objectKey } from "../core/names";
-import { eventsPayload, fillRandom } from "./generators";
+import { uploadBatch } from "./batch-upload";
+import { eventsPayload } from "./generators";
 import { emitRecord } from "./metrics";
-import { multipartUpload, putObject, s3Client } from "./s3-uploader";
+import { putObject, s3Client } from "./s3-client";
 import { type BatchSettings, type EventsSettings, readSettings, type Settings } from "./settings";
 import { errorMessage, takeColdStart } from "./util";
 
@@ -85,13 +86,12 @@ async function ingestEvents(s: EventsSettings, key: string, signal: AbortSignal)
 
 async function ingestBatch(s: BatchSettings, key: string, signal: AbortSignal): Promise<Outcome> {
   const client = s3Client({ endpoint: s.s3Endpoint, region: s.region, workload: s.workload });
-  const result = await multipartUpload(client, {
+  const result = await uploadBatch(client, {
     bucket: s.outputBucket,
     key,
     objectBytes: s.objectBytes,
     partBytes: s.partBytes,
-    concurrency: s.partsInFlight,
-    fill: fillRandom,
+    queueSize: s.partsInFlight,
     signal,
   });
   return { objectBytes: result.bytes, eventsGenerated: 0, multipartParts: result.parts };

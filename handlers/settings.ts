@@ -47,7 +47,7 @@ export interface BatchSettings extends CommonSettings {
   readonly partBytes: number;
   readonly objectBytes: number;
   readonly partCount: number;
-  /** Parts generated and uploaded at once: each holds one part-sized buffer. */
+  /** lib-storage's `queueSize`: parts uploaded at once, each one part-sized buffer. */
   readonly partsInFlight: number;
 }
 
@@ -60,7 +60,12 @@ export type Settings = EventsSettings | BatchSettings;
  */
 export const RUNTIME_RESERVE_MIB = 128;
 
-/** Share of the remaining memory that part buffers may take: the rest is headroom. */
+/**
+ * Share of the remaining memory that the parts in flight may take. The rest is headroom for the
+ * part lib-storage is assembling (its chunks and their copy into one part buffer) and for
+ * buffers not yet garbage-collected: measured peak RSS at 512 MB with 64 MiB parts is ≈ 330–430
+ * MiB (`npm run bench:upload`).
+ */
 export const PART_MEMORY_SHARE = 0.5;
 
 /** Upper bound on parts in flight: more adds sockets, not throughput, at ≈ 78 MB/s per function. */
@@ -83,7 +88,7 @@ export function partBudgetMib(memoryMb: number): number {
 /**
  * Parts in flight for a memory setting and part size: as many part buffers as fit in the
  * budget, at least 1, at most {@link MAX_PARTS_IN_FLIGHT} and never more than there are parts.
- * 64 MiB parts at 512 MB give 3 (192 MiB of buffers).
+ * 64 MiB parts at 512 MB give 3 (192 MiB of buffers in flight).
  */
 export function partsInFlight(memoryMb: number, multipartMb: number, partCount: number): number {
   const fit = Math.floor(partBudgetMib(memoryMb) / multipartMb);

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { crc32, gzipSync } from "node:zlib";
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -14,6 +14,7 @@ import {
 import t from "tap";
 import { asEmfRecord, type EmfRecord } from "../../core/emf";
 import { handler } from "../../handlers/handler";
+import { s3Client, UNSIGNED_PAYLOAD } from "../../handlers/s3-client";
 import { type S3Server, startS3Server } from "../../local/s3/server";
 import { captureOutput, HANDLER_ENV_KEYS, useEnv } from "../helpers/process-state";
 
@@ -277,5 +278,199 @@ t.test(
       (record?.latency_ms ?? Number.POSITIVE_INFINITY) < 5_000,
       "it failed before the 5 s the function had left",
     );
+  },
+);
+
+/** One UploadPart request as it left the handler's client (after signing). */
+interface SentPart {
+  readonly partNumber: number;
+  readonly bytes: number;
+  readonly md5: Buffer;
+  readonly crc32Base64: string;
+  readonly headers: Record<string, string>;
+}
+
+function uint32Base64(value: number): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(value >>> 0);
+  return out.toString("base64");
+}
+
+/**
+ * Watches the UploadPart requests of the handler's own S3 client (the cached one it gets for
+ * this server) at the last step before the wire, and optionally changes one part's bytes
+ * there, after its checksum was computed and the request signed. Removed at teardown.
+ */
+function watchParts(t: tap.Test, tamperPart?: number): SentPart[] {
+  const client = s3Client({ endpoint: server.endpoint, region: server.region, workload: "batch" });
+  const sent: SentPart[] = [];
+  const name = `test-watch-parts-${Math.random()}`;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { headers: Record<string, string>; body?: unknown };
+      const input = args.input as { PartNumber?: number };
+      if (context.commandName === "UploadPartCommand" && Buffer.isBuffer(request.body)) {
+        const body = request.body;
+        sent.push({
+          partNumber: input.PartNumber ?? 0,
+          bytes: body.length,
+          md5: createHash("md5").update(body).digest(),
+          crc32Base64: uint32Base64(crc32(body)),
+          headers: { ...request.headers },
+        });
+        if (input.PartNumber === tamperPart) {
+          const tampered = Buffer.from(body);
+          tampered[1000] = (tampered[1000] ?? 0) ^ 0xff;
+          request.body = tampered;
+        }
+      }
+      return next(args);
+    },
+    { step: "deserialize", priority: "low", name },
+  );
+  t.teardown(() => {
+    client.middlewareStack.remove(name);
+  });
+  return sent;
+}
+
+for (const [partMb, objectMb, parts] of [
+  [8, 20, 3],
+  [32, 72, 3],
+  [64, 136, 3],
+] as const) {
+  t.test(
+    `${partMb} MiB parts: exact bytes and ${parts} parts, each an unsigned payload with a signed CRC32`,
+    async (t) => {
+      useHandlerEnv(
+        t,
+        { WORKLOAD: "batch", MULTIPART_MB: String(partMb), OBJECT_MB: String(objectMb) },
+        server,
+      );
+      const sent = watchParts(t);
+      const { result, record } = await invoke(t, { run_id: `run_1700000000000_p${partMb}` });
+      const res = response(t, result);
+      t.match(
+        res,
+        { ok: true, object_bytes: objectMb * MIB, events_generated: 0, multipart_parts: parts },
+        "response",
+      );
+      t.match(
+        record,
+        {
+          ok: true,
+          workload: "batch",
+          run_id: `run_1700000000000_p${partMb}`,
+          function_name: "fn-integration",
+          request_id: "req-integration",
+          memory_mb: 512,
+          s3_bucket: BUCKET,
+          s3_key: String(res.s3_key),
+          object_bytes: objectMb * MIB,
+          object_mb: objectMb,
+          multipart_part_mb: partMb,
+          multipart_parts: parts,
+          events_generated: 0,
+          batch_events: 0,
+          event_bytes: 0,
+        },
+        "EMF fields",
+      );
+      t.equal(record?.error, undefined, "no error field on success");
+      const ordered = [...sent].sort((a, b) => a.partNumber - b.partNumber);
+      t.same(
+        ordered.map((p) => [p.partNumber, p.bytes]),
+        Array.from({ length: parts }, (_, i) => [
+          i + 1,
+          Math.min(partMb, objectMb - i * partMb) * MIB,
+        ]),
+        "one request per part, each of the part size but the last",
+      );
+      for (const p of ordered) {
+        t.equal(
+          p.headers["x-amz-content-sha256"],
+          UNSIGNED_PAYLOAD,
+          `part ${p.partNumber}: payload not hashed with SHA-256`,
+        );
+        t.equal(
+          p.headers["x-amz-checksum-crc32"],
+          p.crc32Base64,
+          `part ${p.partNumber}: the CRC32 header is that of the bytes sent`,
+        );
+        t.match(
+          p.headers.authorization,
+          /SignedHeaders=[^,]*x-amz-checksum-crc32/,
+          `part ${p.partNumber}: the CRC32 header is signed`,
+        );
+      }
+      const body = await getBody(String(res.s3_key));
+      t.equal(body.length, objectMb * MIB, "the stored object has the reported size");
+      let offset = 0;
+      for (const p of ordered) {
+        const stored = createHash("md5")
+          .update(body.subarray(offset, offset + p.bytes))
+          .digest();
+        t.ok(stored.equals(p.md5), `part ${p.partNumber}: stored bytes are the bytes sent`);
+        offset += p.bytes;
+      }
+      const head = await awsCliHeadObject(String(res.s3_key));
+      t.match(head.ETag, new RegExp(`-${parts}"$`), `a multipart ETag of ${parts} parts`);
+      t.equal(await openUploads(), 0, "no upload left open");
+    },
+  );
+}
+
+t.test(
+  "a part changed after its CRC32 was signed is rejected and the upload aborted",
+  async (t) => {
+    useHandlerEnv(t, { WORKLOAD: "batch", MULTIPART_MB: "5", OBJECT_MB: "20" }, server);
+    const sent = watchParts(t, 2);
+    const { result, record } = await invoke(t, {});
+    t.equal(result.status, "rejected", "the handler rejects");
+    if (result.status === "rejected") {
+      t.match(
+        String(result.reason.message),
+        /^S3 UploadPart s3:\/\/s3x-handler-test\/batch\/512mb\/\S+\.bin part 2 failed: The CRC32 you specified did not match the calculated checksum\./,
+        "the server's BadDigest names the CRC32",
+      );
+    }
+    t.equal(
+      sent.filter((p) => p.partNumber === 2).length,
+      1,
+      "part 2 was sent once: a BadDigest is not retried",
+    );
+    t.match(record, { ok: false, object_bytes: 0, multipart_parts: 0 }, "EMF ok:false");
+    t.equal(await openUploads(), 0, "ListMultipartUploads is empty: the upload was aborted");
+    t.equal(await objectExists(record?.s3_key ?? ""), false, "no object was created");
+  },
+);
+
+t.test(
+  "with parts in parallel, a part failing stops the others and aborts the upload",
+  async (t) => {
+    // 512 MB and 5 MiB parts: 8 parts in flight of 16. Requests 2 to 40 fail: the parts in
+    // flight fail after the SDK's 3 attempts each, long before all 16 parts were sent.
+    useHandlerEnv(t, { WORKLOAD: "batch", MULTIPART_MB: "5", OBJECT_MB: "80" }, server);
+    for (let nth = 2; nth <= 40; nth++) {
+      server.faults.inject({ operation: "UploadPart", nth, action: "error" });
+    }
+    t.teardown(() => server.faults.clear());
+    const sent = watchParts(t);
+    const { result, record } = await invoke(t, {});
+    t.equal(result.status, "rejected", "the handler rejects");
+    if (result.status === "rejected") {
+      t.match(
+        result.reason,
+        { name: "S3OperationError", operation: "UploadPart", message: /part \d+ failed: / },
+        "an UploadPart error naming its part",
+      );
+    }
+    t.match(record, { ok: false, object_bytes: 0, error: /UploadPart/ }, "EMF ok:false");
+    t.ok(
+      new Set(sent.map((p) => p.partNumber)).size < 16,
+      "the remaining parts were not all uploaded after the failure",
+    );
+    t.equal(await openUploads(), 0, "ListMultipartUploads is empty: the upload was aborted");
+    t.equal(await objectExists(record?.s3_key ?? ""), false, "no object was created");
   },
 );
