@@ -101,7 +101,12 @@ function round2(x: number): number {
  * + `Memory Size: 512 MB\tMax Memory Used: 80 MB[\tInit Duration: 150.00 ms][\tStatus: …]`.
  */
 export function reportRecord(format: LogFormat, timeMs: number, f: ReportFields): string {
-  const billed = billedDurationMs(f.durationMs, f.initDurationMs);
+  // Billed from the figures as reported (2 decimals), so that a REPORT is self-consistent:
+  // Billed Duration = ⌈Duration + Init Duration⌉ of the numbers it shows, as on AWS.
+  const billed = billedDurationMs(
+    round2(f.durationMs),
+    f.initDurationMs === undefined ? undefined : round2(f.initDurationMs),
+  );
   if (format === "JSON") {
     return jsonRecord(timeMs, "platform.report", {
       requestId: f.requestId,
@@ -118,7 +123,7 @@ export function reportRecord(format: LogFormat, timeMs: number, f: ReportFields)
   }
   const parts = [
     `REPORT RequestId: ${f.requestId}`,
-    `Duration: ${f.durationMs.toFixed(2)} ms`,
+    `Duration: ${round2(f.durationMs).toFixed(2)} ms`,
     `Billed Duration: ${billed} ms`,
     `Memory Size: ${f.memorySizeMb} MB`,
     `Max Memory Used: ${f.maxMemoryUsedMb} MB`,

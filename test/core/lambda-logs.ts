@@ -159,3 +159,26 @@ t.test("billing rounds up to the next millisecond, at least 1 ms, INIT included"
   t.equal(billedDurationMs(3.01), 4, "rounds up");
   t.equal(billedDurationMs(3.5, 100.6), 105, "init billed once, in the same rounding");
 });
+
+t.test(
+  "a REPORT is self-consistent: Billed Duration is ⌈Duration + Init⌉ of the figures it shows",
+  async (t) => {
+    // 0.004 + 0.004 below the shown 2 decimals would bill 1 ms more if billed unrounded.
+    const f = { ...warm, durationMs: 10.004, initDurationMs: 100.004, status: "success" } as const;
+    for (const format of ["Text", "JSON"] as const) {
+      const r = parseReport(reportRecord(format, T, f));
+      t.ok(r !== undefined, `${format}: parsed`);
+      if (r === undefined) continue;
+      t.equal(
+        r.billed_duration_ms,
+        billedDurationMs(r.duration_ms, r.init_duration_ms),
+        `${format}: billed from the shown figures`,
+      );
+      t.equal(
+        r.billed_duration_ms,
+        110,
+        `${format}: ⌈10.00 + 100.00⌉ = 110 (unrounded it would be 111)`,
+      );
+    }
+  },
+);
