@@ -10,7 +10,7 @@ import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { type Cell, type CellSettings, cellId, type Workload } from "../core/cell";
-import { WORKLOADS } from "../core/constants";
+import { LAMBDA, WORKLOADS } from "../core/constants";
 import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { shuffled } from "../core/matrix";
@@ -22,30 +22,25 @@ import {
   relativeHalfWidth,
 } from "../core/precision";
 import { type Backend, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
-import { startLocalBackend } from "../local/backend";
-import { localLogsClient } from "../local/logs";
-import { LOCAL_DEFAULT_REASONS, parseArgs, type RunOptions, USAGE } from "./cli-args";
+import {
+  LOCAL_DEFAULT_REASONS,
+  localDefaultFlag,
+  parseArgs,
+  type RunOptions,
+  USAGE,
+} from "./cli-args";
 import type { Deployer } from "./deployer";
 import { estimateRun, formatEstimate } from "./estimate";
 import type { Harvester } from "./harvest";
-import {
-  AwsHarvester,
-  type AwsHarvesterOptions,
-  cloudWatchLogsApi,
-  harvestLogsClient,
-} from "./harvest-aws";
-import { lambdaClientFor } from "./invoker";
+import type { AwsHarvesterOptions } from "./harvest-aws";
 import { doneCells, Journal, missingRecords, readJournal, unfinishedCells } from "./journal";
 import { JsonlAppender } from "./jsonl";
 import { Ledger, liveEntries } from "./ledger";
-import { LocalDeployer } from "./local-deployer";
-import { LOGS_CLIENT_MAX_ATTEMPTS } from "./logs-retry";
-import { runLoop } from "./loop";
 import { buildManifest, type LocalFidelity, writeManifest } from "./manifest";
 import { awsPreflightApi, type PreflightApi, PreflightError, preflight } from "./preflight";
 import { Progress } from "./progress";
-import { PulumiDeployer, resolvePassphrase, stackName } from "./pulumi-deployer";
-import { reharvest } from "./reharvest";
+// The local backend, the AWS SDK clients and Pulumi load only when a run needs them (dynamic
+// imports below), so that --help and bad flags answer at once.
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -162,7 +157,12 @@ async function openBackend(
   io: RunIo,
 ): Promise<BackendSession> {
   const runName = basename(runDir);
+  const { AwsHarvester, cloudWatchLogsApi, harvestLogsClient } = await import("./harvest-aws");
   if (backend === "local") {
+    const { startLocalBackend } = await import("../local/backend");
+    const { localLogsClient } = await import("../local/logs");
+    const { LocalDeployer } = await import("./local-deployer");
+    const { LOGS_CLIENT_MAX_ATTEMPTS } = await import("./logs-retry");
     const local = await startLocalBackend({ dataDir: join(runDir, ".local") });
     const deployer = new LocalDeployer(local, settings, { bucketSuffix: bucketSuffix(runName) });
     // The same harvester as on AWS, against the CloudWatch Logs API the local backend serves.
@@ -187,6 +187,7 @@ async function openBackend(
       },
     };
   }
+  const { PulumiDeployer, resolvePassphrase, stackName } = await import("./pulumi-deployer");
   const passphrase = resolvePassphrase(runDir, io.env);
   io.stdout.write(
     `Pulumi secrets passphrase: ${passphrase.source === "env" ? "from PULUMI_CONFIG_PASSPHRASE" : `generated, saved in ${passphrase.source}`}\n`,
@@ -263,6 +264,8 @@ async function execute(
   cells: readonly Cell[],
   io: RunIo,
 ): Promise<number> {
+  const { runLoop } = await import("./loop");
+  const { lambdaClientFor } = await import("./invoker");
   const controller = new AbortController();
   let interrupted = false;
   const removeSignals = io.onSignals((signal) => {
@@ -363,7 +366,7 @@ function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void
   if (defaults.length > 0) {
     io.stdout.write(
       `Local defaults (so the full matrix finishes within ~10 minutes; set the flags to override): ${defaults
-        .map(([k, v]) => `--${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+        .map(([k, v]) => localDefaultFlag(k, v))
         .join(", ")}\n`,
     );
   }
@@ -409,13 +412,25 @@ function precisionLine(o: RunOptions, order: readonly Cell[]): string {
   );
 }
 
+/** What a dry run on AWS does not check and the real run does first (automation/preflight.ts). */
+const DRY_RUN_AWS_CHECKS =
+  "Not checked by a dry run; the real run checks first: the Pulumi CLI (pulumi version), " +
+  "AWS credentials (STS GetCallerIdentity) and the account's Lambda concurrency in the region " +
+  `(GetAccountSettings: at least ${LAMBDA.minUnreservedConcurrency} left unreserved beside the reserved cells, ` +
+  "and room in the unreserved pool for --parallel x --concurrency).";
+
 async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
   // Function names unique per run: nothing leaked or running elsewhere can collide with them.
   const options = { ...untagged, settings: { ...untagged.settings, runTag: newRunTag() } };
   const order = shuffled(options.cells, options.seed);
   printPlan(io, options, order);
+  if (options.dryRun) {
+    io.stdout.write("Dry run: nothing was created.\n");
+    // The plan and estimate need neither the Pulumi CLI nor credentials; say what they gate.
+    if (options.backend === "aws") io.stdout.write(`${DRY_RUN_AWS_CHECKS}\n`);
+    return EXIT.ok;
+  }
   if (options.backend === "aws") {
-    // Also on a dry run: it tells whether the real run could start.
     try {
       const report = await preflight(
         io.preflightApi,
@@ -432,10 +447,6 @@ async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
       io.stderr.write(`Preflight failed: ${e.message}\n`);
       return EXIT.failed;
     }
-  }
-  if (options.dryRun) {
-    io.stdout.write("Dry run: nothing was created.\n");
-    return EXIT.ok;
   }
   if (
     options.backend === "aws" &&
@@ -468,7 +479,7 @@ async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
               ...session.local.notes,
               ...Object.entries(options.localDefaults).map(
                 ([k, v]) =>
-                  `local default --${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}: ${LOCAL_DEFAULT_REASONS[k] ?? "local backend"}`,
+                  `local default ${localDefaultFlag(k, v)}: ${LOCAL_DEFAULT_REASONS[k] ?? "local backend"}`,
               ),
             ],
           };
@@ -578,6 +589,7 @@ async function reharvestRun(dir: string, io: RunIo): Promise<number> {
     controller.abort(new Error(`interrupted by ${signal}`));
   });
   try {
+    const { reharvest } = await import("./reharvest");
     return await reharvest(resolve(dir), io, { signal: controller.signal });
   } finally {
     removeSignals();
