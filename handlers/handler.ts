@@ -41,6 +41,10 @@ export interface HandlerResponse {
 /** What a run id given in the event may look like: it becomes part of an S3 key. */
 export const RUN_ID_INPUT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/** {@link RUN_ID_INPUT_PATTERN} in words, for error messages. */
+export const RUN_ID_INPUT_ALLOWED =
+  "1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit";
+
 /**
  * Time kept back from the function timeout to abort a multipart upload and write the EMF
  * line before Lambda kills the function, ms: 5% of the remaining time, within [0.5 s, 10 s].
@@ -54,11 +58,7 @@ function runIdOf(event: unknown, nowMs: number): string {
   const raw = (event as { run_id?: unknown }).run_id;
   if (raw === undefined || raw === null) return newRunId(nowMs);
   if (typeof raw !== "string" || !RUN_ID_INPUT_PATTERN.test(raw)) {
-    throw new InvalidInputError(
-      "run_id",
-      raw,
-      "1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit",
-    );
+    throw new InvalidInputError("run_id", raw, RUN_ID_INPUT_ALLOWED);
   }
   return raw;
 }
