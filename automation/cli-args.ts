@@ -13,14 +13,13 @@ import { type FlagSpecs, parseFlags } from "../core/cli";
 import {
   ARCHITECTURES,
   EVENT_BYTES,
-  LAMBDA,
   LOOP_DEFAULTS,
   MAX_IN_FLIGHT,
   WORKLOADS,
 } from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
-import { MAX_NAME_PREFIX_LENGTH } from "../core/names";
+import { parseNamePrefix } from "../core/names";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import { parseRegion } from "../core/region";
 import type { Backend, LoadModel } from "../core/run-files";
@@ -181,8 +180,6 @@ and writes a run directory that \`npm run analyze\` reads.
 Exit codes: 0 success, 1 a cell or the run failed, 2 bad flags, 130 interrupted.
 `;
 
-const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]*$/;
-
 /** What `--invocations` takes, for its error message and the plan's hint. */
 export const INVOCATIONS_SYNTAX = `N for both workloads or events=N,batch=M (either or both), N from 1 to ${OPEN_LOOP.maxExpectedPerTrial}`;
 
@@ -228,18 +225,6 @@ function parseInvocations(
     events: given.events ?? base?.events ?? 0,
     batch: given.batch ?? base?.batch ?? 0,
   };
-}
-
-function parseNamePrefix(raw: string): string {
-  const maxLength = MAX_NAME_PREFIX_LENGTH;
-  if (!NAME_PREFIX_PATTERN.test(raw) || raw.length > maxLength) {
-    throw new InvalidInputError(
-      "--name-prefix",
-      raw,
-      `up to ${maxLength} letters, digits, '-' and '_' (function names also carry a 7-character run tag, within Lambda's ${LAMBDA.maxFunctionNameLength})`,
-    );
-  }
-  return raw;
 }
 
 /** Open loop: the expected invocations per trial, R × S rounded, for both workloads. */
@@ -449,7 +434,7 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
     get("--architecture") ?? DEFAULT_CELL_SETTINGS.architecture,
     ARCHITECTURES,
   );
-  const namePrefix = parseNamePrefix(get("--name-prefix") ?? "");
+  const namePrefix = parseNamePrefix("--name-prefix", get("--name-prefix") ?? "");
   const seedRaw = get("--seed");
   const seed =
     seedRaw === undefined

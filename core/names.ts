@@ -67,9 +67,32 @@ export function functionName(cell: Cell, namePrefix = "", runTag = ""): string {
  * The longest `NAME_PREFIX` a new run may take: what Lambda's 64 characters leave beside the
  * longest cell's name with a run tag (`s3-experiment-events-1024mb-b100-rc10-xxxxxx`, 44).
  */
-export const MAX_NAME_PREFIX_LENGTH =
-  LAMBDA.maxFunctionNameLength -
-  Math.max(...fullMatrix().map((cell) => functionName(cell, "", "000000").length));
+export const MAX_NAME_PREFIX_LENGTH = maxNamePrefixLength(true);
+
+/** The longest `NAME_PREFIX` beside the longest cell's function name, with or without a run tag. */
+function maxNamePrefixLength(withRunTag: boolean): number {
+  const tag = withRunTag ? "000000" : "";
+  return (
+    LAMBDA.maxFunctionNameLength -
+    Math.max(...fullMatrix().map((cell) => functionName(cell, "", tag).length))
+  );
+}
+
+/**
+ * Checks a `NAME_PREFIX` given as `input` (a flag): Lambda's function-name characters, short
+ * enough for every cell's name (`withRunTag`: the names of an experiment run carry a run tag).
+ * @throws InvalidInputError naming `input`, the value and what is allowed.
+ */
+export function parseNamePrefix(input: string, raw: string, withRunTag = true): string {
+  const max = maxNamePrefixLength(withRunTag);
+  if (!NAME_PREFIX_PATTERN.test(raw) || raw.length > max) {
+    const why = withRunTag
+      ? `function names also carry a 7-character run tag, within Lambda's ${LAMBDA.maxFunctionNameLength}`
+      : `function names stay within Lambda's ${LAMBDA.maxFunctionNameLength}`;
+    throw new InvalidInputError(input, raw, `up to ${max} letters, digits, '-' and '_' (${why})`);
+  }
+  return raw;
+}
 
 /** The log group Lambda writes a function's logs to. */
 export function logGroupName(fnName: string): string {
