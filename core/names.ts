@@ -6,6 +6,13 @@ import { fullMatrix } from "./matrix";
 /** Shape of a run identifier: `run_<epoch ms>_<6 random [a-z0-9]>`. */
 export const RUN_ID_PATTERN = /^run_\d{13}_[a-z0-9]{6}$/;
 
+/** What a run id given in an invocation's event may look like: it becomes part of an S3 key. */
+export const RUN_ID_INPUT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** {@link RUN_ID_INPUT_PATTERN} in words, for error messages. */
+export const RUN_ID_INPUT_ALLOWED =
+  "1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit";
+
 const RUN_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 /**

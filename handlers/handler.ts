@@ -8,7 +8,13 @@ import type { Cell } from "../core/cell";
 import { EMF, FUNCTION_TIMEOUT_SECONDS } from "../core/constants";
 import type { EmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
-import { functionName, newRunId, objectKey } from "../core/names";
+import {
+  functionName,
+  newRunId,
+  objectKey,
+  RUN_ID_INPUT_ALLOWED,
+  RUN_ID_INPUT_PATTERN,
+} from "../core/names";
 import { eventsPayload, fillRandom } from "./generators";
 import { emitRecord } from "./metrics";
 import { multipartUpload, putObject, s3Client } from "./s3-uploader";
@@ -37,13 +43,6 @@ export interface HandlerResponse {
   readonly events_generated: number;
   readonly multipart_parts: number;
 }
-
-/** What a run id given in the event may look like: it becomes part of an S3 key. */
-export const RUN_ID_INPUT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
-/** {@link RUN_ID_INPUT_PATTERN} in words, for error messages. */
-export const RUN_ID_INPUT_ALLOWED =
-  "1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit";
 
 /**
  * Time kept back from the function timeout to abort a multipart upload and write the EMF

@@ -10,15 +10,14 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { type FlagSpecs, parseFlags as parseCli } from "../core/cli";
 import { FUNCTION_TIMEOUT_SECONDS } from "../core/constants";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
+import { RUN_ID_INPUT_ALLOWED, RUN_ID_INPUT_PATTERN } from "../core/names";
 import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
 import { parseRegion } from "../core/region";
-import { RUN_ID_INPUT_ALLOWED, RUN_ID_INPUT_PATTERN } from "../handlers/handler";
 import { readSettings } from "../handlers/settings";
-import { startS3Server } from "./s3/server";
+import type { S3Server } from "./s3/server";
 
 /** Flag → handler environment variable, with the default used when the flag is absent. */
 const FLAGS = {
@@ -127,6 +126,7 @@ async function createBucket(
   bucket: string,
   credentials: { accessKeyId: string; secretAccessKey: string },
 ): Promise<void> {
+  const { CreateBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
   const client = new S3Client({ endpoint, region, forcePathStyle: true, credentials });
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -153,12 +153,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const saved = { ...process.env };
   let dataDir: string | undefined;
-  let server: Awaited<ReturnType<typeof startS3Server>> | undefined;
+  let server: S3Server | undefined;
   try {
     const handler = loadHandler();
     Object.assign(process.env, flags.env);
     if (!process.env.S3_ENDPOINT) {
       dataDir = await mkdtemp(join(tmpdir(), "s3x-invoke-local-"));
+      // Loaded here, not at the top: --help and bad flags answer without the S3 server and SDK.
+      const { startS3Server } = await import("./s3/server");
       server = await startS3Server({ dataDir, port: 0 });
       process.env.S3_ENDPOINT = server.endpoint;
       process.env.AWS_ACCESS_KEY_ID = server.credentials.accessKeyId;

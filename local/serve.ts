@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { DeployedCell } from "../automation/deployer";
-import { LocalDeployer } from "../automation/local-deployer";
+import type { LocalDeployer } from "../automation/local-deployer";
 import { type Cell, DEFAULT_CELL_SETTINGS } from "../core/cell";
 import { type FlagSpecs, parseFlags } from "../core/cli";
 import {
@@ -19,7 +19,7 @@ import {
 } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
 import { parseNamePrefix } from "../core/names";
-import { type LocalBackend, startLocalBackend } from "./backend";
+import type { LocalBackend } from "./backend";
 
 /** What `--help` prints. */
 export const USAGE = `Usage: npx ts-node local/serve.ts [options]
@@ -166,6 +166,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const live: Cell[] = [];
   let code = 0;
   try {
+    // Loaded after the flags: --help and bad flags answer without the whole backend.
+    const { startLocalBackend } = await import("./backend");
+    const { LocalDeployer } = await import("../automation/local-deployer");
     backend = await startLocalBackend({
       dataDir,
       cpuScaling: options.cpuScaling,
