@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { type FlagSpecs, parseFlags } from "../core/cli";
 import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { DEFAULT_PRICING, loadPricing, type Pricing } from "../core/pricing";
@@ -31,19 +32,22 @@ Options:
 Exit codes: 0 done, 1 failure, 2 bad input.
 `;
 
-const VALUE_FLAGS = [
-  "--out-dir",
-  "--output-summary",
-  "--output-pivot",
-  "--output-p95",
-  "--output-results",
-  "--pricing",
-  "--strategy",
-  "--balanced-weight",
-  "--event-rate",
-] as const;
+/** The value flags of `npm run analyze` (`-h`/`--help` come with {@link parseFlags}). */
+const FLAGS = {
+  "out-dir": { type: "string" },
+  "output-summary": { type: "string" },
+  "output-pivot": { type: "string" },
+  "output-p95": { type: "string" },
+  "output-results": { type: "string" },
+  pricing: { type: "string" },
+  strategy: { type: "string" },
+  "balanced-weight": { type: "string" },
+  "event-rate": { type: "string" },
+} as const satisfies FlagSpecs;
 
-type ValueFlag = (typeof VALUE_FLAGS)[number];
+type ValueFlag = `--${keyof typeof FLAGS}`;
+
+const RUN_DIR = "exactly one run directory, e.g. npm run analyze -- results/<run>";
 
 /** Parsed command line. */
 export interface CliOptions {
@@ -54,39 +58,19 @@ export interface CliOptions {
 
 /** Parses argv (without node and script); throws {@link InvalidInputError} on bad flags. */
 export function parseArgs(argv: readonly string[]): CliOptions {
+  const parsed = parseFlags(argv, FLAGS, { name: "run directory", max: 1, allowed: RUN_DIR });
+  if (parsed.help) return { help: true, runDir: "", values: {} };
   const values: Partial<Record<ValueFlag, string>> = {};
-  const positional: string[] = [];
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    if (arg === "-h" || arg === "--help") {
-      help = true;
-      continue;
-    }
-    if (arg.startsWith("-")) {
-      const eq = arg.indexOf("=");
-      const name = eq >= 0 ? arg.slice(0, eq) : arg;
-      if (!(VALUE_FLAGS as readonly string[]).includes(name)) {
-        throw new InvalidInputError("flag", arg, `one of ${VALUE_FLAGS.join(", ")}, --help`);
-      }
-      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === "") {
-        throw new InvalidInputError(name, value, "a value after the flag");
-      }
-      values[name as ValueFlag] = value;
-      continue;
-    }
-    positional.push(arg);
+  for (const name of parsed.given) {
+    const value = parsed.values[name] ?? "";
+    if (value === "") throw new InvalidInputError(`--${name}`, value, "a value after the flag");
+    values[`--${name}`] = value;
   }
-  if (help) return { help, runDir: "", values };
-  if (positional.length !== 1) {
-    throw new InvalidInputError(
-      "run directory",
-      positional.length === 0 ? undefined : positional.join(" "),
-      "exactly one run directory, e.g. npm run analyze -- results/<run>",
-    );
+  const [runDir] = parsed.positionals;
+  if (runDir === undefined) {
+    throw new InvalidInputError("run directory", undefined, RUN_DIR);
   }
-  return { help, runDir: positional[0] ?? "", values };
+  return { help: false, runDir, values };
 }
 
 /** `npm run analyze`: returns the exit code (0 done, 1 failure, 2 bad input). */

@@ -9,17 +9,19 @@ import {
   DEFAULT_CELL_SETTINGS,
   type Workload,
 } from "../core/cell";
+import { type FlagSpecs, parseFlags } from "../core/cli";
 import {
   ARCHITECTURES,
   EVENT_BYTES,
-  LAMBDA,
   LOOP_DEFAULTS,
   MAX_IN_FLIGHT,
+  WORKLOADS,
 } from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
-import { MAX_NAME_PREFIX_LENGTH } from "../core/names";
+import { parseNamePrefix } from "../core/names";
 import { PRECISION_DEFAULTS } from "../core/precision";
+import { parseRegion } from "../core/region";
 import type { Backend, LoadModel } from "../core/run-files";
 import {
   DEFAULT_NETWORK_MBPS,
@@ -111,36 +113,38 @@ export type ParsedArgs =
   | { readonly mode: "cleanup"; readonly dir: string }
   | { readonly mode: "reharvest"; readonly dir: string };
 
-const VALUE_FLAGS = [
-  "--matrix",
-  "--invocations",
-  "--trials",
-  "--concurrency",
-  "--backend",
-  "--region",
-  "--architecture",
-  "--object-mb",
-  "--event-bytes",
-  "--parallel",
-  "--out",
-  "--resume",
-  "--cleanup",
-  "--reharvest",
-  "--seed",
-  "--name-prefix",
-  "--warmup",
-  "--arrival-rate",
-  "--duration",
-  "--precision",
-  "--sigma",
-  "--local-network-mbps",
-  "--local-s3-latency-ms",
-] as const;
+/** The flags of `automation/run.ts` (`-h`/`--help` come with {@link parseFlags}). */
+const FLAGS = {
+  matrix: { type: "string" },
+  invocations: { type: "string" },
+  trials: { type: "string" },
+  concurrency: { type: "string" },
+  backend: { type: "string" },
+  region: { type: "string" },
+  architecture: { type: "string" },
+  "object-mb": { type: "string" },
+  "event-bytes": { type: "string" },
+  parallel: { type: "string" },
+  out: { type: "string" },
+  resume: { type: "string" },
+  cleanup: { type: "string" },
+  reharvest: { type: "string" },
+  seed: { type: "string" },
+  "name-prefix": { type: "string" },
+  warmup: { type: "string" },
+  "arrival-rate": { type: "string" },
+  duration: { type: "string" },
+  precision: { type: "string" },
+  sigma: { type: "string" },
+  "local-network-mbps": { type: "string" },
+  "local-s3-latency-ms": { type: "string" },
+  "dry-run": { type: "boolean" },
+  yes: { type: "boolean" },
+} as const satisfies FlagSpecs;
 
-const BOOLEAN_FLAGS = ["--dry-run", "--yes", "--help"] as const;
-
-type ValueFlag = (typeof VALUE_FLAGS)[number];
-type BooleanFlag = (typeof BOOLEAN_FLAGS)[number];
+type ValueFlag = {
+  [K in keyof typeof FLAGS]: (typeof FLAGS)[K]["type"] extends "string" ? `--${K}` : never;
+}[keyof typeof FLAGS];
 
 /** `--help` text. */
 export const USAGE = `Usage: npx ts-node automation/run.ts [flags]
@@ -149,8 +153,9 @@ Runs the factorial experiment: for each cell deploy -> trials x invocations -> h
 and writes a run directory that \`npm run analyze\` reads.
 
   --matrix SPEC        ${MATRIX_SYNTAX} (default full)
-  --invocations N      invocations per trial (default 50 events / 20 batch on aws;
-                       ${LOCAL_DEFAULTS.invocations.events} events / ${LOCAL_DEFAULTS.invocations.batch} batch on local)
+  --invocations N      invocations per trial, both workloads; or per workload:
+                       events=N,batch=M (default events=${LOOP_DEFAULTS.invocations.events},batch=${LOOP_DEFAULTS.invocations.batch} on aws;
+                       events=${LOCAL_DEFAULTS.invocations.events},batch=${LOCAL_DEFAULTS.invocations.batch} on local)
   --trials T           trials per cell, each with its own run_id (default ${LOOP_DEFAULTS.trials} aws, ${LOCAL_DEFAULTS.trials} local)
   --concurrency C      offered client concurrency (default ${LOOP_DEFAULTS.concurrency})
                        --invocations and --concurrency make the closed loop (the default): C slots,
@@ -186,63 +191,59 @@ and writes a run directory that \`npm run analyze\` reads.
   --reharvest DIR      collect again the records of DIR's runs that were left incomplete
                        (CloudWatch Logs keeps the cells' log groups); exit 0 when nothing is
                        missing any more, 1 when records still are
-  --dry-run            print the plan and cost estimate, create nothing
+  --dry-run            print the plan and cost estimate, create nothing; needs neither the
+                       Pulumi CLI nor AWS credentials (the real run checks both first)
   --yes                do not ask for confirmation (--backend aws)
-  --help               this text
+  -h, --help           this text
 
 Exit codes: 0 success, 1 a cell or the run failed, 2 bad flags, 130 interrupted.
 `;
 
-function isValueFlag(f: string): f is ValueFlag {
-  return (VALUE_FLAGS as readonly string[]).includes(f);
+/** What `--invocations` takes, for its error message and the plan's hint. */
+export const INVOCATIONS_SYNTAX = `N for both workloads or events=N,batch=M (either or both), N from 1 to ${OPEN_LOOP.maxExpectedPerTrial}`;
+
+/** `--invocations` as the user can type it: `events=30,batch=3`. */
+export function formatInvocations(inv: Readonly<Partial<Record<Workload, number>>>): string {
+  return WORKLOADS.flatMap((w) => (inv[w] === undefined ? [] : [`${w}=${inv[w]}`])).join(",");
 }
 
-function isBooleanFlag(f: string): f is BooleanFlag {
-  return (BOOLEAN_FLAGS as readonly string[]).includes(f);
+/** A local default as the flag that sets it, e.g. `--invocations events=30,batch=3`. */
+export function localDefaultFlag(name: string, value: unknown): string {
+  const text =
+    name === "invocations" && typeof value === "object" && value !== null
+      ? formatInvocations(value as Partial<Record<Workload, number>>)
+      : String(value);
+  return `--${name} ${text}`;
 }
 
-const ALL_FLAGS = `one of ${[...VALUE_FLAGS, ...BOOLEAN_FLAGS].join(", ")}`;
-const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]*$/;
-
-/** Splits argv into flag → value, rejecting unknown flags, repeats and missing values. */
-function tokenize(argv: readonly string[]): Map<string, string | true> {
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const eq = arg.indexOf("=");
-    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
-    let value: string | true;
-    if (isBooleanFlag(name)) {
-      if (eq > 0) throw new InvalidInputError(name, arg.slice(eq + 1), "no value (a switch)");
-      value = true;
-    } else if (isValueFlag(name)) {
-      const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
-      const next = inline ?? argv[i + 1];
-      if (next === undefined || (inline === undefined && next.startsWith("--"))) {
-        throw new InvalidInputError(name, undefined, "a value after the flag");
-      }
-      if (inline === undefined) i++;
-      value = next;
-    } else {
-      throw new InvalidInputError("flag", arg, ALL_FLAGS);
-    }
-    if (flags.has(name)) throw new InvalidInputError(name, value, "the flag at most once");
-    flags.set(name, value);
+/**
+ * `--invocations N` (both workloads) or `events=N,batch=M` (either or both; an unnamed one
+ * keeps its default, from `dflt`).
+ */
+function parseInvocations(
+  raw: string,
+  dflt: () => Readonly<Record<Workload, number>>,
+): Readonly<Record<Workload, number>> {
+  const max = OPEN_LOOP.maxExpectedPerTrial;
+  const bad = () => new InvalidInputError("--invocations", raw, INVOCATIONS_SYNTAX);
+  if (/^\d+$/.test(raw)) {
+    const n = Number(raw);
+    if (n < 1 || n > max) throw bad();
+    return { events: n, batch: n };
   }
-  return flags;
-}
-
-function parseNamePrefix(raw: string): string {
-  const maxLength = MAX_NAME_PREFIX_LENGTH;
-  if (!NAME_PREFIX_PATTERN.test(raw) || raw.length > maxLength) {
-    throw new InvalidInputError(
-      "--name-prefix",
-      raw,
-      `up to ${maxLength} letters, digits, '-' and '_' (function names also carry a 7-character run tag, within Lambda's ${LAMBDA.maxFunctionNameLength})`,
-    );
+  const given: Partial<Record<Workload, number>> = {};
+  for (const part of raw.split(",")) {
+    const m = /^(\w+)=(\d+)$/.exec(part);
+    const w = m?.[1] as Workload | undefined;
+    const n = Number(m?.[2]);
+    if (w === undefined || !WORKLOADS.includes(w) || w in given || n < 1 || n > max) throw bad();
+    given[w] = n;
   }
-  return raw;
+  const base = WORKLOADS.every((w) => w in given) ? undefined : dflt();
+  return {
+    events: given.events ?? base?.events ?? 0,
+    batch: given.batch ?? base?.batch ?? 0,
+  };
 }
 
 /** Open loop: the expected invocations per trial, R × S rounded, for both workloads. */
@@ -307,8 +308,12 @@ function parseLoad(
  * Parses the command line. `random` draws the order seed when `--seed` is not given.
  */
 export function parseArgs(argv: readonly string[], random: () => number = Math.random): ParsedArgs {
-  const flags = tokenize(argv);
-  if (flags.has("--help")) return { mode: "help" };
+  const parsed = parseFlags(argv, FLAGS);
+  if (parsed.help) return { mode: "help" };
+  // "--flag" → value, in the order typed: what the checks below name.
+  const flags = new Map<string, string | true>(
+    parsed.given.map((name) => [`--${name}`, parsed.values[name] ?? true]),
+  );
   const get = (f: ValueFlag): string | undefined => {
     const v = flags.get(f);
     return typeof v === "string" ? v : undefined;
@@ -374,19 +379,18 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
   const load = parseLoad(rateRaw, durationRaw, get("--invocations"), get("--concurrency"));
 
   const invRaw = get("--invocations");
+  const invocationsDefault = () =>
+    dflt<Readonly<Record<Workload, number>>>(
+      "--invocations",
+      LOOP_DEFAULTS.invocations,
+      LOCAL_DEFAULTS.invocations,
+    );
   const invocations =
     load.model === "open"
       ? expectedPerTrial(load)
       : invRaw === undefined
-        ? dflt<Readonly<Record<Workload, number>>>(
-            "--invocations",
-            LOOP_DEFAULTS.invocations,
-            LOCAL_DEFAULTS.invocations,
-          )
-        : (() => {
-            const n = parseIntInRange("--invocations", invRaw, 1, 10_000);
-            return { events: n, batch: n };
-          })();
+        ? invocationsDefault()
+        : parseInvocations(invRaw, invocationsDefault);
   const trialsRaw = get("--trials");
   const trials =
     trialsRaw === undefined
@@ -443,16 +447,13 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
     EVENT_BYTES.min,
     EVENT_BYTES.max,
   );
-  const region = get("--region") ?? DEFAULT_CELL_SETTINGS.region;
-  if (!REGION_PATTERN.test(region)) {
-    throw new InvalidInputError("--region", region, "an AWS region name such as us-east-1");
-  }
+  const region = parseRegion("--region", get("--region") ?? DEFAULT_CELL_SETTINGS.region);
   const architecture = parseOneOf<Architecture>(
     "--architecture",
     get("--architecture") ?? DEFAULT_CELL_SETTINGS.architecture,
     ARCHITECTURES,
   );
-  const namePrefix = parseNamePrefix(get("--name-prefix") ?? "");
+  const namePrefix = parseNamePrefix("--name-prefix", get("--name-prefix") ?? "");
   const seedRaw = get("--seed");
   const seed =
     seedRaw === undefined

@@ -5,8 +5,6 @@
  * cells without reserved concurrency are offered. Each failure is one clear error.
  */
 import { execFile } from "node:child_process";
-import { GetAccountSettingsCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { Cell } from "../core/cell";
 import { LAMBDA } from "../core/constants";
 
@@ -24,7 +22,10 @@ export interface PreflightApi {
   ): Promise<{ concurrentExecutions: number; unreservedConcurrentExecutions: number }>;
 }
 
-/** The real calls: `pulumi version`, STS GetCallerIdentity, Lambda GetAccountSettings. */
+/**
+ * The real calls: `pulumi version`, STS GetCallerIdentity, Lambda GetAccountSettings. The SDK
+ * clients load on first use, so the CLI's --help and --dry-run never load them.
+ */
 export const awsPreflightApi: PreflightApi = {
   pulumiVersion: () =>
     new Promise((resolve, reject) => {
@@ -34,10 +35,12 @@ export const awsPreflightApi: PreflightApi = {
       });
     }),
   async callerIdentity(region) {
+    const { GetCallerIdentityCommand, STSClient } = await import("@aws-sdk/client-sts");
     const out = await new STSClient({ region }).send(new GetCallerIdentityCommand({}));
     return { account: out.Account ?? "", arn: out.Arn ?? "" };
   },
   async accountSettings(region) {
+    const { GetAccountSettingsCommand, LambdaClient } = await import("@aws-sdk/client-lambda");
     const out = await new LambdaClient({ region }).send(new GetAccountSettingsCommand({}));
     return {
       concurrentExecutions: out.AccountLimit?.ConcurrentExecutions ?? 0,

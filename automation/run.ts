@@ -11,7 +11,7 @@ import { createInterface } from "node:readline/promises";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { analyseRun } from "../analysis/analyze";
 import { type Cell, type CellSettings, cellId, type Workload } from "../core/cell";
-import { WORKLOADS } from "../core/constants";
+import { LAMBDA, WORKLOADS } from "../core/constants";
 import type { Deployer } from "../core/deployer";
 import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
@@ -24,31 +24,25 @@ import {
   relativeHalfWidth,
 } from "../core/precision";
 import { type Backend, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
-import { startLocalBackend } from "../local/backend";
-import { LocalDeployer } from "../local/deployer";
-import { describeNetwork, type NetworkEmulation } from "../local/lambda/network";
-import { localLogsClient } from "../local/logs";
-import { LOCAL_DEFAULT_REASONS, parseArgs, type RunOptions, USAGE } from "./cli-args";
+import type { NetworkEmulation } from "../local/lambda/network";
+import {
+  LOCAL_DEFAULT_REASONS,
+  localDefaultFlag,
+  parseArgs,
+  type RunOptions,
+  USAGE,
+} from "./cli-args";
 import { estimateRun, formatEstimate } from "./estimate";
 import type { Harvester } from "./harvest";
-import {
-  AwsHarvester,
-  type AwsHarvesterOptions,
-  cloudWatchLogsApi,
-  harvestLogsClient,
-} from "./harvest-aws";
-import { lambdaClientFor } from "./invoker";
+import type { AwsHarvesterOptions } from "./harvest-aws";
 import { doneCells, Journal, missingRecords, readJournal, unfinishedCells } from "./journal";
 import { JsonlAppender } from "./jsonl";
 import { Ledger, liveEntries } from "./ledger";
-import { capacityNote } from "./local-capacity";
-import { LOGS_CLIENT_MAX_ATTEMPTS } from "./logs-retry";
-import { runLoop } from "./loop";
 import { buildManifest, type LocalFidelity, writeManifest } from "./manifest";
 import { awsPreflightApi, type PreflightApi, PreflightError, preflight } from "./preflight";
 import { Progress } from "./progress";
-import { PulumiDeployer, resolvePassphrase, stackName } from "./pulumi-deployer";
-import { reharvest } from "./reharvest";
+// The local backend, the AWS SDK clients and Pulumi load only when a run needs them (dynamic
+// imports below), so that --help and bad flags answer at once.
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -100,11 +94,11 @@ const processIo: RunIo = {
 function localNotes(
   cpuScaling: boolean,
   accountConcurrency: number,
-  network: NetworkEmulation | undefined,
+  networkNote: string,
 ): string[] {
   return [
     "S3 is the embedded local server on this machine's disk",
-    describeNetwork(network),
+    networkNote,
     cpuScaling
       ? "CPU share proportional to memory is emulated with cgroups"
       : "CPU share proportional to memory is NOT emulated (no writable cgroups): memory effects on speed are not reproduced",
@@ -180,7 +174,13 @@ async function openBackend(
   network?: NetworkEmulation | "off",
 ): Promise<BackendSession> {
   const runName = basename(runDir);
+  const { AwsHarvester, cloudWatchLogsApi, harvestLogsClient } = await import("./harvest-aws");
   if (backend === "local") {
+    const { startLocalBackend } = await import("../local/backend");
+    const { localLogsClient } = await import("../local/logs");
+    const { LocalDeployer } = await import("../local/deployer");
+    const { LOGS_CLIENT_MAX_ATTEMPTS } = await import("./logs-retry");
+    const { describeNetwork } = await import("../local/lambda/network");
     const local = await startLocalBackend({
       dataDir: join(runDir, ".local"),
       ...(network === undefined ? {} : { network }),
@@ -207,7 +207,7 @@ async function openBackend(
         notes: localNotes(
           local.runtime.cpuScalingEmulated,
           local.runtime.accountConcurrency,
-          emulated,
+          describeNetwork(emulated),
         ),
       },
       async stop() {
@@ -217,6 +217,7 @@ async function openBackend(
       },
     };
   }
+  const { PulumiDeployer, resolvePassphrase, stackName } = await import("./pulumi-deployer");
   const passphrase = resolvePassphrase(runDir, io.env);
   io.stdout.write(
     `Pulumi secrets passphrase: ${passphrase.source === "env" ? "from PULUMI_CONFIG_PASSPHRASE" : `generated, saved in ${passphrase.source}`}\n`,
@@ -293,6 +294,8 @@ async function execute(
   cells: readonly Cell[],
   io: RunIo,
 ): Promise<number> {
+  const { runLoop } = await import("./loop");
+  const { lambdaClientFor } = await import("./invoker");
   const controller = new AbortController();
   let interrupted = false;
   const removeSignals = io.onSignals((signal) => {
@@ -396,7 +399,7 @@ function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void
   if (defaults.length > 0) {
     io.stdout.write(
       `Local defaults (so the full matrix finishes within ~10 minutes; set the flags to override): ${defaults
-        .map(([k, v]) => `--${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+        .map(([k, v]) => localDefaultFlag(k, v))
         .join(", ")}\n`,
     );
   }
@@ -442,13 +445,25 @@ function precisionLine(o: RunOptions, order: readonly Cell[]): string {
   );
 }
 
+/** What a dry run on AWS does not check and the real run does first (automation/preflight.ts). */
+const DRY_RUN_AWS_CHECKS =
+  "Not checked by a dry run; the real run checks first: the Pulumi CLI (pulumi version), " +
+  "AWS credentials (STS GetCallerIdentity) and the account's Lambda concurrency in the region " +
+  `(GetAccountSettings: at least ${LAMBDA.minUnreservedConcurrency} left unreserved beside the reserved cells, ` +
+  "and room in the unreserved pool for --parallel x --concurrency).";
+
 async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
   // Function names unique per run: nothing leaked or running elsewhere can collide with them.
   const options = { ...untagged, settings: { ...untagged.settings, runTag: newRunTag() } };
   const order = shuffled(options.cells, options.seed);
   printPlan(io, options, order);
+  if (options.dryRun) {
+    io.stdout.write("Dry run: nothing was created.\n");
+    // The plan and estimate need neither the Pulumi CLI nor credentials; say what they gate.
+    if (options.backend === "aws") io.stdout.write(`${DRY_RUN_AWS_CHECKS}\n`);
+    return EXIT.ok;
+  }
   if (options.backend === "aws") {
-    // Also on a dry run: it tells whether the real run could start.
     try {
       const report = await preflight(
         io.preflightApi,
@@ -465,10 +480,6 @@ async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
       io.stderr.write(`Preflight failed: ${e.message}\n`);
       return EXIT.failed;
     }
-  }
-  if (options.dryRun) {
-    io.stdout.write("Dry run: nothing was created.\n");
-    return EXIT.ok;
   }
   if (
     options.backend === "aws" &&
@@ -498,6 +509,8 @@ async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
     options.localNetwork,
   );
   try {
+    // Loaded only for a local run: it reads the local runtime's CPU model.
+    const { capacityNote } = await import("./local-capacity");
     const local =
       session.local === undefined
         ? undefined
@@ -508,7 +521,7 @@ async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
               capacityNote(order, options.load, options.concurrency, options.invocations),
               ...Object.entries(options.localDefaults).map(
                 ([k, v]) =>
-                  `local default --${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}: ${LOCAL_DEFAULT_REASONS[k] ?? "local backend"}`,
+                  `local default ${localDefaultFlag(k, v)}: ${LOCAL_DEFAULT_REASONS[k] ?? "local backend"}`,
               ),
             ],
           };
@@ -624,6 +637,7 @@ async function reharvestRun(dir: string, io: RunIo): Promise<number> {
     controller.abort(new Error(`interrupted by ${signal}`));
   });
   try {
+    const { reharvest } = await import("./reharvest");
     return await reharvest(resolve(dir), io, { signal: controller.signal });
   } finally {
     removeSignals();

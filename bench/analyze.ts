@@ -6,21 +6,42 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { analyseLoaded } from "../analysis/analyze";
-import { loadRun } from "../analysis/load-run";
-import { outputPaths, writeOutputs } from "../analysis/outputs";
-import { writeSyntheticRun } from "../analysis/synthetic";
+import { type FlagSpecs, parseFlags } from "../core/cli";
+import { isInvalidInputError, parseIntInRange } from "../core/errors";
 import { RUN_FILES } from "../core/run-files";
 
-async function main(argv: readonly string[]): Promise<number> {
-  const i = argv.indexOf("--records");
-  const target = i >= 0 ? Number(argv[i + 1]) : 1_000_000;
-  if (!Number.isSafeInteger(target) || target < 1000) {
-    process.stderr.write(
-      `bench:analyze: --records=${argv[i + 1]} is invalid: allowed an integer ≥ 1000\n`,
-    );
+/** `--help` text. */
+export const USAGE = `Usage: npm run bench:analyze -- [--records N]
+
+Analyses a synthetic AWS-style run and prints the analysis time and peak memory
+(goals: under 15 s, under 2 GB).
+
+  --records N   records to generate, 1000-100000000 [1000000]
+  -h, --help    this text
+`;
+
+const FLAGS = { records: { type: "string" } } as const satisfies FlagSpecs;
+
+/** Runs the benchmark; returns the exit code (0 goals met, 1 missed, 2 bad flags). */
+export async function main(argv: readonly string[]): Promise<number> {
+  let target: number;
+  try {
+    const parsed = parseFlags(argv, FLAGS);
+    if (parsed.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    target = parseIntInRange("--records", parsed.values.records ?? "1000000", 1000, 100_000_000);
+  } catch (e: unknown) {
+    if (!isInvalidInputError(e)) throw e;
+    process.stderr.write(`bench:analyze: ${e.message}\n`);
     return 2;
   }
+  // The analysis (danfojs) loads after the flags, so --help and bad flags answer at once.
+  const { analyseLoaded } = await import("../analysis/analyze");
+  const { outputPaths, writeOutputs } = await import("../analysis/outputs");
+  const { loadRun } = await import("../analysis/load-run");
+  const { writeSyntheticRun } = await import("../analysis/synthetic");
   const dir = mkdtempSync(join(tmpdir(), "bench-analyze-"));
   try {
     const runs = 54 * 5;
@@ -74,4 +95,4 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+if (require.main === module) main(process.argv.slice(2)).then((code) => process.exit(code));

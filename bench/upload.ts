@@ -16,7 +16,6 @@ import { createWriteStream } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import {
   CreateBucketCommand,
@@ -24,8 +23,9 @@ import {
   HeadObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { type FlagSpecs, parseFlags } from "../core/cli";
 import { MIB } from "../core/constants";
-import { InvalidInputError, isInvalidInputError, parseIntInRange } from "../core/errors";
+import { isInvalidInputError, parseIntInRange } from "../core/errors";
 import { HANDLER_BUNDLE } from "../core/paths";
 import { fillRandom, randomStream } from "../handlers/generators";
 import { CFS_PERIOD_US, cpuQuotaUs } from "../local/lambda/cgroup";
@@ -57,6 +57,7 @@ const USAGE = `Usage: npm run bench:upload -- [--object-mb N] [--memory-mb N] [-
   --memory-mb N   the handler's MEMORY_MB without a CPU limit [512]
   --reps N        repetitions per tool and part size; the best is kept [2]
   --strict        exit 1 when a goal is missed
+  -h, --help      this text
 `;
 
 interface Options {
@@ -66,37 +67,23 @@ interface Options {
   readonly strict: boolean;
 }
 
-function parseOptions(argv: readonly string[]): Options | "help" {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        "object-mb": { type: "string" },
-        "memory-mb": { type: "string" },
-        reps: { type: "string" },
-        strict: { type: "boolean" },
-        help: { type: "boolean" },
-      },
-      strict: true,
-    }).values;
-  } catch (e: unknown) {
-    throw new InvalidInputError(
-      argv.join(" "),
-      argv.join(" "),
-      `the flags of --help (${String(e)})`,
-    );
-  }
-  if (values.help === true) return "help";
-  const str = (k: string, d: string): string => {
-    const v = values[k];
-    return typeof v === "string" ? v : d;
-  };
+const FLAGS = {
+  "object-mb": { type: "string" },
+  "memory-mb": { type: "string" },
+  reps: { type: "string" },
+  strict: { type: "boolean" },
+} as const satisfies FlagSpecs;
+
+/** Parses the flags (exported for tests); bad ones throw InvalidInputError naming the flag. */
+export function parseOptions(argv: readonly string[]): Options | "help" {
+  const parsed = parseFlags(argv, FLAGS);
+  if (parsed.help) return "help";
+  const v = parsed.values;
   return {
-    objectMb: parseIntInRange("--object-mb", str("object-mb", "256"), 64, 4096),
-    memoryMb: parseIntInRange("--memory-mb", str("memory-mb", "512"), 256, 10240),
-    reps: parseIntInRange("--reps", str("reps", "2"), 1, 10),
-    strict: values.strict === true,
+    objectMb: parseIntInRange("--object-mb", v["object-mb"] ?? "256", 64, 4096),
+    memoryMb: parseIntInRange("--memory-mb", v["memory-mb"] ?? "512", 256, 10240),
+    reps: parseIntInRange("--reps", v.reps ?? "2", 1, 10),
+    strict: v.strict === true,
   };
 }
 

@@ -6,6 +6,13 @@ import { fullMatrix } from "./matrix";
 /** Shape of a run identifier: `run_<epoch ms>_<6 random [a-z0-9]>`. */
 export const RUN_ID_PATTERN = /^run_\d{13}_[a-z0-9]{6}$/;
 
+/** What a run id given in an invocation's event may look like: it becomes part of an S3 key. */
+export const RUN_ID_INPUT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** {@link RUN_ID_INPUT_PATTERN} in words, for error messages. */
+export const RUN_ID_INPUT_ALLOWED =
+  "1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit";
+
 const RUN_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 /**
@@ -67,9 +74,32 @@ export function functionName(cell: Cell, namePrefix = "", runTag = ""): string {
  * The longest `NAME_PREFIX` a new run may take: what Lambda's 64 characters leave beside the
  * longest cell's name with a run tag (`s3-experiment-events-1024mb-b100-rc10-xxxxxx`, 44).
  */
-export const MAX_NAME_PREFIX_LENGTH =
-  LAMBDA.maxFunctionNameLength -
-  Math.max(...fullMatrix().map((cell) => functionName(cell, "", "000000").length));
+export const MAX_NAME_PREFIX_LENGTH = maxNamePrefixLength(true);
+
+/** The longest `NAME_PREFIX` beside the longest cell's function name, with or without a run tag. */
+function maxNamePrefixLength(withRunTag: boolean): number {
+  const tag = withRunTag ? "000000" : "";
+  return (
+    LAMBDA.maxFunctionNameLength -
+    Math.max(...fullMatrix().map((cell) => functionName(cell, "", tag).length))
+  );
+}
+
+/**
+ * Checks a `NAME_PREFIX` given as `input` (a flag): Lambda's function-name characters, short
+ * enough for every cell's name (`withRunTag`: the names of an experiment run carry a run tag).
+ * @throws InvalidInputError naming `input`, the value and what is allowed.
+ */
+export function parseNamePrefix(input: string, raw: string, withRunTag = true): string {
+  const max = maxNamePrefixLength(withRunTag);
+  if (!NAME_PREFIX_PATTERN.test(raw) || raw.length > max) {
+    const why = withRunTag
+      ? `function names also carry a 7-character run tag, within Lambda's ${LAMBDA.maxFunctionNameLength}`
+      : `function names stay within Lambda's ${LAMBDA.maxFunctionNameLength}`;
+    throw new InvalidInputError(input, raw, `up to ${max} letters, digits, '-' and '_' (${why})`);
+  }
+  return raw;
+}
 
 /** The log group Lambda writes a function's logs to. */
 export function logGroupName(fnName: string): string {

@@ -8,7 +8,13 @@ import type { Cell } from "../core/cell";
 import { EMF, FUNCTION_TIMEOUT_SECONDS } from "../core/constants";
 import type { EmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
-import { functionName, newRunId, objectKey } from "../core/names";
+import {
+  functionName,
+  newRunId,
+  objectKey,
+  RUN_ID_INPUT_ALLOWED,
+  RUN_ID_INPUT_PATTERN,
+} from "../core/names";
 import { uploadBatch } from "./batch-upload";
 import { eventsPayload } from "./generators";
 import { emitRecord } from "./metrics";
@@ -39,9 +45,6 @@ export interface HandlerResponse {
   readonly multipart_parts: number;
 }
 
-/** What a run id given in the event may look like: it becomes part of an S3 key. */
-export const RUN_ID_INPUT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
 /**
  * Time kept back from the function timeout to abort a multipart upload and write the EMF
  * line before Lambda kills the function, ms: 5% of the remaining time, within [0.5 s, 10 s].
@@ -55,11 +58,7 @@ function runIdOf(event: unknown, nowMs: number): string {
   const raw = (event as { run_id?: unknown }).run_id;
   if (raw === undefined || raw === null) return newRunId(nowMs);
   if (typeof raw !== "string" || !RUN_ID_INPUT_PATTERN.test(raw)) {
-    throw new InvalidInputError(
-      "run_id",
-      raw,
-      "1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit",
-    );
+    throw new InvalidInputError("run_id", raw, RUN_ID_INPUT_ALLOWED);
   }
   return raw;
 }

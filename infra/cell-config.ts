@@ -23,6 +23,7 @@ import {
   parseOneOf,
 } from "../core/errors";
 import { functionName } from "../core/names";
+import { parseRegion } from "../core/region";
 
 /** The Pulumi config namespace of the project (`name` in Pulumi.yaml). */
 export const CONFIG_NAMESPACE = "s3ingest";
@@ -192,13 +193,15 @@ export function configKey(field: CellField): string {
  * Reads one cell from a stack's config map (`pulumi.runtime.allConfig()`: keys such as
  * `s3ingest:memoryMb`, `aws:region`, values as strings). An unknown `s3ingest:` key is an error
  * (a typo such as `s3ingest:memoryMB` would otherwise be silently ignored). The region is
- * `aws:region`, else `fallbackRegion` (the provider's own fallback, e.g. `AWS_REGION`).
+ * `aws:region`, else `fallbackRegion` (the provider's own fallback, `AWS_REGION`, named
+ * `fallbackInput` in errors), else the default; the one used must have a region's shape.
  *
  * @throws InvalidInputError naming the config key, its value and what is allowed.
  */
 export function readCellConfig(
   config: Readonly<Record<string, string | undefined>>,
-  fallbackRegion: string = DEFAULT_REGION,
+  fallbackRegion?: string,
+  fallbackInput = "AWS_REGION",
 ): CellConfig {
   const known = new Set<string>(CELL_FIELDS.map(configKey));
   for (const [key, value] of Object.entries(config)) {
@@ -210,6 +213,12 @@ export function readCellConfig(
     const raw = config[configKey(field)];
     return raw === "" ? undefined : raw;
   }, configKey);
-  const region = config["aws:region"] || fallbackRegion;
+  // Only the region in use is checked: a stray AWS_REGION beside aws:region does not matter.
+  const configured = config["aws:region"];
+  const region = configured
+    ? parseRegion("aws:region", configured)
+    : fallbackRegion
+      ? parseRegion(fallbackInput, fallbackRegion)
+      : DEFAULT_REGION;
   return { cell, settings: { ...settings, region } };
 }

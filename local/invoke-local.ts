@@ -10,13 +10,14 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { type FlagSpecs, parseFlags as parseCli } from "../core/cli";
 import { FUNCTION_TIMEOUT_SECONDS } from "../core/constants";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
+import { RUN_ID_INPUT_ALLOWED, RUN_ID_INPUT_PATTERN } from "../core/names";
 import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
+import { parseRegion } from "../core/region";
 import { readSettings } from "../handlers/settings";
-import { startS3Server } from "./s3/server";
+import type { S3Server } from "./s3/server";
 
 /** Flag → handler environment variable, with the default used when the flag is absent. */
 const FLAGS = {
@@ -49,8 +50,8 @@ Flags (default in brackets):
   --reserved-concurrency N       RESERVED_CONCURRENCY (recorded only) [0]
   --bucket NAME                  OUTPUT_BUCKET [s3x-invoke-local]
   --name-prefix PREFIX           NAME_PREFIX []
-  --run-id ID                    run_id of the event [generated]
-  --help                         this text
+  --run-id ID                    run_id of the event, 1-128 of A-Z a-z 0-9 . _ - [generated]
+  -h, --help                     this text
 
 Exit status: 0 success, 1 the invocation failed, 2 bad flags.
 `;
@@ -70,53 +71,39 @@ function loadHandler(): Handler {
   return fn as Handler;
 }
 
-/** All flags, as `--help` lists them. */
-const ALL_FLAGS = [...Object.keys(FLAGS), "run-id", "help"].map((f) => `--${f}`);
+/** The flags for {@link parseFlags}: each handler variable's, and the event's run id. */
+const SPECS = {
+  ...(Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: "string" }])) as Record<
+    Flag,
+    { readonly type: "string" }
+  >),
+  "run-id": { type: "string" },
+} as const satisfies FlagSpecs;
 
-/** Turns a `parseArgs` error into an InvalidInputError naming the flag and what is allowed. */
-function flagError(e: unknown): InvalidInputError {
-  const text = e instanceof Error ? e.message : String(e);
-  const code = (e as { code?: unknown }).code;
-  const option = /'([^' ]+)/.exec(text)?.[1] ?? text;
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    return new InvalidInputError("flag", option, `one of ${ALL_FLAGS.join(", ")}`);
-  }
-  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-    return new InvalidInputError("argument", option, `flags only (${ALL_FLAGS.join(", ")})`);
-  }
-  return new InvalidInputError(option, undefined, "a value after the flag");
-}
-
-/** Parses the flags into the handler's environment and event; bad flags throw InvalidInputError. */
-export function parseFlags(argv: readonly string[]): {
+/**
+ * Parses the flags into the handler's environment and event; bad flags throw
+ * InvalidInputError naming the flag (or, with `S3_ENDPOINT` set, the `AWS_REGION` the
+ * handler will read from `env`).
+ */
+export function parseFlags(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): {
   help: boolean;
   env: Record<string, string>;
   runId?: string;
 } {
-  const options = Object.fromEntries(
-    Object.keys(FLAGS).map((f) => [f, { type: "string" as const }]),
-  );
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: { ...options, "run-id": { type: "string" }, help: { type: "boolean" } },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (e: unknown) {
-    throw flagError(e);
-  }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  const env: Record<string, string> = {};
+  const parsed = parseCli(argv, SPECS);
+  if (parsed.help) return { help: true, env: {} };
+  const values = parsed.values;
+  const handlerEnv: Record<string, string> = {};
   for (const [flag, spec] of Object.entries(FLAGS) as [Flag, (typeof FLAGS)[Flag]][]) {
-    const v = values[flag];
-    env[spec.env] = typeof v === "string" ? v : spec.default;
+    handlerEnv[spec.env] = values[flag] ?? spec.default;
   }
-  if (env.NAME_PREFIX === "") delete env.NAME_PREFIX;
+  if (handlerEnv.NAME_PREFIX === "") delete handlerEnv.NAME_PREFIX;
   // Validate with the handler's own rules, reported under the flag's name.
   try {
-    readSettings(env);
+    readSettings(handlerEnv);
   } catch (e: unknown) {
     if (!isInvalidInputError(e)) throw e;
     const flag = (Object.entries(FLAGS) as [Flag, (typeof FLAGS)[Flag]][]).find(
@@ -124,8 +111,13 @@ export function parseFlags(argv: readonly string[]): {
     )?.[0];
     throw new InvalidInputError(flag === undefined ? e.input : `--${flag}`, e.value, e.allowed);
   }
+  // Without S3_ENDPOINT the local server sets the region; with it, the handler reads AWS_REGION.
+  if (env.S3_ENDPOINT && env.AWS_REGION) parseRegion("AWS_REGION", env.AWS_REGION);
   const runId = values["run-id"];
-  return { help: values.help === true, env, ...(typeof runId === "string" ? { runId } : {}) };
+  if (runId !== undefined && !RUN_ID_INPUT_PATTERN.test(runId)) {
+    throw new InvalidInputError("--run-id", runId, RUN_ID_INPUT_ALLOWED);
+  }
+  return { help: false, env: handlerEnv, ...(runId === undefined ? {} : { runId }) };
 }
 
 async function createBucket(
@@ -134,6 +126,7 @@ async function createBucket(
   bucket: string,
   credentials: { accessKeyId: string; secretAccessKey: string },
 ): Promise<void> {
+  const { CreateBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
   const client = new S3Client({ endpoint, region, forcePathStyle: true, credentials });
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -160,12 +153,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const saved = { ...process.env };
   let dataDir: string | undefined;
-  let server: Awaited<ReturnType<typeof startS3Server>> | undefined;
+  let server: S3Server | undefined;
   try {
     const handler = loadHandler();
     Object.assign(process.env, flags.env);
     if (!process.env.S3_ENDPOINT) {
       dataDir = await mkdtemp(join(tmpdir(), "s3x-invoke-local-"));
+      // Loaded here, not at the top: --help and bad flags answer without the S3 server and SDK.
+      const { startS3Server } = await import("./s3/server");
       server = await startS3Server({ dataDir, port: 0 });
       process.env.S3_ENDPOINT = server.endpoint;
       process.env.AWS_ACCESS_KEY_ID = server.credentials.accessKeyId;

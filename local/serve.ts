@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Cell, DEFAULT_CELL_SETTINGS } from "../core/cell";
+import { type FlagSpecs, parseFlags } from "../core/cli";
 import type { DeployedCell } from "../core/deployer";
 import {
   InvalidInputError,
@@ -16,8 +17,9 @@ import {
   parseOneOf,
 } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
-import { type LocalBackend, startLocalBackend } from "./backend";
-import { LocalDeployer } from "./deployer";
+import { parseNamePrefix } from "../core/names";
+import type { LocalBackend } from "./backend";
+import type { LocalDeployer } from "./deployer";
 
 /** What `--help` prints. */
 export const USAGE = `Usage: npx ts-node local/serve.ts [options]
@@ -33,7 +35,7 @@ Options:
   --logs-port N               CloudWatch Logs endpoint port on 127.0.0.1 (default: any free port)
   --account-concurrency N     concurrency shared by unreserved functions (default: 100)
   --cpu-scaling auto|off      CPU cgroups of memory/1769 vCPU per environment (default: auto)
-  --name-prefix P             NAME_PREFIX of the function names (default: none)
+  --name-prefix P             NAME_PREFIX of the function names: letters, digits, - and _ (default: none)
   -h, --help                  this text
 `;
 
@@ -49,48 +51,41 @@ export interface ServeOptions {
   readonly namePrefix: string;
 }
 
-const FLAGS = [
-  "--matrix",
-  "--data-dir",
-  "--port",
-  "--s3-port",
-  "--logs-port",
-  "--account-concurrency",
-  "--cpu-scaling",
-  "--name-prefix",
-] as const;
+const FLAGS = {
+  matrix: { type: "string" },
+  "data-dir": { type: "string" },
+  port: { type: "string" },
+  "s3-port": { type: "string" },
+  "logs-port": { type: "string" },
+  "account-concurrency": { type: "string" },
+  "cpu-scaling": { type: "string" },
+  "name-prefix": { type: "string" },
+} as const satisfies FlagSpecs;
 
 /** Parses argv (without node and script); throws InvalidInputError naming the flag. */
 export function parseServeArgs(argv: readonly string[]): ServeOptions | "help" {
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    if (arg === "--help" || arg === "-h") return "help";
-    const eq = arg.indexOf("=");
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!(FLAGS as readonly string[]).includes(flag)) {
-      throw new InvalidInputError("argument", arg, `one of ${FLAGS.join(", ")}, --help`);
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new InvalidInputError(flag, undefined, "a value");
-    values.set(flag, value);
-  }
-  const port = (flag: string) => {
-    const raw = values.get(flag);
-    return raw === undefined ? undefined : parseIntInRange(flag, raw, 0, 65535);
+  const parsed = parseFlags(argv, FLAGS);
+  if (parsed.help) return "help";
+  const v = parsed.values;
+  const port = (flag: "port" | "s3-port" | "logs-port") => {
+    const raw = v[flag];
+    return raw === undefined ? undefined : parseIntInRange(`--${flag}`, raw, 0, 65535);
   };
-  const concurrency = values.get("--account-concurrency");
+  const concurrency = v["account-concurrency"];
+  const dataDir = v["data-dir"];
+  if (dataDir === "") throw new InvalidInputError("--data-dir", dataDir, "a directory path");
   return {
-    cells: parseMatrix(values.get("--matrix") ?? "full"),
-    ...(values.has("--data-dir") ? { dataDir: resolve(values.get("--data-dir") ?? "") } : {}),
-    ...(port("--port") === undefined ? {} : { port: port("--port") }),
-    ...(port("--s3-port") === undefined ? {} : { s3Port: port("--s3-port") }),
-    ...(port("--logs-port") === undefined ? {} : { logsPort: port("--logs-port") }),
+    cells: parseMatrix(v.matrix ?? "full", "--matrix"),
+    ...(dataDir === undefined ? {} : { dataDir: resolve(dataDir) }),
+    ...(port("port") === undefined ? {} : { port: port("port") }),
+    ...(port("s3-port") === undefined ? {} : { s3Port: port("s3-port") }),
+    ...(port("logs-port") === undefined ? {} : { logsPort: port("logs-port") }),
     ...(concurrency === undefined
       ? {}
       : { accountConcurrency: parseIntInRange("--account-concurrency", concurrency, 1, 10_000) }),
-    cpuScaling: parseOneOf("--cpu-scaling", values.get("--cpu-scaling") ?? "auto", ["auto", "off"]),
-    namePrefix: values.get("--name-prefix") ?? "",
+    cpuScaling: parseOneOf("--cpu-scaling", v["cpu-scaling"] ?? "auto", ["auto", "off"]),
+    // Serve mode names functions without a run tag.
+    namePrefix: parseNamePrefix("--name-prefix", v["name-prefix"] ?? "", false),
   };
 }
 
@@ -127,11 +122,14 @@ function describe(
     ...deployed.map((d) => `    ${d.functionName} -> ${d.bucket}`),
   ];
   if (first !== undefined) {
+    // fileb:// sends the file's bytes as they are in both AWS CLI v1 and v2 (an inline
+    // --payload is base64 in v2 unless --cli-binary-format raw-in-base64-out, which v1 rejects).
     lines.push(
-      "Example:",
+      "Example (AWS CLI v1 or v2):",
+      `  printf '%s' '{"run_id":"run_0000000000000_serve0"}' > event.json`,
       `  AWS_ACCESS_KEY_ID=${s3.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${s3.credentials.secretAccessKey} ` +
         `AWS_REGION=${runtime.region} aws lambda invoke --endpoint-url ${runtime.endpoint} ` +
-        `--function-name ${first.functionName} --cli-binary-format raw-in-base64-out --payload '{"run_id":"run_0000000000000_serve0"}' ` +
+        `--function-name ${first.functionName} --payload fileb://event.json ` +
         "--log-type Tail --query LogResult --output text out.json | base64 -d",
       `  AWS_ACCESS_KEY_ID=${s3.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${s3.credentials.secretAccessKey} ` +
         `AWS_REGION=${runtime.region} aws s3 ls --endpoint-url ${s3.endpoint} s3://${first.bucket} --recursive`,
@@ -168,6 +166,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const live: Cell[] = [];
   let code = 0;
   try {
+    // Loaded after the flags: --help and bad flags answer without the whole backend.
+    const { startLocalBackend } = await import("./backend");
+    const { LocalDeployer } = await import("./deployer");
     backend = await startLocalBackend({
       dataDir,
       cpuScaling: options.cpuScaling,

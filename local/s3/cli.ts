@@ -3,6 +3,7 @@
  * credentials, and shuts down cleanly on SIGINT/SIGTERM.
  */
 import { resolve } from "node:path";
+import { type FlagSpecs, parseFlags } from "../../core/cli";
 import { InvalidInputError, isInvalidInputError, parseIntInRange } from "../../core/errors";
 import { DEFAULT_S3_CREDENTIALS, type S3Server, startS3Server } from "./server";
 
@@ -13,7 +14,7 @@ Runs the local S3-compatible server on 127.0.0.1 in the foreground until Ctrl-C.
   --port N         port to listen on (default 9000; 0 picks a free port)
   --data-dir DIR   where buckets and objects are stored (default .s3-local in the current
                    directory); objects survive a restart
-  --help           show this help
+  -h, --help       show this help
 
 Credentials: access key ${DEFAULT_S3_CREDENTIALS.accessKeyId}, secret ${DEFAULT_S3_CREDENTIALS.secretAccessKey}, region us-east-1.
 `;
@@ -25,37 +26,21 @@ export interface CliOptions {
   help: boolean;
 }
 
+const FLAGS = {
+  port: { type: "string" },
+  "data-dir": { type: "string" },
+} as const satisfies FlagSpecs;
+
 /** Parses the flags; bad input throws InvalidInputError naming flag, value and what is allowed. */
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { port: 9000, dataDir: resolve(".s3-local"), help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const eq = arg.indexOf("=");
-    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
-    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string | undefined => {
-      if (inline !== undefined) return inline;
-      i += 1;
-      return argv[i];
-    };
-    switch (flag) {
-      case "--help":
-      case "-h":
-        options.help = true;
-        break;
-      case "--port":
-        options.port = parseIntInRange("--port", value(), 0, 65535);
-        break;
-      case "--data-dir": {
-        const dir = value();
-        if (dir === undefined || dir === "")
-          throw new InvalidInputError("--data-dir", dir, "a directory path");
-        options.dataDir = resolve(dir);
-        break;
-      }
-      default:
-        throw new InvalidInputError("flag", arg, "--port, --data-dir, --help");
-    }
+  const parsed = parseFlags(argv, FLAGS);
+  const options: CliOptions = { port: 9000, dataDir: resolve(".s3-local"), help: parsed.help };
+  if (parsed.help) return options;
+  const { port, "data-dir": dir } = parsed.values;
+  if (port !== undefined) options.port = parseIntInRange("--port", port, 0, 65535);
+  if (dir !== undefined) {
+    if (dir === "") throw new InvalidInputError("--data-dir", dir, "a directory path");
+    options.dataDir = resolve(dir);
   }
   return options;
 }

@@ -208,10 +208,12 @@ t.test(
   },
 );
 
-t.test("--help prints usage and exits 0", async (t) => {
-  const r = await run(["--help"]);
-  t.equal(r.code, 0, "exit 0");
-  t.match(r.out, /^Usage: npm run analyze -- <run directory>/, "usage");
+t.test("--help and -h print usage and exit 0", async (t) => {
+  for (const argv of [["--help"], ["-h"], ["a", "b", "--frobnicate", "-h"]]) {
+    const r = await run(argv);
+    t.equal(r.code, 0, `${argv.join(" ")}: exit 0`);
+    t.match(r.out, /^Usage: npm run analyze -- <run directory>/, `${argv.join(" ")}: usage`);
+  }
 });
 
 t.test("bad input exits 2 with a message naming the input", async (t) => {
@@ -224,7 +226,28 @@ t.test("bad input exits 2 with a message naming the input", async (t) => {
     ],
     [
       [FIXTURE, "--pricing"],
-      /^analyze: --pricing=\(missing\) is invalid: allowed a value after the flag/,
+      /^analyze: --pricing=\(missing\) is invalid: allowed a value after the flag\n$/,
+    ],
+    [
+      [FIXTURE, "--pricing", "--strategy", "cost"],
+      /^analyze: --pricing=\(missing\) is invalid: allowed a value after the flag \(--strategy is a flag; a value that starts with - is written --pricing=VALUE\)\n$/,
+    ],
+    [
+      [FIXTURE, "--out-dir="],
+      /^analyze: --out-dir="" is invalid: allowed a value after the flag\n$/,
+    ],
+    [
+      [FIXTURE, "--balanced-weight", "-1"],
+      /^analyze: --balanced-weight="-1" is invalid: allowed a number from 0 \(speed only\) to 1 \(cost only\)\n$/,
+    ],
+    [[FIXTURE, "--help=1"], /^analyze: --help="1" is invalid: allowed no value \(a switch\)\n$/],
+    [
+      [FIXTURE, "--strategy", "cost", "--strategy", "speed"],
+      /^analyze: --strategy="speed" is invalid: allowed the flag at most once\n$/,
+    ],
+    [
+      ["a", "b"],
+      /^analyze: run directory="a b" is invalid: allowed exactly one run directory, e\.g\. npm run analyze -- results\/<run>\n$/,
     ],
     [
       [FIXTURE, "--pricing", join(root, "bad.json")],

@@ -1,5 +1,10 @@
 import t from "tap";
-import { LOCAL_DEFAULTS, parseArgs, type RunOptions } from "../../automation/cli-args";
+import {
+  LOCAL_DEFAULTS,
+  localDefaultFlag,
+  parseArgs,
+  type RunOptions,
+} from "../../automation/cli-args";
 
 function run(argv: string[]): RunOptions {
   const p = parseArgs(argv, () => 0.5);
@@ -7,8 +12,57 @@ function run(argv: string[]): RunOptions {
   return p.options;
 }
 
-t.test("--help wins over every other flag", async (t) => {
+t.test("--help and -h win over every other flag", async (t) => {
   t.same(parseArgs(["--trials", "3", "--help"]), { mode: "help" }, "help mode");
+  t.same(parseArgs(["--bogus", "-h"]), { mode: "help" }, "-h, even after a bad flag");
+});
+
+t.test("--invocations takes N for both workloads or per-workload values", async (t) => {
+  t.same(run(["--invocations", "7"]).invocations, { events: 7, batch: 7 }, "N");
+  t.same(
+    run(["--invocations", "events=30,batch=3"]).invocations,
+    { events: 30, batch: 3 },
+    "events=30,batch=3",
+  );
+  const one = run(["--invocations=batch=4"]);
+  t.same(one.invocations, { events: 30, batch: 4 }, "an unnamed workload keeps its default");
+  t.same(one.localDefaults.invocations, LOCAL_DEFAULTS.invocations, "the default is recorded");
+  t.same(
+    run(["--backend", "aws", "--invocations", "events=9"]).invocations,
+    { events: 9, batch: 20 },
+    "the seed's default on aws",
+  );
+  t.equal(
+    localDefaultFlag("invocations", LOCAL_DEFAULTS.invocations),
+    "--invocations events=30,batch=3",
+    "the plan's hint is what the flag accepts",
+  );
+  t.same(
+    run([localDefaultFlag("invocations", { events: 30, batch: 3 }).replace(" ", "=")]).invocations,
+    { events: 30, batch: 3 },
+    "and the flag takes it back",
+  );
+  const allowed =
+    "allowed N for both workloads or events=N,batch=M (either or both), N from 1 to 10000";
+  for (const raw of [
+    '{"events":30,"batch":3}',
+    "0",
+    "events=0",
+    "events=1,events=2",
+    "stream=3",
+    "events=1.5",
+    "10001",
+    "",
+  ]) {
+    t.throws(
+      () => parseArgs(["--invocations", raw]),
+      {
+        name: "InvalidInputError",
+        message: `--invocations=${JSON.stringify(raw)} is invalid: ${allowed}`,
+      },
+      raw,
+    );
+  }
 });
 
 t.test("no flags: the full matrix on the local backend with the local defaults", async (t) => {
@@ -49,10 +103,16 @@ t.test("bad flags and values name the flag, the value and what is allowed", asyn
   const cases: [string[], string][] = [
     [
       ["--bogus"],
-      'flag="--bogus" is invalid: allowed one of --matrix, --invocations, --trials, --concurrency, --backend, --region, --architecture, --object-mb, --event-bytes, --parallel, --out, --resume, --cleanup, --reharvest, --seed, --name-prefix, --warmup, --arrival-rate, --duration, --precision, --sigma, --local-network-mbps, --local-s3-latency-ms, --dry-run, --yes, --help',
+      'flag="--bogus" is invalid: allowed one of --matrix, --invocations, --trials, --concurrency, --backend, --region, --architecture, --object-mb, --event-bytes, --parallel, --out, --resume, --cleanup, --reharvest, --seed, --name-prefix, --warmup, --arrival-rate, --duration, --precision, --sigma, --local-network-mbps, --local-s3-latency-ms, --dry-run, --yes, --help (-h)',
     ],
     [["--trials", "0"], '--trials="0" is invalid: allowed an integer from 1 to 100'],
     [["--trials"], "--trials=(missing) is invalid: allowed a value after the flag"],
+    [
+      ["--trials", "--yes"],
+      "--trials=(missing) is invalid: allowed a value after the flag (--yes is a flag; a value that starts with - is written --trials=VALUE)",
+    ],
+    [["--trials", "-1"], '--trials="-1" is invalid: allowed an integer from 1 to 100'],
+    [["--help=1"], '--help="1" is invalid: allowed no value (a switch)'],
     [["--backend", "gcp"], '--backend="gcp" is invalid: allowed one of local, aws'],
     [["--architecture", "arm"], '--architecture="arm" is invalid: allowed one of arm64, x86_64'],
     [

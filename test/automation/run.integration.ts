@@ -2,7 +2,7 @@
  * End to end on the local backend: the CLI runs small matrices against the real local S3
  * server and Lambda runtime (dist/handler.js, `npm run build`).
  */
-import { type ChildProcess, execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
@@ -25,6 +25,7 @@ import { readJsonl } from "../../automation/jsonl";
 import { liveEntries } from "../../automation/ledger";
 import { EXIT, main, type RunIo } from "../../automation/run";
 import { billedDurationMs } from "../../core/billing";
+import { PROJECT_ROOT } from "../../core/paths";
 import { DEFAULT_PRICING } from "../../core/pricing";
 import type { InvocationRecord, Manifest } from "../../core/run-files";
 import { spawnProjectScript } from "../helpers/project-cli";
@@ -111,9 +112,23 @@ function alive(pid: number): boolean {
 }
 
 t.test("--help exits 0 and bad flags exit 2 with the exact message", async (t) => {
-  const help = fakeIo();
-  t.equal(await main(["--help"], help), EXIT.ok, "help exits 0");
-  t.match(help.out(), /^Usage: npx ts-node automation\/run.ts/, "usage printed");
+  for (const flag of ["--help", "-h"]) {
+    const help = fakeIo();
+    t.equal(await main([flag], help), EXIT.ok, `${flag} exits 0`);
+    t.match(help.out(), /^Usage: npx ts-node automation\/run.ts/, `${flag}: usage printed`);
+  }
+  for (const [argv, message] of [
+    [["--help=1"], '--help="1" is invalid: allowed no value (a switch)'],
+    [["--trials", "-1"], '--trials="-1" is invalid: allowed an integer from 1 to 100'],
+    [
+      ["--invocations", '{"events":30,"batch":3}'],
+      '--invocations="{\\"events\\":30,\\"batch\\":3}" is invalid: allowed N for both workloads or events=N,batch=M (either or both), N from 1 to 10000',
+    ],
+  ] as const) {
+    const io = fakeIo();
+    t.equal(await main(argv, io), EXIT.usage, `${argv.join(" ")} exits 2`);
+    t.equal(io.err(), `${message}\n`, `${argv.join(" ")}: exact message`);
+  }
   const bad = fakeIo();
   t.equal(await main(["--concurrency", "lots"], bad), EXIT.usage, "bad value exits 2");
   t.equal(
@@ -138,6 +153,24 @@ t.test("--help exits 0 and bad flags exit 2 with the exact message", async (t) =
       `--out ${out}: exact message, no stack, no spin`,
     );
   }
+});
+
+t.test("--help and bad flags load neither the AWS SDK, Pulumi nor the local backend", async (t) => {
+  const script = `
+    const { main } = require("./automation/run.ts");
+    const quiet = { write: () => true };
+    (async () => {
+      const codes = [await main(["--help"], { stdout: quiet, stderr: quiet }), await main(["--bogus"], { stdout: quiet, stderr: quiet })];
+      const heavy = Object.keys(require.cache).filter((f) => /@aws-sdk|@pulumi|[/]local[/]/.test(f));
+      process.stdout.write(JSON.stringify({ codes, heavy }));
+    })();`;
+  const child = spawnSync(
+    "/usr/bin/env",
+    ["-u", "NODE_OPTIONS", process.execPath, "-r", "ts-node/register", "-e", script],
+    { cwd: PROJECT_ROOT, encoding: "utf8" },
+  );
+  t.equal(child.stderr, "", "no errors");
+  t.same(JSON.parse(child.stdout), { codes: [0, 2], heavy: [] }, "nothing heavy loaded");
 });
 
 t.test("a bad combination of load flags exits 2 naming both", async (t) => {
@@ -236,23 +269,25 @@ t.test("--backend aws: preflight, estimate, and no deploy without confirmation",
       unreservedConcurrentExecutions: limit,
     }),
   });
-  const dry = fakeIo(account(1000));
+  // The default fakeIo has no Pulumi CLI and no credentials: every preflight call fails.
+  const dry = fakeIo();
   t.equal(
     await main(["--backend", "aws", "--dry-run", "--seed", "1"], dry),
     EXIT.ok,
-    "dry run exits 0",
+    "dry run exits 0 without the Pulumi CLI or credentials",
   );
   t.match(dry.out(), /Estimated AWS cost of this run:/, "estimate printed");
-  t.match(
-    dry.out(),
-    /Preflight ok: Pulumi v3.200.0, account 123456789012, Lambda concurrency 1000 unreserved of 1000, at most 50 reserved at once/,
-    "preflight reported",
-  );
   t.match(
     dry.out(),
     /Plan: 54 cells \(--matrix full\) on aws, 5 trials, 50 events \/ 20 batch invocations/,
     "the seed's defaults",
   );
+  t.match(
+    dry.out(),
+    /Dry run: nothing was created.\nNot checked by a dry run; the real run checks first: the Pulumi CLI \(pulumi version\), AWS credentials \(STS GetCallerIdentity\) and the account's Lambda concurrency in the region \(GetAccountSettings: at least 100 left unreserved beside the reserved cells, and room in the unreserved pool for --parallel x --concurrency\).\n$/,
+    "says what the real run checks",
+  );
+  t.equal(dry.err(), "", "nothing on stderr");
 
   const out = join(root, "aws-unconfirmed");
   const unconfirmed = fakeIo(account(1000));

@@ -202,6 +202,24 @@ t.test("bad config names the key, the value and what is allowed", async (t) => {
   }
 });
 
+t.test("the region in use has a region's shape, named as the user set it", async (t) => {
+  const allowed = "allowed an AWS region name such as us-east-1";
+  t.throws(() => readCellConfig({ ...EVENTS, "aws:region": "mars" }), {
+    name: "InvalidInputError",
+    message: `aws:region="mars" is invalid: ${allowed}`,
+  });
+  t.throws(() => readCellConfig(BATCH, "us_east_1"), {
+    name: "InvalidInputError",
+    message: `AWS_REGION="us_east_1" is invalid: ${allowed}`,
+  });
+  t.equal(
+    readCellConfig(EVENTS, "mars").settings.region,
+    "eu-central-1",
+    "AWS_REGION is not read when aws:region is set",
+  );
+  t.equal(readCellConfig(BATCH, "").settings.region, "us-east-1", "empty: the default");
+});
+
 t.test("the field labels are the caller's", async (t) => {
   t.throws(
     () =>

@@ -42,10 +42,12 @@ function lines(stdout: string): unknown[] {
     .map((l) => JSON.parse(l) as unknown);
 }
 
-t.test("--help prints the usage and exits 0", async (t) => {
-  const r = await run(t, ["--help"]);
-  t.equal(r.code, 0, "exit 0");
-  t.equal(r.stdout, USAGE, "the usage text");
+t.test("--help and -h print the usage and exit 0", async (t) => {
+  for (const flag of ["--help", "-h"]) {
+    const r = await run(t, [flag, "--workload", "nope"]);
+    t.equal(r.code, 0, `${flag}: exit 0`);
+    t.equal(r.stdout, USAGE, `${flag}: the usage text`);
+  }
 });
 
 t.test("bad flags exit 2 naming the flag, the value and what is allowed", async (t) => {
@@ -60,7 +62,20 @@ t.test("bad flags exit 2 naming the flag, the value and what is allowed", async 
     ],
     [["--workload", "stream"], '--workload="stream" is invalid: allowed one of events, batch'],
     [["--bogus", "1"], 'flag="--bogus" is invalid: allowed one of --workload, --memory-mb'],
-    [["--batch-events"], "--batch-events=(missing) is invalid: allowed a value after the flag"],
+    [["--batch-events"], "--batch-events=(missing) is invalid: allowed a value after the flag\n"],
+    [
+      ["--reserved-concurrency", "-1"],
+      '--reserved-concurrency="-1" is invalid: allowed an integer from 0 to 100000\n',
+    ],
+    [["--help=1"], '--help="1" is invalid: allowed no value (a switch)\n'],
+    [
+      ["--run-id", "../x"],
+      "--run-id=\"../x\" is invalid: allowed 1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit\n",
+    ],
+    [
+      ["--name-prefix", "a/b"],
+      "--name-prefix=\"a/b\" is invalid: allowed letters, digits, '-' and '_'\n",
+    ],
   ];
   for (const [argv, message] of cases) {
     const r = await run(t, argv);
@@ -68,6 +83,17 @@ t.test("bad flags exit 2 naming the flag, the value and what is allowed", async 
     t.ok(r.stderr.startsWith(`invoke-local: ${message}`), `${argv.join(" ")}: ${message}`);
     t.equal(r.stdout, "", `${argv.join(" ")}: nothing on stdout`);
   }
+});
+
+t.test("with S3_ENDPOINT set, a malformed AWS_REGION exits 2 naming it", async (t) => {
+  const r = await run(t, [], { S3_ENDPOINT: "http://127.0.0.1:9", AWS_REGION: "mars" });
+  t.equal(r.code, 2, "exit 2");
+  t.ok(
+    r.stderr.startsWith(
+      'invoke-local: AWS_REGION="mars" is invalid: allowed an AWS region name such as us-east-1\n',
+    ),
+    r.stderr.split("\n")[0] ?? "",
+  );
 });
 
 t.test(

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
@@ -103,8 +103,8 @@ t.test(
     );
     t.match(
       out,
-      /Example:\n {2}AWS_ACCESS_KEY_ID=\S+ AWS_SECRET_ACCESS_KEY=\S+ AWS_REGION=us-east-1 aws lambda invoke --endpoint-url /,
-      "example command",
+      /Example \(AWS CLI v1 or v2\):\n {2}printf '%s' '\{"run_id":"run_0000000000000_serve0"\}' > event.json\n {2}AWS_ACCESS_KEY_ID=\S+ AWS_SECRET_ACCESS_KEY=\S+ AWS_REGION=us-east-1 aws lambda invoke --endpoint-url http:\/\/127\.0\.0\.1:\d+ --function-name s3-experiment-events-512mb-b10-rc0 --payload fileb:\/\/event.json --log-type Tail --query LogResult --output text out.json \| base64 -d\n/,
+      "example command, in the form both AWS CLI v1 and v2 accept",
     );
     t.ok(s3Endpoint !== "", "S3 endpoint printed");
     const logsEndpoint = /Logs endpoint: +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? "";
@@ -121,6 +121,8 @@ t.test(
     });
     t.teardown(() => clients.cleanup());
     const outFile = join(clients.dir, "out.json");
+    const eventFile = join(clients.dir, "event.json");
+    writeFileSync(eventFile, '{"run_id":"run_1700000000000_serve1"}');
     const run = await runClient(
       AWS_CLI,
       [
@@ -131,10 +133,9 @@ t.test(
         "invoke",
         "--function-name",
         "s3-experiment-events-512mb-b10-rc10",
-        "--cli-binary-format",
-        "raw-in-base64-out",
+        // As the printed example: a fileb:// payload, which AWS CLI v1 reads the same way.
         "--payload",
-        '{"run_id":"run_1700000000000_serve1"}',
+        `fileb://${eventFile}`,
         outFile,
       ],
       clients.aws.env,

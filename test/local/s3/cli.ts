@@ -58,6 +58,7 @@ t.test("flags: defaults, --port and --data-dir, inline values", async (t) => {
     "explicit port and data dir",
   );
   t.equal(parseArgs(["--help"]).help, true, "--help");
+  t.equal(parseArgs(["--port", "x", "-h"]).help, true, "-h, winning over a bad value");
 });
 
 t.test("bad flags fail with a message naming flag, value and what is allowed", async (t) => {
@@ -71,15 +72,30 @@ t.test("bad flags fail with a message naming flag, value and what is allowed", a
   });
   t.throws(() => parseArgs(["--verbose"]), {
     name: "InvalidInputError",
-    message: 'flag="--verbose" is invalid: allowed --port, --data-dir, --help',
+    message: 'flag="--verbose" is invalid: allowed one of --port, --data-dir, --help (-h)',
+  });
+  t.throws(() => parseArgs(["--port", "-1"]), {
+    message: '--port="-1" is invalid: allowed an integer from 0 to 65535',
+  });
+  t.throws(() => parseArgs(["--port"]), {
+    message: "--port=(missing) is invalid: allowed a value after the flag",
+  });
+  t.throws(() => parseArgs(["--data-dir="]), {
+    message: '--data-dir="" is invalid: allowed a directory path',
+  });
+  t.throws(() => parseArgs(["--help=1"]), {
+    message: '--help="1" is invalid: allowed no value (a switch)',
   });
 });
 
 t.test("--help prints usage and exits 0; a bad flag exits 2", async (t) => {
-  const [help, bad] = await Promise.all([
+  const [help, short, bad] = await Promise.all([
     finished(runCli(["--help"])),
+    finished(runCli(["-h"])),
     finished(runCli(["--port", "x"])),
   ]);
+  t.equal(short.code, 0, "-h exits 0");
+  t.equal(short.stdout, help.stdout, "-h prints the same usage");
   t.equal(help.code, 0, `--help exits 0 ${help.stderr}`);
   t.match(help.stdout, /Usage: npm run s3:local/, "usage on stdout");
   t.match(
