@@ -378,6 +378,8 @@ export function loadRun(dir: string): LoadedRun {
   // Journal first: it knows each run's cell and trial even if every invocation was throttled,
   // which runs --resume discarded, and which cells ended failed.
   const journal = new JournalFacts();
+  /** Each cell's function name by its latest `deployed` entry so far. */
+  const deployedNames = new Map<string, string>();
   if (existsSync(journalFile)) {
     forEachLine(journalFile, (line) => {
       if (line.trim() === "") return;
@@ -393,10 +395,19 @@ export function loadRun(dir: string): LoadedRun {
         return;
       }
       journal.add(v.cell_id, v.phase, v.run_id, v.detail);
+      const detail = isObject(v.detail) ? v.detail : undefined;
+      if (v.phase === "deployed" && typeof detail?.function_name === "string") {
+        deployedNames.set(v.cell_id, detail.function_name);
+      }
       if (typeof v.run_id === "string" && v.run_id !== "") {
         const run = runs[runOf(v.run_id)];
         if (run === undefined) return;
         assignCell(run, v.cell_id);
+        // The function of the attempt the run was made in (the manifest has the first's).
+        const deployedName = deployedNames.get(v.cell_id);
+        if (v.phase === "trial-start" && deployedName !== undefined) {
+          run.functionName = deployedName;
+        }
         if (typeof v.trial === "number") run.trial = v.trial;
         if (v.trial === 0) run.warmup = true;
       }

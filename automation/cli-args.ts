@@ -18,7 +18,7 @@ import {
 } from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
-import { MAX_NAME_PREFIX_LENGTH } from "../core/names";
+import { MAX_NAME_PREFIX_LENGTH, NAME_PREFIX_ALLOWED } from "../core/names";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import type { Backend, LoadModel } from "../core/run-files";
 
@@ -217,11 +217,7 @@ function tokenize(argv: readonly string[]): Map<string, string | true> {
 function parseNamePrefix(raw: string): string {
   const maxLength = MAX_NAME_PREFIX_LENGTH;
   if (!NAME_PREFIX_PATTERN.test(raw) || raw.length > maxLength) {
-    throw new InvalidInputError(
-      "--name-prefix",
-      raw,
-      `up to ${maxLength} letters, digits, '-' and '_' (function names also carry a 7-character run tag, within Lambda's ${LAMBDA.maxFunctionNameLength})`,
-    );
+    throw new InvalidInputError("--name-prefix", raw, NAME_PREFIX_ALLOWED);
   }
   return raw;
 }

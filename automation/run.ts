@@ -151,7 +151,7 @@ const LOCAL_HARVEST_TIMINGS: AwsHarvesterOptions = {
 interface BackendSession {
   readonly deployer: Deployer;
   harvesterFor(region: string): Harvester;
-  resourceName(cell: Cell): string;
+  resourceName(cell: Cell, attempt: number): string;
   readonly local?: LocalFidelity;
   stop(): Promise<void>;
 }
@@ -175,7 +175,8 @@ async function openBackend(
     return {
       deployer,
       harvesterFor: () => harvester,
-      resourceName: (cell) => functionName(cell, settings.namePrefix, settings.runTag),
+      resourceName: (cell, attempt) =>
+        functionName(cell, settings.namePrefix, settings.runTag, attempt),
       local: {
         cpu_scaling_emulated: local.runtime.cpuScalingEmulated,
         account_concurrency: local.runtime.accountConcurrency,

@@ -40,19 +40,39 @@ export function newRunTag(random: () => number = Math.random): string {
 }
 
 /**
- * The function name of a cell:
- * `{prefix}s3-experiment-{workload}-{memory}mb-{factor}-rc{reserved}[-{runTag}]`, factor
- * `b{BATCH_EVENTS}` or `p{MULTIPART_MB}mb`. The run tag (see {@link newRunTag}) is absent in
- * runs made before it existed and in the manually deployed dev stack.
+ * The highest deploy attempt of one cell in one run that still gets a name of its own
+ * (`-2` … `-99`; see {@link functionName}): far more `--resume`s than a run ever needs, and
+ * what {@link MAX_NAME_PREFIX_LENGTH} reserves room for.
  */
-export function functionName(cell: Cell, namePrefix = "", runTag = ""): string {
+export const MAX_DEPLOY_ATTEMPT = 99;
+
+/**
+ * The function name of a cell:
+ * `{prefix}s3-experiment-{workload}-{memory}mb-{factor}-rc{reserved}[-{runTag}][-{attempt}]`,
+ * factor `b{BATCH_EVENTS}` or `p{MULTIPART_MB}mb`. The run tag (see {@link newRunTag}) is
+ * absent in runs made before it existed and in the manually deployed dev stack. `attempt` is
+ * the cell's deploy attempt in this run (1 for the first, no suffix; `-2`, `-3`… for each
+ * redeploy by `--resume`): the log group of a destroyed attempt is retained (CreateLogGroup of
+ * the same name is ResourceAlreadyExistsException) and a function leaked by an interrupted
+ * attempt still holds its name (ResourceConflictException), so every attempt has its own.
+ */
+export function functionName(cell: Cell, namePrefix = "", runTag = "", attempt = 1): string {
   if (!NAME_PREFIX_PATTERN.test(namePrefix)) {
     throw new InvalidInputError("NAME_PREFIX", namePrefix, "letters, digits, '-' and '_'");
   }
   if (runTag !== "" && !RUN_TAG_PATTERN.test(runTag)) {
     throw new InvalidInputError("run tag", runTag, "6 lowercase letters or digits, or none");
   }
-  const name = `${namePrefix}s3-experiment-${cellId(cell)}${runTag === "" ? "" : `-${runTag}`}`;
+  if (!Number.isInteger(attempt) || attempt < 1 || attempt > MAX_DEPLOY_ATTEMPT) {
+    throw new InvalidInputError(
+      "deploy attempt",
+      attempt,
+      `an integer from 1 to ${MAX_DEPLOY_ATTEMPT} (a cell redeployed more often needs a new run)`,
+    );
+  }
+  const name =
+    `${namePrefix}s3-experiment-${cellId(cell)}` +
+    `${runTag === "" ? "" : `-${runTag}`}${attempt === 1 ? "" : `-${attempt}`}`;
   if (name.length > LAMBDA.maxFunctionNameLength) {
     throw new InvalidInputError(
       "NAME_PREFIX",
@@ -65,11 +85,20 @@ export function functionName(cell: Cell, namePrefix = "", runTag = ""): string {
 
 /**
  * The longest `NAME_PREFIX` a new run may take: what Lambda's 64 characters leave beside the
- * longest cell's name with a run tag (`s3-experiment-events-1024mb-b100-rc10-xxxxxx`, 44).
+ * longest cell's name with a run tag and the highest deploy attempt
+ * (`s3-experiment-events-1024mb-b100-rc10-xxxxxx-99`, 47).
  */
 export const MAX_NAME_PREFIX_LENGTH =
   LAMBDA.maxFunctionNameLength -
-  Math.max(...fullMatrix().map((cell) => functionName(cell, "", "000000").length));
+  Math.max(
+    ...fullMatrix().map((cell) => functionName(cell, "", "000000", MAX_DEPLOY_ATTEMPT).length),
+  );
+
+/** What `--name-prefix` allows, for its error message: the one statement of the bound. */
+export const NAME_PREFIX_ALLOWED =
+  `up to ${MAX_NAME_PREFIX_LENGTH} letters, digits, '-' and '_' (function names also carry a ` +
+  `7-character run tag and, from a cell's second deploy attempt, a suffix of up to 3 characters, ` +
+  `within Lambda's ${LAMBDA.maxFunctionNameLength})`;
 
 /** The log group Lambda writes a function's logs to. */
 export function logGroupName(fnName: string): string {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t, { type Test } from "tap";
@@ -48,8 +48,18 @@ async function leak(local: LocalBackend, name: string): Promise<void> {
 }
 
 /** One cell, one trial of 2 invocations, through the real LocalDeployer and invoker. */
-async function runOneCell(t: Test, local: LocalBackend, settings: CellSettings) {
+async function runOneCell(
+  t: Test,
+  local: LocalBackend,
+  settings: CellSettings,
+  earlierJournal: readonly object[] = [],
+) {
   const dir = mkdtempSync(join(tmpdir(), "loop-names-run-"));
+  // What an interrupted attempt of this run directory left in the journal.
+  writeFileSync(
+    join(dir, "journal.jsonl"),
+    earlierJournal.map((e) => `${JSON.stringify(e)}\n`).join(""),
+  );
   const journal = new Journal(join(dir, "journal.jsonl"));
   const ledger = new Ledger(join(dir, "ledger.jsonl"));
   const invocationsOut = new JsonlAppender(join(dir, "invocations.jsonl"));
@@ -66,7 +76,7 @@ async function runOneCell(t: Test, local: LocalBackend, settings: CellSettings) 
       deployer,
       harvesterFor: () => nothing,
       invokeClientFor: lambdaClientFor,
-      resourceName: (c) => functionName(c, settings.namePrefix, settings.runTag),
+      resourceName: (c, attempt) => functionName(c, settings.namePrefix, settings.runTag, attempt),
       journal,
       ledger,
       invocationsOut,
@@ -141,5 +151,39 @@ t.test(
     t.same(r.invocations, [], "nothing was invoked");
     t.same(local.runtime.listFunctions(), [ours], "the other function is still there");
     t.equal(r.journal.at(-1)?.phase, "failed", "journaled failed");
+  },
+);
+
+t.test(
+  "a resumed cell deploys under a new name: its interrupted attempt's function leaked",
+  async (t) => {
+    const local = await backend(t);
+    const runTag = "r3sum3";
+    const first = functionName(CELL, "", runTag);
+    const second = functionName(CELL, "", runTag, 2);
+    t.equal(second, `${first}-2`, "the second attempt's name");
+    // The interrupted attempt deployed, then the process died: its function is still there
+    // (as on AWS, where its log group is also retained after a destroy).
+    await leak(local, first);
+    const ts = new Date().toISOString();
+    const r = await runOneCell(t, local, { ...DEFAULT_CELL_SETTINGS, runTag }, [
+      { ts, cell_id: cellId(CELL), phase: "deploying" },
+      { ts, cell_id: cellId(CELL), phase: "failed", detail: { error: "unfinished attempt" } },
+    ]);
+    t.same(r.summary.failed, [], "no ResourceConflictException: the cell is done");
+    t.same(
+      r.invocations.map((i) => i.function_name),
+      [second, second],
+      "the invocations reached the second attempt's function",
+    );
+    const ours = r.journal.slice(2);
+    t.same(ours[0]?.detail, { attempt: 2 }, "the deploying entry says which attempt");
+    t.same(
+      [ours[1]?.phase, ours[1]?.detail?.function_name, ours[1]?.detail?.log_group],
+      ["deployed", second, `/aws/lambda/${second}`],
+      "the deployed entry records the names the reharvest and the analysis read",
+    );
+    t.same(local.runtime.listFunctions(), [first], "the second attempt's function is destroyed");
+    t.same(liveEntries(join(r.dir, "ledger.jsonl")), [], "and gone from the ledger");
   },
 );
