@@ -12,7 +12,6 @@ import {
 import {
   ARCHITECTURES,
   EVENT_BYTES,
-  LAMBDA,
   LOOP_DEFAULTS,
   MAX_IN_FLIGHT,
 } from "../core/constants";
