@@ -234,11 +234,18 @@ async function confirm(io: RunIo, question: string): Promise<boolean> {
 async function destroyLive(session: BackendSession, runDir: string, io: RunIo): Promise<number> {
   const live = liveEntries(join(runDir, RUN_FILES.ledger));
   if (live.length === 0) return 0;
-  // Destroying needs what deploying needs (the aws plugin on the Pulumi backend).
-  await session.deployer.prepare(live.map((e) => e.cell));
+  // A Ctrl-C, SIGTERM or SIGHUP must not end us with Node's default action while the
+  // (detached) Pulumi CLI destroys on, unsupervised: say so and let the destroys finish.
+  const removeSignals = io.onSignals((signal) => {
+    io.stderr.write(
+      `${signal}: still destroying leftover cells, letting them finish; if you force-kill now, run --cleanup ${runDir} again\n`,
+    );
+  });
   const ledger = new Ledger(join(runDir, RUN_FILES.ledger));
   let failures = 0;
   try {
+    // Destroying needs what deploying needs (the aws plugin on the Pulumi backend).
+    await session.deployer.prepare(live.map((e) => e.cell));
     for (const entry of live) {
       io.stdout.write(`destroying leftover ${entry.resource} (${entry.cell_id})\n`);
       try {
@@ -253,6 +260,7 @@ async function destroyLive(session: BackendSession, runDir: string, io: RunIo): 
     }
   } finally {
     ledger.close();
+    removeSignals();
   }
   return failures;
 }
