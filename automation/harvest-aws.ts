@@ -24,7 +24,7 @@ import { LogsLimiter } from "./logs-quota";
 import {
   DEFAULT_RETRY_POLICY,
   type HarvestReason,
-  LOGS_CLIENT_MAX_ATTEMPTS,
+  LOGS_CLIENT_CONFIG,
   LogsCallError,
   type RetryClock,
   type RetryPolicy,
@@ -95,12 +95,13 @@ const STATUSES: readonly QueryStatus[] = [
 ];
 
 /**
- * A CloudWatch Logs client for the harvester on AWS: the SDK makes one attempt per call
- * ({@link LOGS_CLIENT_MAX_ATTEMPTS}) because the harvester retries, paced (see logs-retry.ts).
- * The local backend's client is local/logs localLogsClient with the same `maxAttempts`.
+ * A CloudWatch Logs client for the harvester on AWS ({@link LOGS_CLIENT_CONFIG}): the SDK makes
+ * one attempt per call because the harvester retries, paced (see logs-retry.ts), and each
+ * request times out after 30 s. The local backend's client is local/logs localLogsClient with
+ * the same config.
  */
 export function harvestLogsClient(region: string): CloudWatchLogsClient {
-  return new CloudWatchLogsClient({ region, maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS });
+  return new CloudWatchLogsClient({ region, ...LOGS_CLIENT_CONFIG });
 }
 
 const apis = new WeakMap<CloudWatchLogsClient, LogsApi>();

@@ -40,7 +40,7 @@ import { lambdaClientFor } from "./invoker";
 import { doneCells, Journal, missingRecords, readJournal, unfinishedCells } from "./journal";
 import { JsonlAppender } from "./jsonl";
 import { Ledger, liveEntries } from "./ledger";
-import { LOGS_CLIENT_MAX_ATTEMPTS } from "./logs-retry";
+import { LOGS_CLIENT_CONFIG } from "./logs-retry";
 import { runLoop } from "./loop";
 import { buildManifest, type LocalFidelity, writeManifest } from "./manifest";
 import { awsPreflightApi, type PreflightApi, PreflightError, preflight } from "./preflight";
@@ -168,9 +168,7 @@ async function openBackend(
     const deployer = new LocalDeployer(local, settings, { bucketSuffix: bucketSuffix(runName) });
     // The same harvester as on AWS, against the CloudWatch Logs API the local backend serves.
     // One attempt per call, as on AWS: the harvester's own retries and pacing are what run.
-    const logsClient = localLogsClient(local.logs.endpoint, local.logs.region, {
-      maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS,
-    });
+    const logsClient = localLogsClient(local.logs.endpoint, local.logs.region, LOGS_CLIENT_CONFIG);
     const harvester = new AwsHarvester(cloudWatchLogsApi(logsClient), LOCAL_HARVEST_TIMINGS);
     return {
       deployer,

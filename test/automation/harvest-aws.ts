@@ -21,7 +21,11 @@ import {
   sharedLimiter,
 } from "../../automation/harvest-aws";
 import { LogsLimiter } from "../../automation/logs-quota";
-import { classifyLogsError, LOGS_CLIENT_MAX_ATTEMPTS } from "../../automation/logs-retry";
+import {
+  classifyLogsError,
+  LOGS_CLIENT_CONFIG,
+  LOGS_CLIENT_MAX_ATTEMPTS,
+} from "../../automation/logs-retry";
 import { rawRecordsQuery } from "../../automation/queries";
 import { localLogsClient } from "../../local/logs";
 import { DEPLOYED, emfLine, invocation, RUN } from "./fixtures";
@@ -807,6 +811,79 @@ t.test(
           "FilterLogEvents: AccessDeniedException: AccessDeniedException from the test server",
       },
       "the SDK's AccessDeniedException classified",
+    );
+  },
+);
+
+t.test("the harvester's Logs clients time each request out after 30 s, as an error", async (t) => {
+  t.same(
+    LOGS_CLIENT_CONFIG,
+    { maxAttempts: 1, requestHandler: { requestTimeout: 30_000, throwOnRequestTimeout: true } },
+    "one config: one attempt per call, 30 s per request, a timeout is an error",
+  );
+  const aws = harvestLogsClient("us-east-1");
+  const local = localLogsClient("http://127.0.0.1:1", "us-east-1", LOGS_CLIENT_CONFIG);
+  t.teardown(() => {
+    aws.destroy();
+    local.destroy();
+  });
+  for (const [name, client] of [
+    ["harvestLogsClient", aws],
+    ["localLogsClient", local],
+  ] as const) {
+    // The handler's resolved options (the SDK builds a NodeHttpHandler from the plain object).
+    const handler = client.config.requestHandler as unknown as {
+      configProvider: Promise<{ requestTimeout?: number; throwOnRequestTimeout?: boolean }>;
+    };
+    const resolved = await handler.configProvider;
+    t.same(
+      [resolved.requestTimeout, resolved.throwOnRequestTimeout],
+      [30_000, true],
+      `${name}'s HTTP handler`,
+    );
+  }
+});
+
+t.test(
+  "a CloudWatch Logs server that never answers: each request times out, is retried as a network error, and the harvest ends",
+  async (t) => {
+    const seen: string[] = [];
+    const server = createServer((req) => {
+      // Reads the request and never answers.
+      seen.push(String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "");
+      req.resume();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    t.teardown(() => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const { port } = server.address() as AddressInfo;
+    // The production config with a short timeout, so the test takes a second, not minutes.
+    const client = localLogsClient(`http://127.0.0.1:${port}`, "us-east-1", {
+      ...LOGS_CLIENT_CONFIG,
+      requestHandler: { ...LOGS_CLIENT_CONFIG.requestHandler, requestTimeout: 150 },
+    });
+    t.teardown(() => client.destroy());
+    const clock = fakeClock();
+    const r = await new AwsHarvester(cloudWatchLogsApi(client), {
+      ...clock,
+      lagDeadlineMs: 0,
+      retry: { maxAttempts: 2, baseMs: 500, capMs: 20_000 },
+      limiter: new LogsLimiter({ now: clock.now, sleep: clock.sleep }),
+    }).harvest(request(2));
+    t.same(
+      seen,
+      ["StartQuery", "StartQuery", "FilterLogEvents", "FilterLogEvents"],
+      "each stalled request timed out and was retried once (the policy's 2 attempts)",
+    );
+    t.same(clock.waits, [250, 250], "the harvester's backoff between attempts");
+    t.equal(r.missing, 2, "the records are counted missing");
+    t.equal(r.reason?.code, "network", "a timeout is a network error");
+    t.match(
+      r.reason?.message,
+      /^FilterLogEvents: TimeoutError: @smithy\/node-http-handler - \[ERROR\] a request has exceeded the configured 150 ms requestTimeout\. \(after 2 attempts\)$/,
+      "with the SDK's timeout message",
     );
   },
 );
