@@ -22,6 +22,7 @@ import {
 } from "./harvest";
 import { LogsLimiter } from "./logs-quota";
 import {
+  classifyLogsError,
   DEFAULT_RETRY_POLICY,
   type HarvestReason,
   LOGS_CLIENT_CONFIG,
@@ -403,10 +404,18 @@ export class AwsHarvester implements Harvester {
     let failure: HarvestReason | undefined;
     let capped: string | undefined;
 
+    // Only an abort and a defect of ours end the harvest; any other error ends the source,
+    // with a reason, so the cell's other runs are still harvested and its records counted.
     const ended = (e: unknown, source: string): void => {
-      if (!(e instanceof LogsCallError)) throw e;
-      failure = e.reason;
-      notes.push(`${source} stopped: ${e.reason.code}: ${e.reason.message}`);
+      if (signal?.aborted === true || e instanceof TypeError || e instanceof RangeError) throw e;
+      failure =
+        e instanceof LogsCallError
+          ? e.reason
+          : {
+              code: classifyLogsError(e)?.code ?? "rejected",
+              message: `${source}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+            };
+      notes.push(`${source} stopped: ${failure.code}: ${failure.message}`);
     };
 
     let queryFailure: string | undefined;

@@ -38,7 +38,7 @@ export type HarvestReasonCode =
   | "service-unavailable"
   /** No response: connection refused or reset, DNS, timeout. */
   | "network"
-  /** `AccessDeniedException` (or unrecognised credentials): retrying cannot help. */
+  /** `AccessDeniedException` (or unrecognised or no credentials): retrying cannot help. */
   | "access-denied"
   /** `ResourceNotFoundException`: the log group (or query) does not exist. */
   | "not-found"
@@ -142,6 +142,9 @@ export function classifyLogsError(e: unknown): LogsErrorClass | undefined {
   if (
     name === "AccessDeniedException" ||
     name === "UnrecognizedClientException" ||
+    // The SDK's credential chain found none (or could not use them): no request was made.
+    name === "CredentialsProviderError" ||
+    name === "ProviderError" ||
     status === 403
   ) {
     return { retryable: false, code: "access-denied" };

@@ -2,12 +2,14 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   AccessDeniedException,
+  CloudWatchLogsClient,
   InvalidParameterException,
   LimitExceededException,
   ResourceNotFoundException,
   ServiceUnavailableException,
   ThrottlingException,
 } from "@aws-sdk/client-cloudwatch-logs";
+import { CredentialsProviderError } from "@smithy/core/config";
 import t from "tap";
 import {
   AwsHarvester,
@@ -884,6 +886,101 @@ t.test(
       r.reason?.message,
       /^FilterLogEvents: TimeoutError: @smithy\/node-http-handler - \[ERROR\] a request has exceeded the configured 150 ms requestTimeout\. \(after 2 attempts\)$/,
       "with the SDK's timeout message",
+    );
+  },
+);
+
+t.test(
+  "no credentials through the real SDK client: access-denied, the records counted missing, the harvest ends normally",
+  async (t) => {
+    const server = await jsonLogsServer({});
+    t.teardown(server.close);
+    // What the SDK's credential chain throws when it finds none: no request is sent.
+    const client = new CloudWatchLogsClient({
+      ...LOGS_CLIENT_CONFIG,
+      region: "us-east-1",
+      endpoint: server.endpoint,
+      credentials: async () => {
+        throw new CredentialsProviderError("Could not load credentials from any providers", {
+          tryNextLink: false,
+        });
+      },
+    });
+    t.teardown(() => client.destroy());
+    const clock = fakeClock();
+    const r = await new AwsHarvester(cloudWatchLogsApi(client), {
+      ...clock,
+      lagDeadlineMs: 0,
+      limiter: new LogsLimiter({ now: clock.now, sleep: clock.sleep }),
+    }).harvest(request(3, { tail: [1] }));
+    t.same(server.seen, [], "nothing reached the server");
+    t.same(clock.waits, [], "not retried: retrying cannot find credentials");
+    t.same([r.expected, r.found, r.missing], [3, 1, 2], "the tail's record; two missing");
+    t.same(
+      r.reason,
+      {
+        code: "access-denied",
+        message:
+          "FilterLogEvents: CredentialsProviderError: Could not load credentials from any providers",
+      },
+      "the reason says why",
+    );
+  },
+);
+
+t.test(
+  "an error nobody classified ends the source as rejected, not the cell; a defect or an abort still ends the harvest",
+  async (t) => {
+    // StartQuery answered without a queryId; FilterLogEvents failed with a plain Error.
+    const server = await jsonLogsServer({ StartQuery: [{}] });
+    t.teardown(server.close);
+    const client = localLogsClient(server.endpoint, "us-east-1", LOGS_CLIENT_CONFIG);
+    t.teardown(() => client.destroy());
+    const clock = fakeClock();
+    const api = cloudWatchLogsApi(client);
+    const r = await new AwsHarvester(
+      {
+        ...api,
+        filterLogEvents: async () => {
+          throw new Error("socket hang up, somehow unnamed");
+        },
+      },
+      {
+        ...clock,
+        lagDeadlineMs: 0,
+        limiter: new LogsLimiter({ now: clock.now, sleep: clock.sleep }),
+      },
+    ).harvest(request(2));
+    t.same([r.found, r.missing], [0, 2], "both counted missing");
+    t.same(
+      r.notes,
+      [
+        "insights stopped: rejected: insights: Error: StartQuery returned no queryId",
+        "filter-log-events stopped: rejected: filter-log-events: Error: socket hang up, somehow unnamed",
+      ],
+      "each source's end is noted",
+    );
+    t.equal(r.reason?.code, "rejected", "the last one is the reason");
+
+    for (const defect of [new TypeError("x is not a function"), new RangeError("bad length")]) {
+      const bug = scripted({ startQuery: [defect] });
+      await t.rejects(
+        new AwsHarvester(bug.api, { ...fakeClock() }).harvest(request(1)),
+        defect,
+        `${defect.name} is rethrown`,
+      );
+    }
+    const controller = new AbortController();
+    const aborting = scripted({ startQuery: [new Error("request aborted")] });
+    const startQuery = aborting.api.startQuery;
+    aborting.api.startQuery = async (...args) => {
+      controller.abort(new Error("interrupted by SIGINT"));
+      return startQuery(...args);
+    };
+    await t.rejects(
+      new AwsHarvester(aborting.api, { ...fakeClock() }).harvest(request(1), controller.signal),
+      { message: "request aborted" },
+      "an abort is rethrown",
     );
   },
 );
