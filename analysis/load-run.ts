@@ -46,6 +46,12 @@ export interface RunInfo {
    */
   billedFromLatency: number;
   /**
+   * Invocations that reached the function with neither REPORT data nor a record (by request
+   * id): nothing tells their billed time, so they add 0 ms to the billed total; counted so the
+   * summary and the report say so.
+   */
+  reachedUnbilled: number;
+  /**
    * A warm-up run (trial 0, or invocations marked `warmup: true`): it takes the cell's cold
    * starts before the measured trials and is left out of warm statistics and the model.
    */
@@ -278,6 +284,7 @@ function newRun(runId: string): RunInfo {
     initMs: 0,
     reportedInvocations: 0,
     billedFromLatency: 0,
+    reachedUnbilled: 0,
     warmup: false,
   };
 }
@@ -418,6 +425,8 @@ export function loadRun(dir: string): LoadedRun {
 
   const reports = new Map<string, { run: number; billedMs: number }>();
   const functionErrors: { run: number; requestId: string }[] = [];
+  /** Reached invocations without REPORT data: unbilled unless a record of theirs turns up. */
+  const unbilled: { run: number; requestId: string }[] = [];
   const seenInvocations = new Set<string>();
   const countReason = (reason: string): void => {
     skipped.outOfBoundsReasons[reason] = (skipped.outOfBoundsReasons[reason] ?? 0) + 1;
@@ -498,6 +507,15 @@ export function loadRun(dir: string): LoadedRun {
       if (inv.function_error !== undefined && typeof inv.request_id === "string") {
         functionErrors.push({ run: ri, requestId: inv.request_id });
       }
+      if (
+        !inv.throttled &&
+        inv.status_code !== 0 &&
+        typeof rep?.billed_duration_ms !== "number" &&
+        typeof inv.request_id === "string" &&
+        inv.request_id !== ""
+      ) {
+        unbilled.push({ run: ri, requestId: inv.request_id });
+      }
     });
   }
 
@@ -563,6 +581,10 @@ export function loadRun(dir: string): LoadedRun {
   for (const fe of functionErrors) {
     const run = runs[fe.run];
     if (run !== undefined && !seen.has(fe.requestId)) run.functionErrorsWithoutRecord++;
+  }
+  for (const u of unbilled) {
+    const run = runs[u.run];
+    if (run !== undefined && !seen.has(u.requestId)) run.reachedUnbilled++;
   }
   const records = cols.build();
   if (!hasInvocations) {
