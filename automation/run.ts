@@ -43,7 +43,13 @@ import { Ledger, liveEntries } from "./ledger";
 import { LOGS_CLIENT_CONFIG } from "./logs-retry";
 import { runLoop } from "./loop";
 import { buildManifest, type LocalFidelity, writeManifest } from "./manifest";
-import { awsPreflightApi, type PreflightApi, PreflightError, preflight } from "./preflight";
+import {
+  awsPreflightApi,
+  offeredLoad,
+  type PreflightApi,
+  PreflightError,
+  preflight,
+} from "./preflight";
 import { Progress } from "./progress";
 import { PulumiDeployer, resolvePassphrase, stackName } from "./pulumi-deployer";
 import { reharvest } from "./reharvest";
@@ -433,7 +439,12 @@ async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
         options.settings.region,
         options.cells,
         options.parallel,
-        options.concurrency,
+        offeredLoad(
+          options.load,
+          options.concurrency,
+          options.settings.objectMb,
+          options.settings.eventBytes,
+        ),
       );
       io.stdout.write(
         `Preflight ok: Pulumi ${report.pulumi}, account ${report.account}, Lambda concurrency ${report.unreservedConcurrentExecutions} unreserved of ${report.concurrentExecutions}, at most ${report.peakReserved} reserved at once\n`,
@@ -538,7 +549,12 @@ async function resumeRun(
         settings.region,
         remaining,
         manifest.parallel,
-        manifest.concurrency,
+        offeredLoad(
+          manifest.load ?? { model: "closed" },
+          manifest.concurrency,
+          manifest.object_mb,
+          manifest.event_bytes,
+        ),
       );
     } catch (e: unknown) {
       if (!(e instanceof PreflightError)) throw e;

@@ -281,6 +281,26 @@ t.test("--backend aws: preflight, estimate, and no deploy without confirmation",
     "clear message",
   );
   t.notOk(existsSync(out), "nothing created");
+
+  // The open loop puts rate × modelled duration in flight, whatever --concurrency says.
+  const open = fakeIo(account(70));
+  const openArgs = [
+    "--backend",
+    "aws",
+    "--dry-run",
+    "--matrix",
+    "workload=batch,memory=512,part=8,rc=0",
+  ];
+  t.equal(
+    await main([...openArgs, "--arrival-rate", "50", "--duration", "60", "--seed", "1"], open),
+    EXIT.failed,
+    "open loop at 50/s on a 70 pool: exit 1",
+  );
+  t.match(
+    open.err(),
+    /^Preflight failed: 1 cell\(s\) without reserved concurrency deployed at once \(--parallel 1\) are offered 73 concurrent executions \(open loop/,
+    "preflight checked the offered 73 (⌈50/s × 1.444 s⌉)",
+  );
 });
 
 t.test(
