@@ -9,12 +9,7 @@ import {
   DEFAULT_CELL_SETTINGS,
   type Workload,
 } from "../core/cell";
-import {
-  ARCHITECTURES,
-  EVENT_BYTES,
-  LOOP_DEFAULTS,
-  MAX_IN_FLIGHT,
-} from "../core/constants";
+import { ARCHITECTURES, EVENT_BYTES, LOOP_DEFAULTS, MAX_IN_FLIGHT } from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
 import { MAX_NAME_PREFIX_LENGTH, NAME_PREFIX_ALLOWED } from "../core/names";
