@@ -47,6 +47,12 @@ export interface RunInfo {
    */
   billedFromLatency: number;
   /**
+   * Invocations that reached the function with neither REPORT data nor a record (by request
+   * id): nothing tells their billed time, so they add 0 ms to the billed total; counted so the
+   * summary and the report say so.
+   */
+  reachedUnbilled: number;
+  /**
    * A warm-up run (trial 0, or invocations marked `warmup: true`): it takes the cell's cold
    * starts before the measured trials and is left out of warm statistics and the model.
    */
@@ -286,6 +292,7 @@ function newRun(runId: string): RunInfo {
     initMs: 0,
     reportedInvocations: 0,
     billedFromLatency: 0,
+    reachedUnbilled: 0,
     warmup: false,
     hostMeasured: 0,
     hostSaturated: 0,
@@ -390,14 +397,24 @@ export function loadRun(dir: string): LoadedRun {
   // Journal first: it knows each run's cell and trial even if every invocation was throttled,
   // which runs --resume discarded, and which cells ended failed.
   const journal = new JournalFacts();
+  /** Each cell's function name by its latest `deployed` entry so far. */
+  const deployedNames = new Map<string, string>();
   const journalRead = readJournalFile(journalFile);
   skipped.journalMalformed += journalRead.malformed;
   for (const v of journalRead.entries) {
     journal.add(v.cell_id, v.phase, v.run_id, v.detail);
+    if (v.phase === "deployed" && typeof v.detail?.function_name === "string") {
+      deployedNames.set(v.cell_id, v.detail.function_name);
+    }
     if (typeof v.run_id === "string" && v.run_id !== "") {
       const run = runs[runOf(v.run_id)];
       if (run === undefined) continue;
       assignCell(run, v.cell_id);
+      // The function of the attempt the run was made in (the manifest has the first's).
+      const deployedName = deployedNames.get(v.cell_id);
+      if (v.phase === "trial-start" && deployedName !== undefined) {
+        run.functionName = deployedName;
+      }
       if (typeof v.trial === "number") run.trial = v.trial;
       if (v.trial === 0) run.warmup = true;
       const beside = (v.detail as Record<string, unknown> | undefined)?.concurrent_cells;
@@ -411,6 +428,8 @@ export function loadRun(dir: string): LoadedRun {
 
   const reports = new Map<string, { run: number; billedMs: number }>();
   const functionErrors: { run: number; requestId: string }[] = [];
+  /** Reached invocations without REPORT data: unbilled unless a record of theirs turns up. */
+  const unbilled: { run: number; requestId: string }[] = [];
   const seenInvocations = new Set<string>();
   const countReason = (reason: string): void => {
     skipped.outOfBoundsReasons[reason] = (skipped.outOfBoundsReasons[reason] ?? 0) + 1;
@@ -498,6 +517,15 @@ export function loadRun(dir: string): LoadedRun {
       if (inv.function_error !== undefined && typeof inv.request_id === "string") {
         functionErrors.push({ run: ri, requestId: inv.request_id });
       }
+      if (
+        !inv.throttled &&
+        inv.status_code !== 0 &&
+        typeof rep?.billed_duration_ms !== "number" &&
+        typeof inv.request_id === "string" &&
+        inv.request_id !== ""
+      ) {
+        unbilled.push({ run: ri, requestId: inv.request_id });
+      }
     });
   }
 
@@ -563,6 +591,10 @@ export function loadRun(dir: string): LoadedRun {
   for (const fe of functionErrors) {
     const run = runs[fe.run];
     if (run !== undefined && !seen.has(fe.requestId)) run.functionErrorsWithoutRecord++;
+  }
+  for (const u of unbilled) {
+    const run = runs[u.run];
+    if (run !== undefined && !seen.has(u.requestId)) run.reachedUnbilled++;
   }
   const records = cols.build();
   if (!hasInvocations) {

@@ -49,6 +49,8 @@ export interface RunStats {
   readonly reportedInvocations: number;
   /** Records without REPORT data, billed from the handler's latency instead. */
   readonly billedFromLatency: number;
+  /** Invocations that reached the function with neither REPORT data nor a record: billed 0 ms. */
+  readonly reachedUnbilled: number;
   readonly logBytes: number;
   readonly cost: CostBreakdown;
 }
@@ -227,6 +229,7 @@ export function computeRunStats(
       initMs: run.initMs,
       reportedInvocations: run.reportedInvocations,
       billedFromLatency: run.billedFromLatency,
+      reachedUnbilled: run.reachedUnbilled,
       logBytes,
       cost,
     });

@@ -184,6 +184,14 @@ export function billingLines(a: Analysis): string[] {
       L.push(`    ${r.runId} ${r.cellId}: ${r.billedFromLatency} of ${r.records} records`);
     }
   }
+  // Nothing tells these invocations' billed time: they are in no total above.
+  const unbilled = a.runs.reduce((s, r) => s + r.reachedUnbilled, 0);
+  L.push(
+    `  Reached, no REPORT and no record: ${unbilled}${unbilled === 0 ? "" : " invocations, billed 0 ms (their cost is unknown):"}`,
+  );
+  for (const r of a.runs.filter((x) => x.reachedUnbilled > 0)) {
+    L.push(`    ${r.runId} ${r.cellId}: ${r.reachedUnbilled} of ${r.expected} reached`);
+  }
   return L;
 }
 

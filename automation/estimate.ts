@@ -5,7 +5,7 @@
  */
 import { billedDurationMs } from "../core/billing";
 import type { Architecture, Cell, Workload } from "../core/cell";
-import { LAMBDA, MIB } from "../core/constants";
+import { LAMBDA, MAX_IN_FLIGHT, MIB } from "../core/constants";
 import {
   DEFAULT_PRICING,
   insightsScanCost,
@@ -66,6 +66,23 @@ export function modelledDurationMs(cell: Cell, objectMb: number, eventBytes: num
   }
   const rateMBps = Math.min(m.networkMBps, m.generateMBpsPerVcpu * vcpu);
   return m.putRoundTripMs * 2 + ((objectMb * MIB) / 1e6 / rateMBps) * 1000;
+}
+
+/**
+ * The concurrency the loop offers a cell: under the closed loop `--concurrency`; under the open
+ * loop, by Little's law, the arrival rate × the cell's modelled duration (rounded up), at most
+ * {@link MAX_IN_FLIGHT} (the loop drops arrivals beyond it).
+ */
+export function offeredConcurrency(
+  cell: Cell,
+  load: LoadModel,
+  concurrency: number,
+  objectMb: number,
+  eventBytes: number,
+): number {
+  if (load.model === "closed") return concurrency;
+  const durationMs = modelledDurationMs(cell, objectMb, eventBytes);
+  return Math.min(MAX_IN_FLIGHT, Math.ceil((load.arrival_rate_per_s * durationMs) / 1000));
 }
 
 /** Inputs of {@link estimateRun}. */

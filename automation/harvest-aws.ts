@@ -22,9 +22,10 @@ import {
 } from "./harvest";
 import { LogsLimiter } from "./logs-quota";
 import {
+  classifyLogsError,
   DEFAULT_RETRY_POLICY,
   type HarvestReason,
-  LOGS_CLIENT_MAX_ATTEMPTS,
+  LOGS_CLIENT_CONFIG,
   LogsCallError,
   type RetryClock,
   type RetryPolicy,
@@ -95,12 +96,13 @@ const STATUSES: readonly QueryStatus[] = [
 ];
 
 /**
- * A CloudWatch Logs client for the harvester on AWS: the SDK makes one attempt per call
- * ({@link LOGS_CLIENT_MAX_ATTEMPTS}) because the harvester retries, paced (see logs-retry.ts).
- * The local backend's client is local/logs localLogsClient with the same `maxAttempts`.
+ * A CloudWatch Logs client for the harvester on AWS ({@link LOGS_CLIENT_CONFIG}): the SDK makes
+ * one attempt per call because the harvester retries, paced (see logs-retry.ts), and each
+ * request times out after 30 s. The local backend's client is local/logs localLogsClient with
+ * the same config.
  */
 export function harvestLogsClient(region: string): CloudWatchLogsClient {
-  return new CloudWatchLogsClient({ region, maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS });
+  return new CloudWatchLogsClient({ region, ...LOGS_CLIENT_CONFIG });
 }
 
 const apis = new WeakMap<CloudWatchLogsClient, LogsApi>();
@@ -402,10 +404,18 @@ export class AwsHarvester implements Harvester {
     let failure: HarvestReason | undefined;
     let capped: string | undefined;
 
+    // Only an abort and a defect of ours end the harvest; any other error ends the source,
+    // with a reason, so the cell's other runs are still harvested and its records counted.
     const ended = (e: unknown, source: string): void => {
-      if (!(e instanceof LogsCallError)) throw e;
-      failure = e.reason;
-      notes.push(`${source} stopped: ${e.reason.code}: ${e.reason.message}`);
+      if (signal?.aborted === true || e instanceof TypeError || e instanceof RangeError) throw e;
+      failure =
+        e instanceof LogsCallError
+          ? e.reason
+          : {
+              code: classifyLogsError(e)?.code ?? "rejected",
+              message: `${source}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+            };
+      notes.push(`${source} stopped: ${failure.code}: ${failure.message}`);
     };
 
     let queryFailure: string | undefined;

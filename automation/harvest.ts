@@ -31,7 +31,11 @@ export interface HarvestResult {
   /** Invocations that reached the function: the records expected. */
   readonly expected: number;
   readonly found: number;
-  /** `expected − found` when positive: counted and reported, never silently dropped. */
+  /**
+   * Invocations that reached the function and have no record: counted and reported, never
+   * silently dropped. A record of another invocation of the run (one the client saw time out)
+   * is in `found` and `records` but fills no gap.
+   */
   readonly missing: number;
   /** Sources used, joined by `+` (e.g. `insights+filter-log-events`). */
   readonly source: string;
@@ -61,12 +65,25 @@ export class RecordMerger {
   private readonly byKey = new Map<string, EmfRecord>();
   private readonly counts: Record<string, number> = {};
   readonly expected: number;
+  /** Request ids of the invocations that reached the function: the records expected. */
+  private readonly expectedIds: Set<string>;
+  /** Reached invocations without a request id (any other record of the run may be theirs). */
+  private readonly anonymous: number;
+  /** Records whose request id is in {@link expectedIds}. */
+  private matched = 0;
 
   constructor(
     readonly runId: string,
     invocations: readonly InvocationRecord[],
   ) {
-    this.expected = invocations.filter(reachedFunction).length;
+    const reached = invocations.filter(reachedFunction);
+    this.expected = reached.length;
+    this.expectedIds = new Set(
+      reached.flatMap((i) =>
+        i.request_id === undefined || i.request_id === "" ? [] : [i.request_id],
+      ),
+    );
+    this.anonymous = reached.length - this.expectedIds.size;
   }
 
   /** A merger for a request, holding the request's `known` records already. */
@@ -83,6 +100,7 @@ export class RecordMerger {
       const key = recordKey(r);
       if (this.byKey.has(key)) continue;
       this.byKey.set(key, r);
+      if (this.expectedIds.has(r.request_id)) this.matched++;
       added++;
     }
     return added;
@@ -109,8 +127,20 @@ export class RecordMerger {
     return this.byKey.size;
   }
 
+  /**
+   * Expected records found: those of the reached invocations' request ids, plus other records
+   * of the run up to the number of reached invocations without a request id. A late record of
+   * an invocation the client saw time out cannot stand in for a missing one.
+   */
+  private get counted(): number {
+    return (
+      Math.min(this.matched, this.expectedIds.size) +
+      Math.min(this.found - this.matched, this.anonymous)
+    );
+  }
+
   get complete(): boolean {
-    return this.found >= this.expected;
+    return this.counted >= this.expected;
   }
 
   /** The result so far, records oldest first. */
@@ -123,7 +153,7 @@ export class RecordMerger {
       records,
       expected: this.expected,
       found: records.length,
-      missing: Math.max(0, this.expected - records.length),
+      missing: Math.max(0, this.expected - this.counted),
       source: used.length > 0 ? used.join("+") : "none",
       counts: { ...this.counts },
     };

@@ -13,9 +13,23 @@ import { JsonlAppender } from "./jsonl";
 /** The journal of a run directory. */
 export class Journal {
   private readonly out: JsonlAppender;
+  /** `deploying` entries per cell, the file's earlier ones included (earlier attempts). */
+  private readonly deploys = new Map<string, number>();
 
   constructor(file: string) {
+    for (const e of readJournal(file)) {
+      if (e.phase === "deploying")
+        this.deploys.set(e.cell_id, (this.deploys.get(e.cell_id) ?? 0) + 1);
+    }
     this.out = new JsonlAppender(file);
+  }
+
+  /**
+   * The cell's deploy attempt in this run: 1 + its `deploying` entries so far, those of
+   * interrupted runs of this directory included (what `--resume` continues).
+   */
+  nextDeployAttempt(cellId: string): number {
+    return (this.deploys.get(cellId) ?? 0) + 1;
   }
 
   /** Appends one phase of a cell, stamped with the current time. */
@@ -25,6 +39,7 @@ export class Journal {
     extra: Omit<JournalEntry, "ts" | "cell_id" | "phase"> = {},
   ): JournalEntry {
     const entry: JournalEntry = { ts: new Date().toISOString(), cell_id: cellId, phase, ...extra };
+    if (phase === "deploying") this.deploys.set(cellId, this.nextDeployAttempt(cellId));
     this.out.append(entry);
     return entry;
   }

@@ -13,6 +13,21 @@
 /** Attempts per SDK call on the harvester's CloudWatch Logs clients: this module retries. */
 export const LOGS_CLIENT_MAX_ATTEMPTS = 1;
 
+/**
+ * Longest one CloudWatch Logs request may take, ms. @smithy/node-http-handler's default
+ * `requestTimeout` is 0 (none) and without `throwOnRequestTimeout` a timeout only logs a
+ * warning: one stalled call would hold the harvest past its deadline and the cell would never
+ * reach destroy. A timed-out request fails with `TimeoutError` (ETIMEDOUT), retried here as a
+ * network error.
+ */
+export const LOGS_REQUEST_TIMEOUT_MS = 30_000;
+
+/** The SDK settings of every harvester CloudWatch Logs client, on AWS and on the local backend. */
+export const LOGS_CLIENT_CONFIG = {
+  maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS,
+  requestHandler: { requestTimeout: LOGS_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+} as const;
+
 /** Why a harvest left records missing (or stopped using a source). */
 export type HarvestReasonCode =
   /** `ThrottlingException` (or HTTP 429) until the retries ran out. */
@@ -23,7 +38,7 @@ export type HarvestReasonCode =
   | "service-unavailable"
   /** No response: connection refused or reset, DNS, timeout. */
   | "network"
-  /** `AccessDeniedException` (or unrecognised credentials): retrying cannot help. */
+  /** `AccessDeniedException` (or unrecognised or no credentials): retrying cannot help. */
   | "access-denied"
   /** `ResourceNotFoundException`: the log group (or query) does not exist. */
   | "not-found"
@@ -127,6 +142,9 @@ export function classifyLogsError(e: unknown): LogsErrorClass | undefined {
   if (
     name === "AccessDeniedException" ||
     name === "UnrecognizedClientException" ||
+    // The SDK's credential chain found none (or could not use them): no request was made.
+    name === "CredentialsProviderError" ||
+    name === "ProviderError" ||
     status === 403
   ) {
     return { retryable: false, code: "access-denied" };

@@ -36,8 +36,8 @@ export interface LoopContext {
   harvesterFor(deployed: DeployedCell): Harvester;
   /** A client whose connection pool holds `concurrency` requests in flight. */
   invokeClientFor(deployed: DeployedCell, cell: Cell, concurrency: number): InvokeClient;
-  /** The ledger's name for what a cell's deploy creates (stack or function). */
-  resourceName(cell: Cell): string;
+  /** The ledger's name for what a cell's deploy attempt creates (stack or function). */
+  resourceName(cell: Cell, attempt: number): string;
   readonly journal: Journal;
   readonly ledger: Ledger;
   readonly invocationsOut: JsonlAppender;
@@ -240,12 +240,14 @@ async function runCell(
     journal.write(id, p, extra);
     ctx.events.phase(id, p, note);
   };
-  const resource = ctx.resourceName(cell);
+  // Each attempt has its own names: an earlier attempt's log group outlives its stack.
+  const attempt = journal.nextDeployAttempt(id);
+  const resource = ctx.resourceName(cell, attempt);
   let failure: unknown;
-  phase("deploying");
+  phase("deploying", attempt === 1 ? {} : { detail: { attempt } });
   ctx.ledger.live(ctx.deployer.backend, id, cell, resource);
   try {
-    const deployed = await ctx.deployer.deploy(cell, signal);
+    const deployed = await ctx.deployer.deploy(cell, signal, attempt);
     phase("deployed", {
       detail: {
         function_name: deployed.functionName,

@@ -53,6 +53,7 @@ export function buildManifest(
     cells: cells.map((cell) => ({
       cell_id: cellId(cell),
       cell,
+      // The first deploy attempt's name (see ManifestCell.function_name).
       function_name: functionName(cell, options.settings.namePrefix, options.settings.runTag),
     })),
     order_seed: options.seed,

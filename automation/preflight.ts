@@ -6,7 +6,9 @@
  */
 import { execFile } from "node:child_process";
 import type { Cell } from "../core/cell";
-import { LAMBDA } from "../core/constants";
+import { LAMBDA, MAX_IN_FLIGHT } from "../core/constants";
+import type { LoadModel } from "../core/run-files";
+import { offeredConcurrency } from "./estimate";
 
 /** A preflight check that failed; the message says what to do. */
 export class PreflightError extends Error {
@@ -58,6 +60,27 @@ export function peakReservedConcurrency(cells: readonly Cell[], parallel: number
     .reduce((s, rc) => s + rc, 0);
 }
 
+/**
+ * The concurrency offered to each cell: the closed loop's `--concurrency` for all, or per cell
+ * (the open loop's, automation/estimate.ts `offeredConcurrency`).
+ */
+export type Offered = number | ((cell: Cell) => number);
+
+/**
+ * What a run offers its cells, for {@link preflight}: `--concurrency` under the closed loop,
+ * each cell's offered concurrency under the open loop.
+ */
+export function offeredLoad(
+  load: LoadModel,
+  concurrency: number,
+  objectMb: number,
+  eventBytes: number,
+): Offered {
+  return load.model === "closed"
+    ? concurrency
+    : (cell) => offeredConcurrency(cell, load, concurrency, objectMb, eventBytes);
+}
+
 /** The worst demand on the account's unreserved pool, see {@link peakUnreservedDemand}. */
 export interface UnreservedDemand {
   /** Cells without reserved concurrency deployed at once. */
@@ -70,23 +93,28 @@ export interface UnreservedDemand {
 
 /**
  * What cells without reserved concurrency (level 0) take from the account's unreserved pool,
- * in the worst mix of `parallel` cells deployed at once: k of them, each offered
- * `concurrency` invocations, beside the largest reserved levels of the other `parallel` − k
+ * in the worst mix of `parallel` cells deployed at once: the k most demanding, each offered
+ * its `concurrency` invocations, beside the largest reserved levels of the other `parallel` − k
  * (deploying those moves their reservation out of the same pool). Zero when no cell is
  * unreserved.
  */
 export function peakUnreservedDemand(
   cells: readonly Cell[],
   parallel: number,
-  concurrency: number,
+  concurrency: Offered,
 ): UnreservedDemand {
-  const unreserved = cells.filter((c) => c.reservedConcurrency === 0).length;
+  const offered = typeof concurrency === "number" ? () => concurrency : concurrency;
+  // The k most demanding unreserved cells are the worst k to deploy at once.
+  const unreserved = cells
+    .filter((c) => c.reservedConcurrency === 0)
+    .map(offered)
+    .sort((a, b) => b - a);
   const reserved = cells.filter((c) => c.reservedConcurrency > 0);
   let worst: UnreservedDemand = { cells: 0, executions: 0, reservedBeside: 0 };
-  for (let k = 1; k <= Math.min(parallel, unreserved); k++) {
+  for (let k = 1; k <= Math.min(parallel, unreserved.length); k++) {
     const d = {
       cells: k,
-      executions: k * concurrency,
+      executions: unreserved.slice(0, k).reduce((s, n) => s + n, 0),
       reservedBeside: peakReservedConcurrency(reserved, parallel - k),
     };
     if (d.executions + d.reservedBeside > worst.executions + worst.reservedBeside) worst = d;
@@ -112,14 +140,15 @@ export interface PreflightReport {
 
 /**
  * Runs every check in order; throws {@link PreflightError} at the first failure. `parallel`
- * and `concurrency` are the run's `--parallel` and `--concurrency`.
+ * is the run's `--parallel`; `concurrency` its `--concurrency` (closed loop) or each cell's
+ * offered concurrency (open loop: arrival rate × modelled duration, at most MAX_IN_FLIGHT).
  */
 export async function preflight(
   api: PreflightApi,
   region: string,
   cells: readonly Cell[],
   parallel: number,
-  concurrency: number,
+  concurrency: Offered,
 ): Promise<PreflightReport> {
   if (region.trim() === "") {
     throw new PreflightError("no AWS region: pass --region (e.g. --region us-east-1)");
@@ -170,7 +199,9 @@ export async function preflight(
         ? `, beside ${demand.reservedBeside} reserved by the cell(s) deployed with them,`
         : "";
     throw new PreflightError(
-      `${demand.cells} cell(s) without reserved concurrency deployed at once (--parallel ${parallel}) × --concurrency ${concurrency} = ${demand.executions} concurrent executions${beside} but the unreserved pool in ${region} holds ${pool} (account limit ${settings.concurrentExecutions}): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas`,
+      typeof concurrency === "number"
+        ? `${demand.cells} cell(s) without reserved concurrency deployed at once (--parallel ${parallel}) × --concurrency ${concurrency} = ${demand.executions} concurrent executions${beside} but the unreserved pool in ${region} holds ${pool} (account limit ${settings.concurrentExecutions}): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas`
+        : `${demand.cells} cell(s) without reserved concurrency deployed at once (--parallel ${parallel}) are offered ${demand.executions} concurrent executions (open loop: arrival rate × modelled duration per cell, at most ${MAX_IN_FLIGHT} each)${beside} but the unreserved pool in ${region} holds ${pool} (account limit ${settings.concurrentExecutions}): the account, not the function, would throttle them. Lower --arrival-rate or --parallel, or request a higher "Concurrent executions" quota in Service Quotas`,
     );
   }
   return {

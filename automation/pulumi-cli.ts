@@ -13,7 +13,9 @@
  * the terminal (`kill -INT <our pid>`, SIGTERM, a failure elsewhere). Being out of the
  * terminal's group also shields a running `destroy` from a second Ctrl-C, and a CLI whose
  * parent is killed outright (SIGKILL) finishes its operation and saves the state instead of
- * dying with it; `--cleanup` then finds the stack in the ledger.
+ * dying with it; `--cleanup` then finds the stack in the ledger. For the same reason its
+ * stdout and stderr are files, not pipes (see {@link runDetached}): a pipe whose reader died
+ * kills the CLI with SIGPIPE at its next write, mid-operation.
  *
  * `LocalWorkspace` accepts any `pulumiCommand`; ours is the library's own (found on PATH and
  * version-checked by `PulumiCommand.get`) with its `run` method replaced. `run`, its
@@ -24,7 +26,9 @@
  * `StackNotFoundError` by class.
  */
 import { spawn } from "node:child_process";
-import { delimiter, dirname, isAbsolute } from "node:path";
+import { closeSync, openSync, readSync, rmSync } from "node:fs";
+import { delimiter, dirname, isAbsolute, join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import * as pulumiCmd from "@pulumi/pulumi/automation/cmd";
 import * as pulumiErrors from "@pulumi/pulumi/automation/errors";
@@ -69,12 +73,70 @@ function internals(): Internals {
   };
 }
 
+/** How often the CLI's output files are read for the callbacks, ms. */
+export const OUTPUT_POLL_MS = 100;
+
+let commandSeq = 0;
+
+/**
+ * One output stream of the CLI as a file: the child writes to its descriptor (a file, unlike a
+ * pipe, never kills the writer when we are gone), we read what it appended.
+ */
+class OutputFile {
+  readonly path: string;
+  /** The child's descriptor (write end); closed in our process once the child has it. */
+  readonly writeFd: number;
+  private readonly readFd: number;
+  private readonly decoder = new StringDecoder("utf8");
+  private position = 0;
+  text = "";
+
+  constructor(
+    path: string,
+    private readonly onText?: (d: string) => void,
+  ) {
+    this.path = path;
+    this.writeFd = openSync(path, "w");
+    this.readFd = openSync(path, "r");
+  }
+
+  /** Reads what was appended since the last read and passes it on. */
+  drain(final = false): void {
+    const buf = Buffer.alloc(65_536);
+    for (;;) {
+      const n = readSync(this.readFd, buf, 0, buf.length, this.position);
+      if (n === 0) break;
+      this.position += n;
+      this.pass(this.decoder.write(buf.subarray(0, n)));
+    }
+    if (final) this.pass(this.decoder.end());
+  }
+
+  private pass(d: string): void {
+    if (d === "") return;
+    this.text += d;
+    this.onText?.(d);
+  }
+
+  /** After the final drain: the file is no longer needed. */
+  remove(): void {
+    closeSync(this.readFd);
+    rmSync(this.path, { force: true });
+  }
+}
+
 /**
  * Runs `command args` the way the Automation API's runner does (non-interactive, output
  * streamed to the callbacks, a failed exit turned into the library's CommandError), but
  * detached into its own process group, with `additionalEnv` as the whole environment, and
  * with one SIGINT on abort (Pulumi's graceful cancel: it finishes the resource operations in
  * flight, saves the state and exits).
+ *
+ * The child's stdout and stderr are two files in `cwd` (`.pulumi-<pid>-<n>.stdout|.stderr`),
+ * read every {@link OUTPUT_POLL_MS} ms for the callbacks (the deployer appends them to the
+ * cell's `logs/<cell>.log`) and in full for the library's CommandResult, which parses stdout
+ * and matches errors in stderr: that is why the two stay apart. Removed after the command; if
+ * our process is killed they stay, with the rest of the CLI's output.
  */
 export function runDetached(command: string): RunFn {
   const { CommandResult, createCommandError } = internals();
@@ -84,22 +146,37 @@ export function runDetached(command: string): RunFn {
     // As the library does: an absolute CLI path picks up the plugins bundled beside it.
     if (isAbsolute(command)) env.PATH = `${dirname(command)}${delimiter}${env.PATH ?? ""}`;
     return new Promise((resolve, reject) => {
-      const child = spawn(command, argv, {
-        cwd,
-        env,
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (d: string) => {
-        stdout += d;
-        onOutput?.(d);
-      });
-      child.stderr.setEncoding("utf8").on("data", (d: string) => {
-        stderr += d;
-        onError?.(d);
-      });
+      const base = join(cwd, `.pulumi-${process.pid}-${++commandSeq}`);
+      const out = new OutputFile(`${base}.stdout`, onOutput);
+      const err = new OutputFile(`${base}.stderr`, onError);
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(command, argv, {
+          cwd,
+          env,
+          detached: true,
+          stdio: ["ignore", out.writeFd, err.writeFd],
+        });
+      } finally {
+        // The child holds its own copies of the descriptors.
+        closeSync(out.writeFd);
+        closeSync(err.writeFd);
+      }
+      const poll = setInterval(() => {
+        out.drain();
+        err.drain();
+      }, OUTPUT_POLL_MS);
+      let finished = false;
+      const finish = (): void => {
+        // 'error' and 'close' may both come.
+        if (finished) return;
+        finished = true;
+        clearInterval(poll);
+        for (const f of [out, err]) {
+          f.drain(true);
+          f.remove();
+        }
+      };
       let interrupted = false;
       const interrupt = (): void => {
         if (interrupted || child.exitCode !== null || child.signalCode !== null) return;
@@ -109,16 +186,18 @@ export function runDetached(command: string): RunFn {
       if (signal?.aborted === true) interrupt();
       else signal?.addEventListener("abort", interrupt, { once: true });
       const done = (): void => signal?.removeEventListener("abort", interrupt);
-      child.on("error", (err) => {
+      child.on("error", (e) => {
         done();
-        reject(createCommandError(new CommandResult("", err.message, -2, err)));
+        finish();
+        reject(createCommandError(new CommandResult("", e.message, -2, e)));
       });
       child.on("close", (code, killedBy) => {
         done();
+        finish();
         const exit = code ?? -1;
         const result = new CommandResult(
-          stdout,
-          killedBy === null ? stderr : `${stderr}\n(killed by ${killedBy})`,
+          out.text,
+          killedBy === null ? err.text : `${err.text}\n(killed by ${killedBy})`,
           exit,
         );
         if (exit === 0) resolve(result);

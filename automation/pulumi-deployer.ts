@@ -190,8 +190,8 @@ export interface PulumiDeployerOptions {
   readonly settings: CellSettings;
   readonly passphrase: Passphrase;
   readonly seam?: AutomationSeam;
-  /** The inline program of a cell; default the IngestCell program. */
-  readonly program?: (cell: Cell, settings: CellSettings) => PulumiFn;
+  /** The inline program of a cell's deploy attempt; default the IngestCell program. */
+  readonly program?: (cell: Cell, settings: CellSettings, attempt: number) => PulumiFn;
   readonly pluginVersion?: string;
   /**
    * The environment to take {@link PULUMI_ENV_PASSTHROUGH} and AWS_* from (default
@@ -210,6 +210,8 @@ export class PulumiDeployer implements Deployer {
   readonly backend = "aws" as const;
   private readonly seam: AutomationSeam;
   private readonly stacks = new Map<string, Promise<StackHandle>>();
+  /** The deploy attempt each stack's next `up` runs the program for, by stack name. */
+  private readonly attempts = new Map<string, number>();
   private readonly envVars: Readonly<Record<string, string>>;
 
   constructor(private readonly o: PulumiDeployerOptions) {
@@ -258,10 +260,13 @@ export class PulumiDeployer implements Deployer {
     if (handle === undefined) {
       const workDir = join(this.o.runDir, ".pulumi-work", name);
       mkdirSync(workDir, { recursive: true });
-      const program = (this.o.program ?? ((c, s) => ingestCellProgram(c, s)))(
-        cell,
-        this.o.settings,
-      );
+      const make =
+        this.o.program ??
+        ((c: Cell, s: CellSettings, attempt: number) =>
+          ingestCellProgram(c, s, { deployAttempt: attempt }));
+      // The program runs at `up`, for the attempt that `up` is: one stack per cell, whose
+      // resources get new names on a redeploy.
+      const program: PulumiFn = () => make(cell, this.o.settings, this.attempts.get(name) ?? 1)();
       handle = this.seam
         .createOrSelectStack({
           stackName: name,
@@ -280,7 +285,8 @@ export class PulumiDeployer implements Deployer {
     return handle;
   }
 
-  async deploy(cell: Cell, signal?: AbortSignal): Promise<DeployedCell> {
+  async deploy(cell: Cell, signal?: AbortSignal, attempt = 1): Promise<DeployedCell> {
+    this.attempts.set(this.stackName(cell), attempt);
     const h = await this.stack(cell);
     signal?.throwIfAborted();
     const outputs = await h.up(this.log(cell), signal);

@@ -24,7 +24,7 @@ import { AwsHarvester, cloudWatchLogsApi, harvestLogsClient } from "./harvest-aw
 import { Journal, latestHarvests, readJournal } from "./journal";
 import { JsonlAppender, readJsonl } from "./jsonl";
 import type { HarvestReason } from "./logs-retry";
-import { LOGS_CLIENT_MAX_ATTEMPTS } from "./logs-retry";
+import { LOGS_CLIENT_CONFIG } from "./logs-retry";
 
 /** One run to collect again, with what the run directory knows of it. */
 export interface RecheckRun {
@@ -288,9 +288,7 @@ export const openReharvestBackend: OpenReharvestBackend = async (manifest, dir) 
     logDir: join(dir, ".local", "logs"),
     region: manifest.region,
   });
-  const client = localLogsClient(server.endpoint, server.region, {
-    maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS,
-  });
+  const client = localLogsClient(server.endpoint, server.region, LOGS_CLIENT_CONFIG);
   return {
     harvester: new AwsHarvester(cloudWatchLogsApi(client), { lagDeadlineMs: 0, pollMs: 50 }),
     async close() {

@@ -39,7 +39,13 @@ import { doneCells, Journal, missingRecords, readJournal, unfinishedCells } from
 import { JsonlAppender } from "./jsonl";
 import { Ledger, liveEntries } from "./ledger";
 import { buildManifest, type LocalFidelity, writeManifest } from "./manifest";
-import { awsPreflightApi, type PreflightApi, PreflightError, preflight } from "./preflight";
+import {
+  awsPreflightApi,
+  offeredLoad,
+  type PreflightApi,
+  PreflightError,
+  preflight,
+} from "./preflight";
 import { Progress } from "./progress";
 // The local backend, the AWS SDK clients and Pulumi load only when a run needs them (dynamic
 // imports below), so that --help and bad flags answer at once.
@@ -152,7 +158,7 @@ const LOCAL_HARVEST_TIMINGS: AwsHarvesterOptions = {
 interface BackendSession {
   readonly deployer: Deployer;
   harvesterFor(region: string): Harvester;
-  resourceName(cell: Cell): string;
+  resourceName(cell: Cell, attempt: number): string;
   readonly local?: LocalFidelity;
   stop(): Promise<void>;
 }
@@ -179,7 +185,7 @@ async function openBackend(
     const { startLocalBackend } = await import("../local/backend");
     const { localLogsClient } = await import("../local/logs");
     const { LocalDeployer } = await import("../local/deployer");
-    const { LOGS_CLIENT_MAX_ATTEMPTS } = await import("./logs-retry");
+    const { LOGS_CLIENT_CONFIG } = await import("./logs-retry");
     const { describeNetwork } = await import("../local/lambda/network");
     const local = await startLocalBackend({
       dataDir: join(runDir, ".local"),
@@ -189,14 +195,13 @@ async function openBackend(
     const deployer = new LocalDeployer(local, settings, { bucketSuffix: bucketSuffix(runName) });
     // The same harvester as on AWS, against the CloudWatch Logs API the local backend serves.
     // One attempt per call, as on AWS: the harvester's own retries and pacing are what run.
-    const logsClient = localLogsClient(local.logs.endpoint, local.logs.region, {
-      maxAttempts: LOGS_CLIENT_MAX_ATTEMPTS,
-    });
+    const logsClient = localLogsClient(local.logs.endpoint, local.logs.region, LOGS_CLIENT_CONFIG);
     const harvester = new AwsHarvester(cloudWatchLogsApi(logsClient), LOCAL_HARVEST_TIMINGS);
     return {
       deployer,
       harvesterFor: () => harvester,
-      resourceName: (cell) => functionName(cell, settings.namePrefix, settings.runTag),
+      resourceName: (cell, attempt) =>
+        functionName(cell, settings.namePrefix, settings.runTag, attempt),
       local: {
         cpu_scaling_emulated: local.runtime.cpuScalingEmulated,
         account_concurrency: local.runtime.accountConcurrency,
@@ -263,11 +268,18 @@ async function confirm(io: RunIo, question: string): Promise<boolean> {
 async function destroyLive(session: BackendSession, runDir: string, io: RunIo): Promise<number> {
   const live = liveEntries(join(runDir, RUN_FILES.ledger));
   if (live.length === 0) return 0;
-  // Destroying needs what deploying needs (the aws plugin on the Pulumi backend).
-  await session.deployer.prepare(live.map((e) => e.cell));
+  // A Ctrl-C, SIGTERM or SIGHUP must not end us with Node's default action while the
+  // (detached) Pulumi CLI destroys on, unsupervised: say so and let the destroys finish.
+  const removeSignals = io.onSignals((signal) => {
+    io.stderr.write(
+      `${signal}: still destroying leftover cells, letting them finish; if you force-kill now, run --cleanup ${runDir} again\n`,
+    );
+  });
   const ledger = new Ledger(join(runDir, RUN_FILES.ledger));
   let failures = 0;
   try {
+    // Destroying needs what deploying needs (the aws plugin on the Pulumi backend).
+    await session.deployer.prepare(live.map((e) => e.cell));
     for (const entry of live) {
       io.stdout.write(`destroying leftover ${entry.resource} (${entry.cell_id})\n`);
       try {
@@ -282,6 +294,7 @@ async function destroyLive(session: BackendSession, runDir: string, io: RunIo): 
     }
   } finally {
     ledger.close();
+    removeSignals();
   }
   return failures;
 }
@@ -470,7 +483,12 @@ async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
         options.settings.region,
         options.cells,
         options.parallel,
-        options.concurrency,
+        offeredLoad(
+          options.load,
+          options.concurrency,
+          options.settings.objectMb,
+          options.settings.eventBytes,
+        ),
       );
       io.stdout.write(
         `Preflight ok: Pulumi ${report.pulumi}, account ${report.account}, Lambda concurrency ${report.unreservedConcurrentExecutions} unreserved of ${report.concurrentExecutions}, at most ${report.peakReserved} reserved at once\n`,
@@ -580,7 +598,12 @@ async function resumeRun(
         settings.region,
         remaining,
         manifest.parallel,
-        manifest.concurrency,
+        offeredLoad(
+          manifest.load ?? { model: "closed" },
+          manifest.concurrency,
+          manifest.object_mb,
+          manifest.event_bytes,
+        ),
       );
     } catch (e: unknown) {
       if (!(e instanceof PreflightError)) throw e;

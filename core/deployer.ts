@@ -25,8 +25,13 @@ export interface Deployer {
   readonly backend: Backend;
   /** One-time work before any cell deploys (e.g. install the aws plugin once). */
   prepare(cells: readonly Cell[]): Promise<void>;
-  /** Deploys a cell; `signal` aborts the running operation. */
-  deploy(cell: Cell, signal?: AbortSignal): Promise<DeployedCell>;
+  /**
+   * Deploys a cell; `signal` aborts the running operation. `attempt` is the cell's deploy
+   * attempt in this run (default 1): from 2 on, the function and its log group get names of
+   * their own (core/names.ts `functionName`), since an earlier attempt's log group is retained
+   * and its function may have leaked.
+   */
+  deploy(cell: Cell, signal?: AbortSignal, attempt?: number): Promise<DeployedCell>;
   /** Destroys whatever `deploy` created for the cell; safe to call when nothing is live. */
   destroy(cell: Cell, signal?: AbortSignal): Promise<void>;
   /** Releases the deployer's own resources (servers, workspaces). */

@@ -47,19 +47,39 @@ export function newRunTag(random: () => number = Math.random): string {
 }
 
 /**
- * The function name of a cell:
- * `{prefix}s3-experiment-{workload}-{memory}mb-{factor}-rc{reserved}[-{runTag}]`, factor
- * `b{BATCH_EVENTS}` or `p{MULTIPART_MB}mb`. The run tag (see {@link newRunTag}) is absent in
- * runs made before it existed and in the manually deployed dev stack.
+ * The highest deploy attempt of one cell in one run that still gets a name of its own
+ * (`-2` … `-99`; see {@link functionName}): far more `--resume`s than a run ever needs, and
+ * what {@link MAX_NAME_PREFIX_LENGTH} reserves room for.
  */
-export function functionName(cell: Cell, namePrefix = "", runTag = ""): string {
+export const MAX_DEPLOY_ATTEMPT = 99;
+
+/**
+ * The function name of a cell:
+ * `{prefix}s3-experiment-{workload}-{memory}mb-{factor}-rc{reserved}[-{runTag}][-{attempt}]`,
+ * factor `b{BATCH_EVENTS}` or `p{MULTIPART_MB}mb`. The run tag (see {@link newRunTag}) is
+ * absent in runs made before it existed and in the manually deployed dev stack. `attempt` is
+ * the cell's deploy attempt in this run (1 for the first, no suffix; `-2`, `-3`… for each
+ * redeploy by `--resume`): the log group of a destroyed attempt is retained (CreateLogGroup of
+ * the same name is ResourceAlreadyExistsException) and a function leaked by an interrupted
+ * attempt still holds its name (ResourceConflictException), so every attempt has its own.
+ */
+export function functionName(cell: Cell, namePrefix = "", runTag = "", attempt = 1): string {
   if (!NAME_PREFIX_PATTERN.test(namePrefix)) {
     throw new InvalidInputError("NAME_PREFIX", namePrefix, "letters, digits, '-' and '_'");
   }
   if (runTag !== "" && !RUN_TAG_PATTERN.test(runTag)) {
     throw new InvalidInputError("run tag", runTag, "6 lowercase letters or digits, or none");
   }
-  const name = `${namePrefix}s3-experiment-${cellId(cell)}${runTag === "" ? "" : `-${runTag}`}`;
+  if (!Number.isInteger(attempt) || attempt < 1 || attempt > MAX_DEPLOY_ATTEMPT) {
+    throw new InvalidInputError(
+      "deploy attempt",
+      attempt,
+      `an integer from 1 to ${MAX_DEPLOY_ATTEMPT} (a cell redeployed more often needs a new run)`,
+    );
+  }
+  const name =
+    `${namePrefix}s3-experiment-${cellId(cell)}` +
+    `${runTag === "" ? "" : `-${runTag}`}${attempt === 1 ? "" : `-${attempt}`}`;
   if (name.length > LAMBDA.maxFunctionNameLength) {
     throw new InvalidInputError(
       "NAME_PREFIX",
@@ -72,29 +92,35 @@ export function functionName(cell: Cell, namePrefix = "", runTag = ""): string {
 
 /**
  * The longest `NAME_PREFIX` a new run may take: what Lambda's 64 characters leave beside the
- * longest cell's name with a run tag (`s3-experiment-events-1024mb-b100-rc10-xxxxxx`, 44).
+ * longest cell's name with a run tag and the highest deploy attempt
+ * (`s3-experiment-events-1024mb-b100-rc10-xxxxxx-99`, 47).
  */
 export const MAX_NAME_PREFIX_LENGTH = maxNamePrefixLength(true);
 
-/** The longest `NAME_PREFIX` beside the longest cell's function name, with or without a run tag. */
+/**
+ * The longest `NAME_PREFIX` beside the longest cell's function name: with a run tag and the
+ * longest deploy-attempt suffix (an experiment run's names), or without either (serve mode).
+ */
 function maxNamePrefixLength(withRunTag: boolean): number {
   const tag = withRunTag ? "000000" : "";
+  const attempt = withRunTag ? MAX_DEPLOY_ATTEMPT : 1;
   return (
     LAMBDA.maxFunctionNameLength -
-    Math.max(...fullMatrix().map((cell) => functionName(cell, "", tag).length))
+    Math.max(...fullMatrix().map((cell) => functionName(cell, "", tag, attempt).length))
   );
 }
 
 /**
  * Checks a `NAME_PREFIX` given as `input` (a flag): Lambda's function-name characters, short
- * enough for every cell's name (`withRunTag`: the names of an experiment run carry a run tag).
+ * enough for every cell's name (`withRunTag`: the names of an experiment run carry a run tag and,
+ * from a cell's second deploy attempt, an attempt suffix).
  * @throws InvalidInputError naming `input`, the value and what is allowed.
  */
 export function parseNamePrefix(input: string, raw: string, withRunTag = true): string {
   const max = maxNamePrefixLength(withRunTag);
   if (!NAME_PREFIX_PATTERN.test(raw) || raw.length > max) {
     const why = withRunTag
-      ? `function names also carry a 7-character run tag, within Lambda's ${LAMBDA.maxFunctionNameLength}`
+      ? `function names also carry a 7-character run tag and, from a cell's second deploy attempt, a suffix of up to 3 characters, within Lambda's ${LAMBDA.maxFunctionNameLength}`
       : `function names stay within Lambda's ${LAMBDA.maxFunctionNameLength}`;
     throw new InvalidInputError(input, raw, `up to ${max} letters, digits, '-' and '_' (${why})`);
   }

@@ -27,6 +27,12 @@ export type Backend = "local" | "aws";
 export interface ManifestCell {
   readonly cell_id: string;
   readonly cell: Cell;
+  /**
+   * The function name of the cell's first deploy attempt. A redeploy by `--resume` has its own
+   * name (`-2`, `-3`…, core/names.ts `functionName`): each attempt's `deployed` journal entry
+   * records the names it used (`function_name`, `log_group`), and those are what the reharvest
+   * and the analysis read.
+   */
   readonly function_name: string;
 }
 

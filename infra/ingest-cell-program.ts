@@ -20,6 +20,8 @@ export interface IngestCellProgramOptions {
   readonly bundlePath?: string;
   /** Resource options of the component, e.g. `{ providers: [provider] }` for an explicit provider. */
   readonly resourceOptions?: pulumi.ComponentResourceOptions;
+  /** The cell's deploy attempt in its run (see {@link IngestCellArgs.deployAttempt}), default 1. */
+  readonly deployAttempt?: number;
 }
 
 /**
@@ -34,7 +36,7 @@ export function ingestCellProgram(
   return async () => {
     const ingestCell = new IngestCell(
       cellId(cell),
-      ingestCellArgs(cell, settings, options.bundlePath),
+      ingestCellArgs(cell, settings, options.bundlePath, options.deployAttempt),
       options.resourceOptions,
     );
     return {

@@ -77,6 +77,12 @@ export interface IngestCellArgs {
    */
   readonly runTag?: string;
   /**
+   * The cell's deploy attempt in its run, default 1: from 2 on the function and its log group
+   * get a `-{attempt}` suffix, because the log group of an earlier attempt outlives its stack
+   * (core/names.ts `functionName`).
+   */
+  readonly deployAttempt?: number;
+  /**
    * The handler bundle to deploy, default {@link HANDLER_BUNDLE} (`npm run build`). Absolute,
    * so it resolves from an Automation API work dir. Must exist when the cell is created.
    */
@@ -93,6 +99,7 @@ export function ingestCellArgs(
   cell: Cell,
   settings: Omit<CellSettings, "region">,
   bundlePath?: string,
+  deployAttempt?: number,
 ): IngestCellArgs {
   return {
     workload: cell.workload,
@@ -107,6 +114,7 @@ export function ingestCellArgs(
     namePrefix: settings.namePrefix,
     ...(settings.runTag === undefined || settings.runTag === "" ? {} : { runTag: settings.runTag }),
     ...(bundlePath === undefined ? {} : { bundlePath }),
+    ...(deployAttempt === undefined ? {} : { deployAttempt }),
   };
 }
 
@@ -114,6 +122,7 @@ interface ValidatedCell {
   readonly cell: Cell;
   readonly settings: Omit<CellSettings, "region">;
   readonly bundlePath: string;
+  readonly fnName: string;
 }
 
 function validateCell(name: string, args: IngestCellArgs): ValidatedCell {
@@ -147,7 +156,16 @@ function validateCell(name: string, args: IngestCellArgs): ValidatedCell {
       "an existing handler bundle: run `npm run build` first",
     );
   }
-  return { cell, settings, bundlePath };
+  let fnName: string;
+  try {
+    fnName = functionName(cell, settings.namePrefix, settings.runTag, args.deployAttempt ?? 1);
+  } catch (e: unknown) {
+    if (isInvalidInputError(e) && e.input === "deploy attempt") {
+      throw new InvalidInputError(`${ARGS_LABEL}deployAttempt`, args.deployAttempt, e.allowed);
+    }
+    throw e;
+  }
+  return { cell, settings, bundlePath, fnName };
 }
 
 function argValue(args: IngestCellArgs, field: CellField): string | undefined {
@@ -180,10 +198,9 @@ export class IngestCell extends pulumi.ComponentResource {
    */
   constructor(name: string, args: IngestCellArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad cell must not leave a half-registered component.
-    const { cell, settings, bundlePath } = validateCell(name, args);
+    const { cell, settings, bundlePath, fnName } = validateCell(name, args);
     super(INGEST_CELL_TYPE, name, {}, opts);
     const tags = cellTags(cell);
-    const fnName = functionName(cell, settings.namePrefix, settings.runTag);
     const parent = { parent: this };
 
     const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: true, tags }, parent);
@@ -236,7 +253,8 @@ export class IngestCell extends pulumi.ComponentResource {
 
     // The log group outlives the stack: `destroy` leaves it (with its retention) so that
     // `--reharvest` can still read a cell's records after the cell is gone. Its name carries
-    // the run's tag, so a retained group never collides with a later run's.
+    // the run's tag and the cell's deploy attempt, so a retained group never collides with a
+    // later run's, nor with a redeploy of the same cell by `--resume`.
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
       { name: logGroupName(fnName), retentionInDays: LOG_RETENTION_DAYS, tags },

@@ -77,8 +77,8 @@ export class LocalDeployer implements Deployer {
   private readonly suffix: string;
   private readonly bundlePath: string;
   private readonly s3: S3Client;
-  /** Functions this deployer created: the only ones its `destroy` deletes. */
-  private readonly created = new Set<string>();
+  /** Functions this deployer created, by cell id: the only ones its `destroy` deletes. */
+  private readonly created = new Map<string, string>();
 
   constructor(backend: LocalBackend, settings: CellSettings, options: LocalDeployerOptions = {}) {
     this.local = backend;
@@ -113,9 +113,9 @@ export class LocalDeployer implements Deployer {
     return localBucketName(cell, this.suffix);
   }
 
-  async deploy(cell: Cell, signal?: AbortSignal): Promise<DeployedCell> {
+  async deploy(cell: Cell, signal?: AbortSignal, attempt = 1): Promise<DeployedCell> {
     signal?.throwIfAborted();
-    const name = functionName(cell, this.settings.namePrefix, this.settings.runTag);
+    const name = functionName(cell, this.settings.namePrefix, this.settings.runTag, attempt);
     const bucket = this.bucketName(cell);
     const { s3, runtime } = this.local;
     try {
@@ -149,7 +149,7 @@ export class LocalDeployer implements Deployer {
       // The same log format IngestCell deploys on AWS, so the local loop reads what AWS writes.
       logFormat: CELL_LOG_FORMAT,
     });
-    this.created.add(name);
+    this.created.set(cellId(cell), name);
     return {
       cellId: cellId(cell),
       functionName: name,
@@ -170,8 +170,9 @@ export class LocalDeployer implements Deployer {
    * to someone else), aborts unfinished uploads, empties and deletes the bucket.
    */
   async destroy(cell: Cell, _signal?: AbortSignal): Promise<void> {
-    const name = functionName(cell, this.settings.namePrefix, this.settings.runTag);
-    if (this.created.delete(name) && this.local.runtime.listFunctions().includes(name)) {
+    const name = this.created.get(cellId(cell));
+    this.created.delete(cellId(cell));
+    if (name !== undefined && this.local.runtime.listFunctions().includes(name)) {
       await step(cell, "destroy", `DeleteFunction ${name}`, async () => {
         try {
           await this.local.runtime.deleteFunction(name);

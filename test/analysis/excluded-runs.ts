@@ -404,3 +404,27 @@ t.test("p95.csv carries each cell's journal status and why it is not recommended
     "status and reason per cell",
   );
 });
+
+t.test("a run is named after the function of the deploy attempt it was made in", async (t) => {
+  const dir = t.testdir();
+  writeRunDir(dir);
+  // The redo of A by --resume was its second deploy attempt: `deployed` records its name.
+  const file = join(dir, RUN_FILES.journal);
+  const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+  const redo = lines.findLastIndex((l) =>
+    l.includes(`"cell_id":"${cellId(A)}","phase":"deployed"`),
+  );
+  const second = `${functionName(A)}-2`;
+  lines[redo] = JSON.stringify({
+    ts: "2026-11-23T00:00:00.000Z",
+    cell_id: cellId(A),
+    phase: "deployed",
+    detail: { function_name: second, log_group: `/aws/lambda/${second}` },
+  });
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  const a = analyseRun(dir);
+  const names = Object.fromEntries(a.runs.map((r) => [r.runId, r.functionName]));
+  t.equal(names.run_a3, second, "trial 1 of the redo: the second attempt's function");
+  t.equal(names.run_a4, second, "trial 2 of the redo too");
+  t.equal(names.run_b1, functionName(B), "a cell deployed once keeps the manifest's name");
+});

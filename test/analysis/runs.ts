@@ -1,9 +1,12 @@
-import { writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
+import { analyseRun } from "../../analysis/analyze";
 import { PLATFORM_LOG_BYTES } from "../../analysis/cost";
 import { loadRun } from "../../analysis/load-run";
+import { renderReport } from "../../analysis/report-html";
 import { computeRunStats } from "../../analysis/runs";
+import { billingLines } from "../../analysis/summary";
 import type { Cell } from "../../core/cell";
 import { type EmfRecord, serializeEmfLine } from "../../core/emf";
 import { DEFAULT_PRICING } from "../../core/pricing";
@@ -331,5 +334,49 @@ t.test(
     t.equal(r?.expected, 3, "3 expected records");
     t.equal(r?.records, 3, "3 distinct records in bounds (100 % found, not 200 %)");
     t.equal(r?.meanMs, (100 + 200.4 + 9) / 3, "the mean is not moved by the 1e308 ms line");
+  },
+);
+
+t.test(
+  "an invocation that reached the function with neither REPORT data nor a record is counted as billed 0 ms",
+  async (t) => {
+    const dir = t.testdir();
+    writeRun(dir);
+    // r3 reached the function (200), its tail had no REPORT, and its record was never found.
+    const r3: InvocationRecord = {
+      ...base,
+      seq: 4,
+      request_id: "r3",
+      client_start_ms: 1100,
+      client_end_ms: 1300,
+      status_code: 200,
+      throttled: false,
+    };
+    appendFileSync(join(dir, "invocations.jsonl"), `${JSON.stringify(r3)}\n`);
+    const { runs } = computeRunStats(loadRun(dir), DEFAULT_PRICING);
+    t.equal(runs[0]?.reachedUnbilled, 1, "r3 only: r2 has no REPORT but its record bills it");
+    t.equal(runs[0]?.billedMs, 101 + 201, "r3 adds nothing to the billed total");
+    const a = analyseRun(dir);
+    const lines = billingLines(a);
+    t.same(
+      lines.slice(-2),
+      [
+        "  Reached, no REPORT and no record: 1 invocations, billed 0 ms (their cost is unknown):",
+        `    ${RUN} ${CELL_ID}: 1 of 3 reached`,
+      ],
+      "summary.txt says so, per run",
+    );
+    t.match(
+      renderReport(a),
+      "Reached, no REPORT and no record: 1 invocations, billed 0 ms",
+      "and so does the report",
+    );
+    const clean = t.testdir();
+    writeRun(clean);
+    t.equal(
+      billingLines(analyseRun(clean)).at(-1),
+      "  Reached, no REPORT and no record: 0",
+      "0 when every reached invocation is billed",
+    );
   },
 );

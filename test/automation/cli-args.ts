@@ -131,7 +131,7 @@ t.test("bad flags and values name the flag, the value and what is allowed", asyn
     [["--seed", "1", "--seed", "2"], '--seed="2" is invalid: allowed the flag at most once'],
     [
       ["--name-prefix", "a b"],
-      "--name-prefix=\"a b\" is invalid: allowed up to 20 letters, digits, '-' and '_' (function names also carry a 7-character run tag, within Lambda's 64)",
+      "--name-prefix=\"a b\" is invalid: allowed up to 17 letters, digits, '-' and '_' (function names also carry a 7-character run tag and, from a cell's second deploy attempt, a suffix of up to 3 characters, within Lambda's 64)",
     ],
     [
       ["--resume", "/x", "--trials", "2"],

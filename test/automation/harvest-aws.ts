@@ -2,12 +2,14 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   AccessDeniedException,
+  CloudWatchLogsClient,
   InvalidParameterException,
   LimitExceededException,
   ResourceNotFoundException,
   ServiceUnavailableException,
   ThrottlingException,
 } from "@aws-sdk/client-cloudwatch-logs";
+import { CredentialsProviderError } from "@smithy/core/config";
 import t from "tap";
 import {
   AwsHarvester,
@@ -21,7 +23,11 @@ import {
   sharedLimiter,
 } from "../../automation/harvest-aws";
 import { LogsLimiter } from "../../automation/logs-quota";
-import { classifyLogsError, LOGS_CLIENT_MAX_ATTEMPTS } from "../../automation/logs-retry";
+import {
+  classifyLogsError,
+  LOGS_CLIENT_CONFIG,
+  LOGS_CLIENT_MAX_ATTEMPTS,
+} from "../../automation/logs-retry";
 import { rawRecordsQuery } from "../../automation/queries";
 import { localLogsClient } from "../../local/logs";
 import { DEPLOYED, emfLine, invocation, RUN } from "./fixtures";
@@ -807,6 +813,174 @@ t.test(
           "FilterLogEvents: AccessDeniedException: AccessDeniedException from the test server",
       },
       "the SDK's AccessDeniedException classified",
+    );
+  },
+);
+
+t.test("the harvester's Logs clients time each request out after 30 s, as an error", async (t) => {
+  t.same(
+    LOGS_CLIENT_CONFIG,
+    { maxAttempts: 1, requestHandler: { requestTimeout: 30_000, throwOnRequestTimeout: true } },
+    "one config: one attempt per call, 30 s per request, a timeout is an error",
+  );
+  const aws = harvestLogsClient("us-east-1");
+  const local = localLogsClient("http://127.0.0.1:1", "us-east-1", LOGS_CLIENT_CONFIG);
+  t.teardown(() => {
+    aws.destroy();
+    local.destroy();
+  });
+  for (const [name, client] of [
+    ["harvestLogsClient", aws],
+    ["localLogsClient", local],
+  ] as const) {
+    // The handler's resolved options (the SDK builds a NodeHttpHandler from the plain object).
+    const handler = client.config.requestHandler as unknown as {
+      configProvider: Promise<{ requestTimeout?: number; throwOnRequestTimeout?: boolean }>;
+    };
+    const resolved = await handler.configProvider;
+    t.same(
+      [resolved.requestTimeout, resolved.throwOnRequestTimeout],
+      [30_000, true],
+      `${name}'s HTTP handler`,
+    );
+  }
+});
+
+t.test(
+  "a CloudWatch Logs server that never answers: each request times out, is retried as a network error, and the harvest ends",
+  async (t) => {
+    const seen: string[] = [];
+    const server = createServer((req) => {
+      // Reads the request and never answers.
+      seen.push(String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "");
+      req.resume();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    t.teardown(() => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const { port } = server.address() as AddressInfo;
+    // The production config with a short timeout, so the test takes a second, not minutes.
+    const client = localLogsClient(`http://127.0.0.1:${port}`, "us-east-1", {
+      ...LOGS_CLIENT_CONFIG,
+      requestHandler: { ...LOGS_CLIENT_CONFIG.requestHandler, requestTimeout: 150 },
+    });
+    t.teardown(() => client.destroy());
+    const clock = fakeClock();
+    const r = await new AwsHarvester(cloudWatchLogsApi(client), {
+      ...clock,
+      lagDeadlineMs: 0,
+      retry: { maxAttempts: 2, baseMs: 500, capMs: 20_000 },
+      limiter: new LogsLimiter({ now: clock.now, sleep: clock.sleep }),
+    }).harvest(request(2));
+    t.same(
+      seen,
+      ["StartQuery", "StartQuery", "FilterLogEvents", "FilterLogEvents"],
+      "each stalled request timed out and was retried once (the policy's 2 attempts)",
+    );
+    t.same(clock.waits, [250, 250], "the harvester's backoff between attempts");
+    t.equal(r.missing, 2, "the records are counted missing");
+    t.equal(r.reason?.code, "network", "a timeout is a network error");
+    t.match(
+      r.reason?.message,
+      /^FilterLogEvents: TimeoutError: @smithy\/node-http-handler - \[ERROR\] a request has exceeded the configured 150 ms requestTimeout\. \(after 2 attempts\)$/,
+      "with the SDK's timeout message",
+    );
+  },
+);
+
+t.test(
+  "no credentials through the real SDK client: access-denied, the records counted missing, the harvest ends normally",
+  async (t) => {
+    const server = await jsonLogsServer({});
+    t.teardown(server.close);
+    // What the SDK's credential chain throws when it finds none: no request is sent.
+    const client = new CloudWatchLogsClient({
+      ...LOGS_CLIENT_CONFIG,
+      region: "us-east-1",
+      endpoint: server.endpoint,
+      credentials: async () => {
+        throw new CredentialsProviderError("Could not load credentials from any providers", {
+          tryNextLink: false,
+        });
+      },
+    });
+    t.teardown(() => client.destroy());
+    const clock = fakeClock();
+    const r = await new AwsHarvester(cloudWatchLogsApi(client), {
+      ...clock,
+      lagDeadlineMs: 0,
+      limiter: new LogsLimiter({ now: clock.now, sleep: clock.sleep }),
+    }).harvest(request(3, { tail: [1] }));
+    t.same(server.seen, [], "nothing reached the server");
+    t.same(clock.waits, [], "not retried: retrying cannot find credentials");
+    t.same([r.expected, r.found, r.missing], [3, 1, 2], "the tail's record; two missing");
+    t.same(
+      r.reason,
+      {
+        code: "access-denied",
+        message:
+          "FilterLogEvents: CredentialsProviderError: Could not load credentials from any providers",
+      },
+      "the reason says why",
+    );
+  },
+);
+
+t.test(
+  "an error nobody classified ends the source as rejected, not the cell; a defect or an abort still ends the harvest",
+  async (t) => {
+    // StartQuery answered without a queryId; FilterLogEvents failed with a plain Error.
+    const server = await jsonLogsServer({ StartQuery: [{}] });
+    t.teardown(server.close);
+    const client = localLogsClient(server.endpoint, "us-east-1", LOGS_CLIENT_CONFIG);
+    t.teardown(() => client.destroy());
+    const clock = fakeClock();
+    const api = cloudWatchLogsApi(client);
+    const r = await new AwsHarvester(
+      {
+        ...api,
+        filterLogEvents: async () => {
+          throw new Error("socket hang up, somehow unnamed");
+        },
+      },
+      {
+        ...clock,
+        lagDeadlineMs: 0,
+        limiter: new LogsLimiter({ now: clock.now, sleep: clock.sleep }),
+      },
+    ).harvest(request(2));
+    t.same([r.found, r.missing], [0, 2], "both counted missing");
+    t.same(
+      r.notes,
+      [
+        "insights stopped: rejected: insights: Error: StartQuery returned no queryId",
+        "filter-log-events stopped: rejected: filter-log-events: Error: socket hang up, somehow unnamed",
+      ],
+      "each source's end is noted",
+    );
+    t.equal(r.reason?.code, "rejected", "the last one is the reason");
+
+    for (const defect of [new TypeError("x is not a function"), new RangeError("bad length")]) {
+      const bug = scripted({ startQuery: [defect] });
+      await t.rejects(
+        new AwsHarvester(bug.api, { ...fakeClock() }).harvest(request(1)),
+        defect,
+        `${defect.name} is rethrown`,
+      );
+    }
+    const controller = new AbortController();
+    const aborting = scripted({ startQuery: [new Error("request aborted")] });
+    const startQuery = aborting.api.startQuery;
+    aborting.api.startQuery = async (...args) => {
+      controller.abort(new Error("interrupted by SIGINT"));
+      return startQuery(...args);
+    };
+    await t.rejects(
+      new AwsHarvester(aborting.api, { ...fakeClock() }).harvest(request(1), controller.signal),
+      { message: "request aborted" },
+      "an abort is rethrown",
     );
   },
 );

@@ -1,12 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t, { type Test } from "tap";
 import type { Harvester } from "../../automation/harvest";
+import { AwsHarvester, cloudWatchLogsApi } from "../../automation/harvest-aws";
 import { lambdaClientFor } from "../../automation/invoker";
 import { Journal, readJournal } from "../../automation/journal";
 import { JsonlAppender, readJsonl } from "../../automation/jsonl";
 import { Ledger, liveEntries } from "../../automation/ledger";
+import { LOGS_CLIENT_CONFIG, type RetryPolicy } from "../../automation/logs-retry";
 import { runLoop } from "../../automation/loop";
 import { type Cell, type CellSettings, cellId, DEFAULT_CELL_SETTINGS } from "../../core/cell";
 import { functionName, newRunTag } from "../../core/names";
@@ -14,6 +16,7 @@ import { PROJECT_ROOT } from "../../core/paths";
 import type { InvocationRecord } from "../../core/run-files";
 import { type LocalBackend, startLocalBackend } from "../../local/backend";
 import { LocalDeployer } from "../../local/deployer";
+import { type LogsFaults, localLogsClient } from "../../local/logs";
 
 const CELL: Cell = { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 0 };
 const ECHO = join(PROJECT_ROOT, "test", "fixtures", "lambda", "echo.js");
@@ -26,9 +29,13 @@ const nothing: Harvester = {
   },
 };
 
-async function backend(t: Test): Promise<LocalBackend> {
+async function backend(t: Test, logsFaults?: LogsFaults): Promise<LocalBackend> {
   const dataDir = mkdtempSync(join(tmpdir(), "loop-names-"));
-  const local = await startLocalBackend({ dataDir, cpuScaling: "off" });
+  const local = await startLocalBackend({
+    dataDir,
+    cpuScaling: "off",
+    ...(logsFaults === undefined ? {} : { logsFaults }),
+  });
   t.teardown(async () => {
     await local.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -48,8 +55,20 @@ async function leak(local: LocalBackend, name: string): Promise<void> {
 }
 
 /** One cell, one trial of 2 invocations, through the real LocalDeployer and invoker. */
-async function runOneCell(t: Test, local: LocalBackend, settings: CellSettings) {
+async function runOneCell(
+  t: Test,
+  local: LocalBackend,
+  settings: CellSettings,
+  earlierJournal: readonly object[] = [],
+  harvester: Harvester = nothing,
+  perTrial = 2,
+) {
   const dir = mkdtempSync(join(tmpdir(), "loop-names-run-"));
+  // What an interrupted attempt of this run directory left in the journal.
+  writeFileSync(
+    join(dir, "journal.jsonl"),
+    earlierJournal.map((e) => `${JSON.stringify(e)}\n`).join(""),
+  );
   const journal = new Journal(join(dir, "journal.jsonl"));
   const ledger = new Ledger(join(dir, "ledger.jsonl"));
   const invocationsOut = new JsonlAppender(join(dir, "invocations.jsonl"));
@@ -64,9 +83,9 @@ async function runOneCell(t: Test, local: LocalBackend, settings: CellSettings) 
   const summary = await runLoop(
     {
       deployer,
-      harvesterFor: () => nothing,
+      harvesterFor: () => harvester,
       invokeClientFor: lambdaClientFor,
-      resourceName: (c) => functionName(c, settings.namePrefix, settings.runTag),
+      resourceName: (c, attempt) => functionName(c, settings.namePrefix, settings.runTag, attempt),
       journal,
       ledger,
       invocationsOut,
@@ -76,7 +95,7 @@ async function runOneCell(t: Test, local: LocalBackend, settings: CellSettings) 
     },
     {
       order: [CELL],
-      invocations: { events: 2, batch: 1 },
+      invocations: { events: perTrial, batch: 1 },
       trials: 1,
       concurrency: 2,
       parallel: 1,
@@ -141,5 +160,132 @@ t.test(
     t.same(r.invocations, [], "nothing was invoked");
     t.same(local.runtime.listFunctions(), [ours], "the other function is still there");
     t.equal(r.journal.at(-1)?.phase, "failed", "journaled failed");
+  },
+);
+
+t.test(
+  "a resumed cell deploys under a new name: its interrupted attempt's function leaked",
+  async (t) => {
+    const local = await backend(t);
+    const runTag = "r3sum3";
+    const first = functionName(CELL, "", runTag);
+    const second = functionName(CELL, "", runTag, 2);
+    t.equal(second, `${first}-2`, "the second attempt's name");
+    // The interrupted attempt deployed, then the process died: its function is still there
+    // (as on AWS, where its log group is also retained after a destroy).
+    await leak(local, first);
+    const ts = new Date().toISOString();
+    const r = await runOneCell(t, local, { ...DEFAULT_CELL_SETTINGS, runTag }, [
+      { ts, cell_id: cellId(CELL), phase: "deploying" },
+      { ts, cell_id: cellId(CELL), phase: "failed", detail: { error: "unfinished attempt" } },
+    ]);
+    t.same(r.summary.failed, [], "no ResourceConflictException: the cell is done");
+    t.same(
+      r.invocations.map((i) => i.function_name),
+      [second, second],
+      "the invocations reached the second attempt's function",
+    );
+    const ours = r.journal.slice(2);
+    t.same(ours[0]?.detail, { attempt: 2 }, "the deploying entry says which attempt");
+    t.same(
+      [ours[1]?.phase, ours[1]?.detail?.function_name, ours[1]?.detail?.log_group],
+      ["deployed", second, `/aws/lambda/${second}`],
+      "the deployed entry records the names the reharvest and the analysis read",
+    );
+    t.same(local.runtime.listFunctions(), [first], "the second attempt's function is destroyed");
+    t.same(liveEntries(join(r.dir, "ledger.jsonl")), [], "and gone from the ledger");
+  },
+);
+
+/** The production harvester (client config included) against the backend's Logs API. */
+function awsHarvester(t: Test, local: LocalBackend, retry?: RetryPolicy): Harvester {
+  const client = localLogsClient(local.logs.endpoint, local.logs.region, LOGS_CLIENT_CONFIG);
+  t.teardown(() => client.destroy());
+  return new AwsHarvester(cloudWatchLogsApi(client), {
+    pollMs: 20,
+    retryMs: 100,
+    queryTimeoutMs: 5_000,
+    lagDeadlineMs: 300,
+    slackMs: 5_000,
+    ...(retry === undefined ? {} : { retry }),
+  });
+}
+
+/** The run's `harvested` journal entry's detail, and the record request ids of records.jsonl. */
+function harvested(r: Awaited<ReturnType<typeof runOneCell>>) {
+  const entry = r.journal.find((e) => e.phase === "harvested");
+  const records = readJsonl(join(r.dir, "records.jsonl")) as { request_id?: string }[];
+  return { detail: entry?.detail, recordIds: records.map((x) => x.request_id).sort() };
+}
+
+t.test(
+  "the loop over the local backend: a partial Insights answer is completed by FilterLogEvents from the runtime's JSON logs",
+  async (t) => {
+    const local = await backend(t, { insightsPartial: { maxRecords: 1 } });
+    const r = await runOneCell(t, local, DEFAULT_CELL_SETTINGS, [], awsHarvester(t, local), 3);
+    t.same(r.summary.failed, [], "the cell is done");
+    const { detail, recordIds } = harvested(r);
+    t.same(
+      detail,
+      {
+        run_id: r.invocations[0]?.run_id,
+        expected: 3,
+        found: 3,
+        missing: 0,
+        source: "insights+filter-log-events",
+        counts: { insights: 1, "filter-log-events": 2 },
+      },
+      "the journal: one record from Insights, two from FilterLogEvents",
+    );
+    t.same(
+      recordIds,
+      r.invocations.map((i) => i.request_id).sort(),
+      "records.jsonl holds one record per invocation",
+    );
+    t.ok(
+      r.invocations.every((i) => i.report?.billed_duration_ms !== undefined),
+      "the tails carried JSON platform.report data",
+    );
+  },
+);
+
+t.test(
+  "the loop over the local backend: FilterLogEvents throttled for good, the invoke tails fill in",
+  async (t) => {
+    const local = await backend(t, {
+      insightsPartial: { maxRecords: 1 },
+      throttle: [{ operation: "FilterLogEvents" }],
+    });
+    const retry = { maxAttempts: 2, baseMs: 10, capMs: 10 };
+    const r = await runOneCell(
+      t,
+      local,
+      DEFAULT_CELL_SETTINGS,
+      [],
+      awsHarvester(t, local, retry),
+      3,
+    );
+    t.same(r.summary.failed, [], "the cell is done");
+    const { detail, recordIds } = harvested(r);
+    t.same(
+      detail,
+      {
+        run_id: r.invocations[0]?.run_id,
+        expected: 3,
+        found: 3,
+        missing: 0,
+        source: "insights+tail",
+        counts: { insights: 1, tail: 2 },
+        notes: [
+          "filter-log-events stopped: throttled: FilterLogEvents: ThrottlingException: Rate exceeded (after 2 attempts)",
+        ],
+      },
+      "the journal: one record from Insights, two from the tails, and why",
+    );
+    t.same(
+      recordIds,
+      r.invocations.map((i) => i.request_id).sort(),
+      "records.jsonl holds one record per invocation",
+    );
   },
 );

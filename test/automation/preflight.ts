@@ -1,10 +1,13 @@
 import t from "tap";
+import { offeredConcurrency } from "../../automation/estimate";
 import {
+  offeredLoad,
   type PreflightApi,
   peakReservedConcurrency,
   peakUnreservedDemand,
   preflight,
 } from "../../automation/preflight";
+import type { Cell } from "../../core/cell";
 import { parseMatrix } from "../../core/matrix";
 
 const cells = parseMatrix("workload=events,memory=512,batch=1"); // rc 0, 10, 50
@@ -168,3 +171,54 @@ t.test("reserved cells deployed beside unreserved ones take from the same pool",
     "130 + 50 does not fit in 170",
   );
 });
+
+t.test(
+  "under the open loop the unreserved pool must hold the offered concurrency, not --concurrency",
+  async (t) => {
+    const batch: Cell = {
+      workload: "batch",
+      memoryMb: 512,
+      multipartMb: 8,
+      reservedConcurrency: 0,
+    };
+    const events: Cell = {
+      workload: "events",
+      memoryMb: 512,
+      batchEvents: 1,
+      reservedConcurrency: 0,
+    };
+    const open = { model: "open", arrival_rate_per_s: 50, duration_s: 60 } as const;
+    // Modelled durations (estimate.ts): batch 2 × 50 ms + 100 MiB at 78 MB/s ≈ 1444.3 ms, events
+    // 50 ms + 1 KiB of CPU ≈ 50.07 ms; × 50/s, rounded up.
+    t.equal(offeredConcurrency(batch, open, 1, 100, 1024), 73, "batch: ⌈50 × 1.4443⌉");
+    t.equal(offeredConcurrency(events, open, 1, 100, 1024), 3, "events: ⌈50 × 0.05007⌉");
+    t.equal(
+      offeredConcurrency(batch, { ...open, arrival_rate_per_s: 1000 }, 1, 100, 1024),
+      1000,
+      "at most MAX_IN_FLIGHT (1445 uncapped)",
+    );
+    t.equal(
+      offeredConcurrency(batch, { model: "closed" }, 7, 100, 1024),
+      7,
+      "closed: --concurrency",
+    );
+
+    const offered = offeredLoad(open, 1, 100, 1024);
+    await t.rejects(
+      preflight(api({ limit: 75 }), "us-east-1", [batch, events], 2, offered),
+      {
+        name: "PreflightError",
+        message:
+          '2 cell(s) without reserved concurrency deployed at once (--parallel 2) are offered 76 concurrent executions (open loop: arrival rate × modelled duration per cell, at most 1000 each) but the unreserved pool in us-east-1 holds 75 (account limit 75): the account, not the function, would throttle them. Lower --arrival-rate or --parallel, or request a higher "Concurrent executions" quota in Service Quotas',
+      },
+      "73 + 3 do not fit in 75 (--concurrency 1 would have passed)",
+    );
+    const r = await preflight(api({ limit: 76 }), "us-east-1", [batch, events], 2, offered);
+    t.equal(r.peakUnreserved, 76, "76 fit in 76");
+    t.same(
+      peakUnreservedDemand([events, batch, events], 1, offered),
+      { cells: 1, executions: 73, reservedBeside: 0 },
+      "one at a time: the most demanding cell",
+    );
+  },
+);

@@ -1,4 +1,12 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import t, { type Test } from "tap";
@@ -136,3 +144,79 @@ t.test("the CLI gets exactly the deployer's environment, nothing else", async (t
     "a failed select became the library's StackNotFoundError, so the stack was created",
   );
 });
+
+/**
+ * A stand-in operation that writes to stdout and stderr for about 1.5 s, then records that it
+ * finished: as the real CLI would, it dies of SIGPIPE at its next write if its output is a pipe
+ * whose reader is gone.
+ */
+const LONG_OPERATION = `#!/bin/sh
+dir=$(dirname "$0")
+: > "$dir/started"
+i=0
+while [ $i -lt 30 ]; do echo "step $i"; echo "note $i" >&2; sleep 0.05; i=$((i+1)); done
+: > "$dir/finished"
+echo done
+`;
+
+function longOperation(t: Test): { dir: string; command: string } {
+  const dir = mkdtempSync(join(tmpdir(), "pulumi-long-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "pulumi"), LONG_OPERATION);
+  chmodSync(join(dir, "pulumi"), 0o755);
+  return { dir, command: join(dir, "pulumi") };
+}
+
+t.test(
+  "the CLI's output reaches the callbacks and the CommandResult, stdout and stderr apart",
+  async (t) => {
+    const { dir, command } = longOperation(t);
+    const child = spawnProjectScript("test/fixtures/pulumi/run-detached.ts", [command, dir, "up"]);
+    await new Promise((resolve) => child.on("exit", resolve));
+    const r = JSON.parse(child.output().trim().split("\n").pop() ?? "{}") as Record<
+      string,
+      unknown
+    >;
+    const steps = Array.from({ length: 30 }, (_, i) => `step ${i}\n`).join("");
+    const notes = Array.from({ length: 30 }, (_, i) => `note ${i}\n`).join("");
+    t.same(
+      r,
+      {
+        code: 0,
+        stdout: `${steps}done\n`,
+        stderr: notes,
+        onOutput: `${steps}done\n`,
+        onError: notes,
+      },
+      "all of stdout and all of stderr, each in its place",
+    );
+    t.same(
+      readdirSync(dir).filter((f) => f.startsWith(".pulumi-")),
+      [],
+      "the output files are removed after the command",
+    );
+  },
+);
+
+t.test(
+  "our process killed outright leaves the CLI running to the end of its operation",
+  async (t) => {
+    const { dir, command } = longOperation(t);
+    const child = spawnProjectScript("test/fixtures/pulumi/run-detached.ts", [command, dir, "up"]);
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    await until("the operation's start", () => existsSync(join(dir, "started")));
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill("SIGKILL");
+    await until("the operation's end", () => existsSync(join(dir, "finished")), 10_000);
+    t.pass("the stand-in finished: no SIGPIPE on its next write");
+    const out = readdirSync(dir).filter((f) => f.endsWith(".stdout"));
+    t.equal(out.length, 1, "its stdout file stays behind");
+    t.match(
+      readFileSync(join(dir, out[0] ?? ""), "utf8"),
+      /step 29\ndone\n$/,
+      "with everything it wrote after we died",
+    );
+  },
+);

@@ -168,6 +168,48 @@ t.test("the lifecycle: plugin once, create, config, up, outputs, destroy, remove
   );
 });
 
+t.test(
+  "a redeploy of the cell (--resume) runs the program for that attempt: new names",
+  async (t) => {
+    const runDir = tempRun(t);
+    const { seam, calls } = fakeSeam();
+    const d = new PulumiDeployer({
+      runDir,
+      runName: "r",
+      settings: { ...settings, runTag: "k3x9q2" },
+      passphrase: { value: "p", source: "env" },
+      seam,
+    });
+    const first = await d.deploy(cell);
+    await d.destroy(cell);
+    const second = await d.deploy(cell, undefined, 2);
+    t.same(
+      [first.functionName, first.logGroup],
+      [
+        "s3-experiment-batch-1024mb-p32mb-rc10-k3x9q2",
+        "/aws/lambda/s3-experiment-batch-1024mb-p32mb-rc10-k3x9q2",
+      ],
+      "the first attempt's names",
+    );
+    t.same(
+      [second.functionName, second.logGroup],
+      [
+        "s3-experiment-batch-1024mb-p32mb-rc10-k3x9q2-2",
+        "/aws/lambda/s3-experiment-batch-1024mb-p32mb-rc10-k3x9q2-2",
+      ],
+      "the second attempt's: the first's retained log group is not created again",
+    );
+    t.same(
+      calls.filter((c) => c.startsWith("createOrSelectStack")),
+      [
+        "createOrSelectStack r-batch-1024mb-p32mb-rc10",
+        "createOrSelectStack r-batch-1024mb-p32mb-rc10",
+      ],
+      "the same stack name both times (the ledger's resource)",
+    );
+  },
+);
+
 t.test("an abort during up reaches up's signal, with no stack.cancel()", async (t) => {
   const runDir = tempRun(t);
   const { seam, calls } = fakeSeam({ hangUp: true });

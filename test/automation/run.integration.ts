@@ -22,9 +22,10 @@ import { computeRunStats } from "../../analysis/runs";
 import { arrivalSeed, poissonSchedule } from "../../automation/arrivals";
 import { readJournal, unfinishedCells } from "../../automation/journal";
 import { readJsonl } from "../../automation/jsonl";
-import { liveEntries } from "../../automation/ledger";
+import { Ledger, liveEntries } from "../../automation/ledger";
 import { EXIT, main, type RunIo } from "../../automation/run";
 import { billedDurationMs } from "../../core/billing";
+import type { Cell } from "../../core/cell";
 import { PROJECT_ROOT } from "../../core/paths";
 import { DEFAULT_PRICING } from "../../core/pricing";
 import type { InvocationRecord, Manifest } from "../../core/run-files";
@@ -315,6 +316,26 @@ t.test("--backend aws: preflight, estimate, and no deploy without confirmation",
     "clear message",
   );
   t.notOk(existsSync(out), "nothing created");
+
+  // The open loop puts rate × modelled duration in flight, whatever --concurrency says.
+  const open = fakeIo(account(70));
+  const openArgs = [
+    "--backend",
+    "aws",
+    "--dry-run",
+    "--matrix",
+    "workload=batch,memory=512,part=8,rc=0",
+  ];
+  t.equal(
+    await main([...openArgs, "--arrival-rate", "50", "--duration", "60", "--seed", "1"], open),
+    EXIT.failed,
+    "open loop at 50/s on a 70 pool: exit 1",
+  );
+  t.match(
+    open.err(),
+    /^Preflight failed: 1 cell\(s\) without reserved concurrency deployed at once \(--parallel 1\) are offered 73 concurrent executions \(open loop/,
+    "preflight checked the offered 73 (⌈50/s × 1.444 s⌉)",
+  );
 });
 
 t.test(
@@ -839,3 +860,55 @@ t.test("--cleanup destroys what a killed run left live", async (t) => {
   t.equal(await main(["--cleanup", out], again), EXIT.ok, "a second cleanup is a no-op");
   t.match(again.out(), "Nothing live in", "and says so");
 });
+
+t.test(
+  "a signal during --cleanup or --resume's leftover destroy is reported and the destroy finishes",
+  async (t) => {
+    const out = join(root, "cleanup-signal");
+    const cell = { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 0 };
+    const first = fakeIo();
+    const flags = ["--matrix", "workload=events,memory=512,batch=1,rc=0", "--invocations", "2"];
+    t.equal(
+      await main([...flags, "--trials", "1", "--out", out], first),
+      EXIT.ok,
+      `the run (${first.err()})`,
+    );
+    for (const mode of ["--cleanup", "--resume"]) {
+      // What a killed attempt leaves: the cell live in the ledger.
+      const ledger = new Ledger(join(out, "ledger.jsonl"));
+      ledger.live("local", "events-512mb-b1-rc0", cell as Cell, "leftover-fn");
+      ledger.close();
+      const registered: string[] = [];
+      const handlers: ((s: NodeJS.Signals) => void)[] = [];
+      const io = {
+        ...fakeIo(),
+        onSignals(handler: (s: NodeJS.Signals) => void) {
+          registered.push(
+            `on during: ${io.out().includes("destroying leftover") ? "destroy" : "before"}`,
+          );
+          handlers.push(handler);
+          return () => {
+            registered.push("off");
+          };
+        },
+      };
+      // The signal arrives as the leftover is being destroyed.
+      io.stdout.on("data", (c: Buffer) => {
+        if (c.toString().startsWith("destroying leftover")) for (const h of handlers) h("SIGTERM");
+      });
+      const code = await main([mode, out, "--yes"].slice(0, mode === "--resume" ? 3 : 2), io);
+      t.equal(code, EXIT.ok, `${mode} exits 0 (${io.err()})`);
+      t.same(
+        registered.slice(0, 2),
+        ["on during: before", "off"],
+        `${mode}: handlers around the destroy`,
+      );
+      t.match(
+        io.err(),
+        `SIGTERM: still destroying leftover cells, letting them finish; if you force-kill now, run --cleanup ${out} again\n`,
+        `${mode}: says it is still destroying and how to clean up`,
+      );
+      t.same(liveEntries(join(out, "ledger.jsonl")), [], `${mode}: the destroy finished`);
+    }
+  },
+);

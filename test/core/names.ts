@@ -5,6 +5,7 @@ import {
   functionName,
   localBucketName,
   logGroupName,
+  MAX_DEPLOY_ATTEMPT,
   MAX_NAME_PREFIX_LENGTH,
   newRunId,
   newRunTag,
@@ -102,24 +103,53 @@ t.test("a run tag makes a cell's function name unique per run", async (t) => {
 });
 
 t.test("the longest prefix leaves the longest tagged name at Lambda's 64 characters", async (t) => {
-  t.equal(MAX_NAME_PREFIX_LENGTH, 20, "64 − 44");
+  t.equal(MAX_NAME_PREFIX_LENGTH, 17, "64 − 47 (44 and a 99th attempt's -99)");
   const longest = {
     workload: "events",
     memoryMb: 1024,
     batchEvents: 100,
     reservedConcurrency: 10,
   } as const;
-  const name = functionName(longest, "p".repeat(MAX_NAME_PREFIX_LENGTH), "zzzzzz");
+  const name = functionName(
+    longest,
+    "p".repeat(MAX_NAME_PREFIX_LENGTH),
+    "zzzzzz",
+    MAX_DEPLOY_ATTEMPT,
+  );
   t.equal(name.length, 64, `exactly 64: ${name}`);
   t.throws(
-    () => functionName(longest, "p".repeat(MAX_NAME_PREFIX_LENGTH + 1), "zzzzzz"),
+    () => functionName(longest, "p".repeat(MAX_NAME_PREFIX_LENGTH + 1), "zzzzzz", 99),
     { name: "InvalidInputError", message: /within 64 characters/ },
     "one more character is refused",
   );
   for (const cell of fullMatrix()) {
     t.ok(
-      functionName(cell, "p".repeat(MAX_NAME_PREFIX_LENGTH), "zzzzzz").length <= 64,
+      functionName(cell, "p".repeat(MAX_NAME_PREFIX_LENGTH), "zzzzzz", MAX_DEPLOY_ATTEMPT).length <=
+        64,
       `${cellId(cell)} fits`,
+    );
+  }
+});
+
+t.test("each deploy attempt of a cell after the first has its own name", async (t) => {
+  const cell = {
+    workload: "events",
+    memoryMb: 512,
+    batchEvents: 1,
+    reservedConcurrency: 0,
+  } as const;
+  t.equal(functionName(cell, "", "k3x9q2"), "s3-experiment-events-512mb-b1-rc0-k3x9q2", "first");
+  t.equal(functionName(cell, "", "k3x9q2", 1), "s3-experiment-events-512mb-b1-rc0-k3x9q2", "1");
+  t.equal(functionName(cell, "", "k3x9q2", 2), "s3-experiment-events-512mb-b1-rc0-k3x9q2-2", "2");
+  t.equal(functionName(cell, "x-", "k3x9q2", 99), "x-s3-experiment-events-512mb-b1-rc0-k3x9q2-99");
+  for (const bad of [0, 100, 1.5]) {
+    t.throws(
+      () => functionName(cell, "", "k3x9q2", bad),
+      {
+        name: "InvalidInputError",
+        message: `deploy attempt=${bad} is invalid: allowed an integer from 1 to 99 (a cell redeployed more often needs a new run)`,
+      },
+      `attempt ${bad}`,
     );
   }
 });

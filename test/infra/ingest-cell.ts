@@ -444,6 +444,36 @@ t.test("the log group outlives the stack: retained on destroy, with its retentio
   );
 });
 
+t.test("a later deploy attempt names the function and its log group apart", async (t) => {
+  const c: Cell = { workload: "events", memoryMb: 512, batchEvents: 10, reservedConcurrency: 0 };
+  const { cell, resources } = await deploy(
+    "attempt-check",
+    ingestCellArgs(c, { ...settings, runTag: "a1b2c3" }, bundlePath, 3),
+  );
+  const name = "s3-experiment-events-512mb-b10-rc0-a1b2c3-3";
+  t.equal(input(resources, "aws:lambda/function:Function").name, name, "the function");
+  t.equal(
+    input(resources, "aws:cloudwatch/logGroup:LogGroup").name,
+    `/aws/lambda/${name}`,
+    "its log group: not the retained group of attempts 1 and 2",
+  );
+  t.equal(await resolved(cell.functionName), name, "the functionName output");
+  t.equal(await resolved(cell.logGroupName), `/aws/lambda/${name}`, "the logGroupName output");
+  t.throws(
+    () =>
+      new IngestCell("attempt-bad", {
+        ...ingestCellArgs(c, settings, bundlePath),
+        deployAttempt: 0,
+      }),
+    {
+      name: "InvalidInputError",
+      message:
+        "IngestCellArgs.deployAttempt=0 is invalid: allowed an integer from 1 to 99 (a cell redeployed more often needs a new run)",
+    },
+    "a bad attempt is refused",
+  );
+});
+
 t.test("the program creates the cell under an explicit provider", async (t) => {
   const provider = new aws.Provider("explicit", { region: "eu-west-1" });
   const cell: Cell = { workload: "batch", memoryMb: 1024, multipartMb: 8, reservedConcurrency: 0 };

@@ -3,8 +3,9 @@
  * server: completeness through Insights, the fallbacks, and the faults it must survive.
  */
 import t from "tap";
-import type { HarvestRequest } from "../../../automation/harvest";
+import { type HarvestRequest, sleep } from "../../../automation/harvest";
 import { AwsHarvester, cloudWatchLogsApi } from "../../../automation/harvest-aws";
+import { LOGS_CLIENT_CONFIG } from "../../../automation/logs-retry";
 import { type LogsFaults, localLogsClient } from "../../../local/logs";
 import { DEPLOYED, emfLine, invocation, RUN } from "../../automation/fixtures";
 import { GROUP, logsFixture, STREAM_A, STREAM_B } from "../../helpers/logs-server";
@@ -120,31 +121,59 @@ t.test(
   },
 );
 
+/**
+ * Harvester options that record the harvester's waits: its retry backoff is exactly
+ * `retryWaitMs` (full jitter at 0.5 of a 14 ms bound), apart from the query polls
+ * (`timings.pollMs`) and the lag re-queries (`timings.retryMs`).
+ */
+function recordingWaits() {
+  const waits: number[] = [];
+  return {
+    waits,
+    retryWaitMs: 7,
+    /** The backoffs among the waits. */
+    backoffs: () => waits.filter((ms) => ms !== timings.pollMs && ms !== timings.retryMs),
+    options: {
+      retry: { maxAttempts: 8, baseMs: 14, capMs: 100 },
+      random: () => 0.5,
+      sleep: (ms: number, signal?: AbortSignal) => {
+        waits.push(ms);
+        return sleep(ms, signal);
+      },
+    },
+  };
+}
+
 t.test(
-  "a throttled StartQuery is retried by the SDK client (its default 3 attempts)",
+  "a throttled StartQuery is retried by the harvester (the client makes one attempt, as in production)",
   async (t) => {
     const { server } = await setUp(t, { throttle: [{ operation: "StartQuery", nth: 1 }] });
-    const client = localLogsClient(server.endpoint, server.region);
+    const client = localLogsClient(server.endpoint, server.region, LOGS_CLIENT_CONFIG);
     t.teardown(() => client.destroy());
+    const w = recordingWaits();
     const r = await new AwsHarvester(cloudWatchLogsApi(client), {
       ...timings,
+      ...w.options,
       lagDeadlineMs: 2_000,
     }).harvest(request());
     t.match(r, { found: N, source: "insights" }, "complete after the retry");
+    t.same(w.backoffs(), [w.retryWaitMs], "one backoff of the harvester's own, then success");
   },
 );
 
 t.test(
-  "a throttled FilterLogEvents page is retried by the SDK client in the fallback",
+  "a throttled FilterLogEvents page is retried by the harvester in the fallback",
   async (t) => {
     const { server } = await setUp(t, {
       insightsPartial: { maxRecords: 1 },
       throttle: [{ operation: "FilterLogEvents", nth: 1 }],
     });
-    const client = localLogsClient(server.endpoint, server.region);
+    const client = localLogsClient(server.endpoint, server.region, LOGS_CLIENT_CONFIG);
     t.teardown(() => client.destroy());
+    const w = recordingWaits();
     const r = await new AwsHarvester(cloudWatchLogsApi(client), {
       ...timings,
+      ...w.options,
       lagDeadlineMs: 200,
     }).harvest(request());
     t.match(
@@ -152,5 +181,6 @@ t.test(
       { found: N, missing: 0, counts: { insights: 1, "filter-log-events": N - 1 } },
       "complete after the retry",
     );
+    t.same(w.backoffs(), [w.retryWaitMs], "one backoff of the harvester's own");
   },
 );
