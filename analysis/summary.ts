@@ -6,7 +6,9 @@ import { throttleBasis } from "./load-model";
 import type { ExcludedRun } from "./load-run";
 import type { Analysis } from "./model";
 import { bindingNote } from "./report-answer";
+import type { RunStats } from "./runs";
 import { rcTreatment } from "./treatments";
+import { isMeasured } from "./units";
 
 function ms(x: number): string {
   return Number.isFinite(x) ? `${x.toFixed(1)} ms` : "n/a";
@@ -158,21 +160,24 @@ function answerSection(a: Analysis): string[] {
  * where billed), and how many records had no REPORT data and were billed from latency instead.
  */
 export function billingLines(a: Analysis): string[] {
-  const sum = (f: (c: CellStats) => number): number => a.cells.reduce((s, c) => s + f(c), 0);
-  const billed = sum((c) => c.billedMs);
-  const fromReport = sum((c) => c.reportBilledMs);
-  const reported = a.runs.reduce((s, r) => s + r.reportedInvocations, 0);
-  const noReport = sum((c) => c.billedFromLatency);
-  const L = ["Billing (Lambda compute)"];
-  L.push(`  Billed duration:        ${billed} ms`);
+  const measured = a.runs.filter((r) => isMeasured(r, a.warm));
+  const warmups = a.runs.filter((r) => !isMeasured(r, a.warm));
+  const total = (runs: readonly RunStats[], f: (r: RunStats) => number): number =>
+    runs.reduce((s, r) => s + f(r), 0);
+  const both = (f: (r: RunStats) => number, digits = 0): string => {
+    const m = total(measured, f);
+    const w = total(warmups, f);
+    return `measured ${num(m, digits)}, warm-up ${num(w, digits)}, whole run ${num(m + w, digits)}`;
+  };
+  const noReport = total(a.runs, (r) => r.billedFromLatency);
+  const L = [
+    "Billing (Lambda compute; costs per unit of work count the measured trials, warm-ups apart)",
+  ];
+  L.push(`  Billed duration, ms:      ${both((r) => r.billedMs)}`);
+  L.push(`  Σ REPORT Billed Duration: ${both((r) => r.reportBilledMs)} (used as reported)`);
+  L.push(`  Invocations with REPORT:  ${both((r) => r.reportedInvocations)}`);
   L.push(
-    `  Σ REPORT Billed Duration: ${fromReport} ms over ${reported} invocations (used as reported)`,
-  );
-  L.push(
-    `  INIT duration:          ${num(
-      sum((c) => c.initMs),
-      1,
-    )} ms on cold starts (inside Billed Duration where billed; never added again)`,
+    `  INIT duration, ms:        ${both((r) => r.initMs, 1)} (inside Billed Duration where billed; never added again)`,
   );
   if (noReport === 0) {
     L.push("  Without REPORT data:    0 records");
