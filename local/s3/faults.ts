@@ -21,7 +21,10 @@ export type S3Operation =
   | "ListParts"
   | "ListObjects"
   | "DeleteObjects"
-  | "GetBucketLocation";
+  | "GetBucketLocation"
+  | "CopyObject"
+  | "UploadPartCopy"
+  | "ListObjectVersions";
 
 /** One fault: which requests it hits and what happens to them. */
 export interface FaultRule {
