@@ -439,7 +439,12 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       "Content-Length": Buffer.byteLength(body),
       Connection: "close",
     });
-    current.res.end(body, () => socket.destroy());
+    current.res.end(body, () => {
+      socket.destroy();
+      // Its response is sent, so node no longer ends the request when the socket closes: the
+      // handler still reading the body is stopped here (and removes what it had received).
+      current.req.destroy();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

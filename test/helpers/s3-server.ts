@@ -159,6 +159,14 @@ function signWithDateHeader(
 
 /** Signs (per `auth`) and sends one request on a fresh connection; resolves with the answer. */
 export async function rawRequest(server: S3Server, req: RawRequest): Promise<RawResponse> {
+  return sendRaw(server, await signRequest(server, req));
+}
+
+/** The request line's path (with query), headers and body of a request signed per `auth`. */
+export async function signRequest(
+  server: S3Server,
+  req: RawRequest,
+): Promise<{ method: string; path: string; headers: Record<string, string>; body: Buffer }> {
   const body = req.body === undefined ? Buffer.alloc(0) : Buffer.from(req.body);
   const host = new URL(server.endpoint).host;
   const payloadHash = createHash("sha256").update(body).digest("hex");
@@ -209,12 +217,7 @@ export async function rawRequest(server: S3Server, req: RawRequest): Promise<Raw
     Object.assign(headers, signed.headers);
   }
   req.tamperQuery?.(query);
-  return sendRaw(server, {
-    method: req.method,
-    path: `${req.path}${queryString(query)}`,
-    headers,
-    body,
-  });
+  return { method: req.method, path: `${req.path}${queryString(query)}`, headers, body };
 }
 
 /** Sends a request exactly as given (no signing) and collects the answer. */
