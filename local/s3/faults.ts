@@ -24,7 +24,8 @@ export type S3Operation =
   | "GetBucketLocation"
   | "CopyObject"
   | "UploadPartCopy"
-  | "ListObjectVersions";
+  | "ListObjectVersions"
+  | "GetObjectTagging";
 
 /** One fault: which requests it hits and what happens to them. */
 export interface FaultRule {

@@ -401,6 +401,16 @@ export function headObject(r: S3Request): Promise<void> {
   return getOrHead(r, false);
 }
 
+/**
+ * GetObjectTagging: objects here never have tags (PutObjectTagging answers 501), so the tag set
+ * is empty; aws-cli asks for it before copying an object in parts.
+ */
+export async function getObjectTagging(r: S3Request): Promise<void> {
+  requireNullVersion(r);
+  r.store.getObject(r.bucket, r.key);
+  sendXml(r.res, 200, xmlDocument("Tagging", { TagSet: {} }));
+}
+
 /** DeleteObject: 204 whether or not the key existed. */
 export async function deleteObject(r: S3Request): Promise<void> {
   requireNullVersion(r);
@@ -1176,6 +1186,7 @@ export const OPERATIONS: Record<S3Operation, (r: S3Request) => Promise<void>> = 
   UploadPartCopy: uploadPartCopy,
   CopyObject: copyObject,
   ListObjectVersions: listObjectVersions,
+  GetObjectTagging: getObjectTagging,
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
   ListMultipartUploads: listMultipartUploads,

@@ -149,6 +149,7 @@ const OPERATION_PARAMS: Partial<Record<S3Operation, readonly string[]>> = {
   GetObject: ["partNumber", "versionId", ...RESPONSE_OVERRIDES],
   HeadObject: ["partNumber", "versionId", ...RESPONSE_OVERRIDES],
   DeleteObject: ["versionId"],
+  GetObjectTagging: ["tagging", "versionId"],
   PutObject: [],
   CopyObject: [],
   UploadPart: ["uploadId", "partNumber"],
@@ -194,6 +195,7 @@ function candidateOperation(
         return copy ? "UploadPartCopy" : "UploadPart";
       return copy ? "CopyObject" : "PutObject";
     case "GET":
+      if (params.has("tagging")) return "GetObjectTagging";
       return params.has("uploadId") ? "ListParts" : "GetObject";
     case "HEAD":
       return "HeadObject";

@@ -20,6 +20,7 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import t from "tap";
@@ -61,10 +62,21 @@ t.test(
       { name: "NotImplemented", status: 501 },
       "GET ?acl",
     );
+    // GET ?tagging is the real operation: objects here have no tags (aws-cli asks before a copy).
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: "subres", Key: "k" }));
+    t.same(tags.TagSet, [], "GET ?tagging: an empty tag set, not the body");
     t.same(
-      await errorOf(s3.send(new GetObjectTaggingCommand({ Bucket: "subres", Key: "k" }))),
+      await errorOf(
+        s3.send(
+          new PutObjectTaggingCommand({
+            Bucket: "subres",
+            Key: "k",
+            Tagging: { TagSet: [{ Key: "a", Value: "b" }] },
+          }),
+        ),
+      ),
       { name: "NotImplemented", status: 501 },
-      "GET ?tagging",
+      "PUT ?tagging",
     );
     t.same(
       await errorOf(
