@@ -171,6 +171,16 @@ function isNotFound(e: unknown): boolean {
   return e instanceof Error && (e as NodeJS.ErrnoException).code === "ENOENT";
 }
 
+/** A directory's entries; none when it is missing (a bucket directory left half-made). */
+async function readdirIfPresent(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e: unknown) {
+    if (isNotFound(e)) return [];
+    throw e;
+  }
+}
+
 /** The file system store behind the S3 server. */
 export class Store {
   readonly dataDir: string;
@@ -231,17 +241,17 @@ export class Store {
       if (info === undefined) continue; // not a bucket, or one being deleted
       if (info === null) {
         // Its bucket.json was corrupt: the bucket and its objects are kept, dated by its directory.
-        info = { created: (await stat(join(dir, "objects"))).mtime.toISOString() };
+        info = { created: (await stat(dir)).mtime.toISOString() };
         await writeFileDurably(dir, "bucket.json", JSON.stringify(info));
       }
       const created = info.created;
       const bucket: BucketState = { name, created, objects: new Map(), uploads: new Map() };
-      for (const file of await readdir(join(dir, "objects"))) {
+      for (const file of await readdirIfPresent(join(dir, "objects"))) {
         if (!file.endsWith(".json") || file.startsWith(".")) continue;
         const meta = await this.readMeta<ObjectMeta>(join(dir, "objects", file), log);
         if (meta !== undefined && meta !== null) bucket.objects.set(meta.key, meta);
       }
-      for (const id of await readdir(join(dir, "uploads"))) {
+      for (const id of await readdirIfPresent(join(dir, "uploads"))) {
         const udir = join(dir, "uploads", id);
         const raw = await this.readMeta<Omit<UploadMeta, "parts">>(join(udir, "upload.json"), log);
         if (raw === undefined || raw === null) continue;
