@@ -983,10 +983,15 @@ export async function listParts(r: S3Request): Promise<void> {
       NextPartNumberMarker: page[page.length - 1]?.partNumber ?? marker,
       MaxParts: maxParts,
       IsTruncated: truncated,
+      ChecksumAlgorithm: upload.checksumAlgorithm?.toUpperCase(),
+      ChecksumType: upload.checksumType,
       Part: page.map((p) => ({
         PartNumber: p.partNumber,
         LastModified: isoSeconds(p.lastModified),
         ETag: p.etag,
+        ...(p.checksum === undefined
+          ? {}
+          : { [`Checksum${p.checksum.algorithm.toUpperCase()}`]: p.checksum.value }),
         Size: p.size,
       })),
     }),

@@ -15,6 +15,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
+  ListPartsCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -498,6 +499,13 @@ t.test(
       { name: "InvalidRequest", status: 400 },
       "parts listed without their checksums",
     );
+    const listed = await s3.send(new ListPartsCommand(base));
+    t.same(
+      listed.Parts?.map((p) => p.ChecksumCRC32),
+      parts.map((p) => p.ChecksumCRC32),
+      "ListParts lists each part's CRC32",
+    );
+    t.equal(listed.ChecksumAlgorithm, "CRC32", "and the upload's algorithm");
     const done = await s3.send(
       new CompleteMultipartUploadCommand({ ...base, MultipartUpload: { Parts: parts } }),
     );
