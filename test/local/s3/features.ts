@@ -23,7 +23,7 @@ import {
 } from "@aws-sdk/client-s3";
 import t from "tap";
 import { MIB } from "../../../core/constants";
-import { AWS_CLI, realClients, runClient } from "../../helpers/real-clients";
+import { AWS_CLI, realClients, runClient, S3CMD } from "../../helpers/real-clients";
 import { errorOf, serverWithBucket } from "../../helpers/s3-server";
 
 async function text(s3: S3Client, bucket: string, key: string): Promise<string> {
@@ -364,70 +364,100 @@ t.test("UploadPartCopy copies ranges of an object into parts", async (t) => {
   t.ok(bytes.equals(source), "the completed object equals the source");
 });
 
-t.test("aws s3 cp between keys (CopyObject and UploadPartCopy) and aws s3 mv", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "s3-copy-cli-"));
-  const { s3, server } = await serverWithBucket(t, "cli-copy");
-  const clients = realClients(server, {
-    awsS3Settings: { multipart_chunksize: "8MB", multipart_threshold: "8MB" },
-  });
-  t.teardown(async () => {
-    clients.cleanup();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const aws = (...args: string[]) =>
-    runClient(AWS_CLI, [...clients.aws.args, ...args], clients.aws.env);
-  const small = join(dir, "small.txt");
-  await writeFile(small, "small file");
-  const big = join(dir, "big.bin");
-  const bigData = Buffer.alloc(20 * MIB);
-  for (let i = 0; i < bigData.length; i += 4) bigData.writeUInt32LE((i * 2654435761) >>> 0, i);
-  await writeFile(big, bigData);
-  for (const [file, key] of [
-    [small, "small.txt"],
-    [big, "big.bin"],
-  ] as const) {
-    const up = await aws("s3", "cp", "--no-progress", file, `s3://cli-copy/${key}`);
-    t.equal(up.code, 0, `upload ${key}: ${up.stderr}`);
-  }
-  const cpSmall = await aws(
-    "s3",
-    "cp",
-    "--no-progress",
-    "s3://cli-copy/small.txt",
-    "s3://cli-copy/copy/small.txt",
-  );
-  t.equal(cpSmall.code, 0, `aws s3 cp of a small object (CopyObject): ${cpSmall.stderr}`);
-  t.equal(await text(s3, "cli-copy", "copy/small.txt"), "small file", "the small copy's bytes");
-  const cpBig = await aws(
-    "s3",
-    "cp",
-    "--no-progress",
-    "s3://cli-copy/big.bin",
-    "s3://cli-copy/copy/big.bin",
-  );
-  t.equal(cpBig.code, 0, `aws s3 cp of a 20 MiB object (UploadPartCopy): ${cpBig.stderr}`);
-  const head = await s3.send(new HeadObjectCommand({ Bucket: "cli-copy", Key: "copy/big.bin" }));
-  t.match(head.ETag, /-3"$/, "copied as 3 parts of 8 MiB");
-  const got = await s3.send(new GetObjectCommand({ Bucket: "cli-copy", Key: "copy/big.bin" }));
-  t.ok(
-    Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(bigData),
-    "the big copy's bytes",
-  );
-  const mv = await aws(
-    "s3",
-    "mv",
-    "--no-progress",
-    "s3://cli-copy/small.txt",
-    "s3://cli-copy/moved.txt",
-  );
-  t.equal(mv.code, 0, `aws s3 mv: ${mv.stderr}`);
-  const keys = await s3.send(new ListObjectsV2Command({ Bucket: "cli-copy" }));
-  t.same(
-    keys.Contents?.map((c) => c.Key),
-    ["big.bin", "copy/big.bin", "copy/small.txt", "moved.txt"],
-    "mv removed its source",
-  );
-});
+t.test(
+  "aws s3 cp between keys (CopyObject and UploadPartCopy), aws s3 mv, s3cmd cp/mv/modify",
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "s3-copy-cli-"));
+    const { s3, server } = await serverWithBucket(t, "cli-copy");
+    const clients = realClients(server, {
+      awsS3Settings: { multipart_chunksize: "8MB", multipart_threshold: "8MB" },
+    });
+    t.teardown(async () => {
+      clients.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const aws = (...args: string[]) =>
+      runClient(AWS_CLI, [...clients.aws.args, ...args], clients.aws.env);
+    const small = join(dir, "small.txt");
+    await writeFile(small, "small file");
+    const big = join(dir, "big.bin");
+    const bigData = Buffer.alloc(20 * MIB);
+    for (let i = 0; i < bigData.length; i += 4) bigData.writeUInt32LE((i * 2654435761) >>> 0, i);
+    await writeFile(big, bigData);
+    for (const [file, key] of [
+      [small, "small.txt"],
+      [big, "big.bin"],
+    ] as const) {
+      const up = await aws("s3", "cp", "--no-progress", file, `s3://cli-copy/${key}`);
+      t.equal(up.code, 0, `upload ${key}: ${up.stderr}`);
+    }
+    const cpSmall = await aws(
+      "s3",
+      "cp",
+      "--no-progress",
+      "s3://cli-copy/small.txt",
+      "s3://cli-copy/copy/small.txt",
+    );
+    t.equal(cpSmall.code, 0, `aws s3 cp of a small object (CopyObject): ${cpSmall.stderr}`);
+    t.equal(await text(s3, "cli-copy", "copy/small.txt"), "small file", "the small copy's bytes");
+    const cpBig = await aws(
+      "s3",
+      "cp",
+      "--no-progress",
+      "s3://cli-copy/big.bin",
+      "s3://cli-copy/copy/big.bin",
+    );
+    t.equal(cpBig.code, 0, `aws s3 cp of a 20 MiB object (UploadPartCopy): ${cpBig.stderr}`);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "cli-copy", Key: "copy/big.bin" }));
+    t.match(head.ETag, /-3"$/, "copied as 3 parts of 8 MiB");
+    const got = await s3.send(new GetObjectCommand({ Bucket: "cli-copy", Key: "copy/big.bin" }));
+    t.ok(
+      Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(bigData),
+      "the big copy's bytes",
+    );
+    const mv = await aws(
+      "s3",
+      "mv",
+      "--no-progress",
+      "s3://cli-copy/small.txt",
+      "s3://cli-copy/moved.txt",
+    );
+    t.equal(mv.code, 0, `aws s3 mv: ${mv.stderr}`);
+    const keys = await s3.send(new ListObjectsV2Command({ Bucket: "cli-copy" }));
+    t.same(
+      keys.Contents?.map((c) => c.Key),
+      ["big.bin", "copy/big.bin", "copy/small.txt", "moved.txt"],
+      "mv removed its source",
+    );
+    const s3cmd = (...args: string[]) =>
+      runClient(S3CMD, [...clients.s3cmd.args, ...args], clients.s3cmd.env);
+    const scp = await s3cmd("cp", "s3://cli-copy/moved.txt", "s3://cli-copy/s3cmd/copy.txt");
+    t.equal(scp.code, 0, `s3cmd cp: ${scp.stderr}`);
+    const smv = await s3cmd("mv", "s3://cli-copy/s3cmd/copy.txt", "s3://cli-copy/s3cmd/moved.txt");
+    t.equal(smv.code, 0, `s3cmd mv: ${smv.stderr}`);
+    const modify = await s3cmd(
+      "modify",
+      "--add-header=Cache-Control:max-age=9",
+      "s3://cli-copy/s3cmd/moved.txt",
+    );
+    t.equal(modify.code, 0, `s3cmd modify (a copy onto itself with REPLACE): ${modify.stderr}`);
+    const modified = await s3.send(
+      new HeadObjectCommand({ Bucket: "cli-copy", Key: "s3cmd/moved.txt" }),
+    );
+    t.equal(modified.CacheControl, "max-age=9", "s3cmd modify set Cache-Control");
+    t.equal(
+      await text(s3, "cli-copy", "s3cmd/moved.txt"),
+      "small file",
+      "s3cmd's copies keep the bytes",
+    );
+    const after = await s3.send(new ListObjectsV2Command({ Bucket: "cli-copy", Prefix: "s3cmd/" }));
+    t.same(
+      after.Contents?.map((c) => c.Key),
+      ["s3cmd/moved.txt"],
+      "s3cmd mv removed its source",
+    );
+  },
+);
 
 /** The COMPOSITE CRC32 of parts: the CRC32 of their binary CRC32s, "-N". */
 function compositeCrc32(parts: Buffer[]): string {
