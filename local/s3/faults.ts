@@ -25,7 +25,8 @@ export type S3Operation =
   | "CopyObject"
   | "UploadPartCopy"
   | "ListObjectVersions"
-  | "GetObjectTagging";
+  | "GetObjectTagging"
+  | "GetBucketVersioning";
 
 /** One fault: which requests it hits and what happens to them. */
 export interface FaultRule {

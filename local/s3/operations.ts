@@ -192,6 +192,12 @@ export async function getBucketLocation(r: S3Request): Promise<void> {
   );
 }
 
+/** GetBucketVersioning: buckets here are never versioned, so the configuration has no Status. */
+export async function getBucketVersioning(r: S3Request): Promise<void> {
+  r.store.requireBucket(r.bucket);
+  sendXml(r.res, 200, xmlDocument("VersioningConfiguration", {}));
+}
+
 /** DeleteBucket: only an empty bucket (no objects, no unfinished uploads). */
 export async function deleteBucket(r: S3Request): Promise<void> {
   await r.store.deleteBucket(r.bucket);
@@ -1192,6 +1198,7 @@ export const OPERATIONS: Record<S3Operation, (r: S3Request) => Promise<void>> = 
   CopyObject: copyObject,
   ListObjectVersions: listObjectVersions,
   GetObjectTagging: getObjectTagging,
+  GetBucketVersioning: getBucketVersioning,
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
   ListMultipartUploads: listMultipartUploads,

@@ -145,6 +145,7 @@ const OPERATION_PARAMS: Partial<Record<S3Operation, readonly string[]>> = {
     "encoding-type",
   ],
   GetBucketLocation: ["location"],
+  GetBucketVersioning: ["versioning"],
   DeleteObjects: ["delete"],
   GetObject: ["partNumber", "versionId", ...RESPONSE_OVERRIDES],
   HeadObject: ["partNumber", "versionId", ...RESPONSE_OVERRIDES],
@@ -183,6 +184,7 @@ function candidateOperation(
         if (params.has("uploads")) return "ListMultipartUploads";
         if (params.has("location")) return "GetBucketLocation";
         if (params.has("versions")) return "ListObjectVersions";
+        if (params.has("versioning")) return "GetBucketVersioning";
         if (params.has("list-type"))
           return query.get("list-type") === "2" ? "ListObjectsV2" : undefined;
         return "ListObjects";

@@ -11,11 +11,13 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   ListPartsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -198,6 +200,20 @@ t.test(
       "every object, VersionId null, latest",
     );
     t.equal(all.DeleteMarkers, undefined, "no delete markers");
+    const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: "versions" }));
+    t.equal(versioning.Status, undefined, "GetBucketVersioning: never enabled");
+    t.same(
+      await errorOf(
+        s3.send(
+          new PutBucketVersioningCommand({
+            Bucket: "versions",
+            VersioningConfiguration: { Status: "Enabled" },
+          }),
+        ),
+      ),
+      { name: "NotImplemented", status: 501 },
+      "PutBucketVersioning is not implemented",
+    );
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket: "versions", MaxKeys: 2 }));
     t.equal(page.IsTruncated, true, "a page of 2 is truncated");
     t.equal(page.NextKeyMarker, "b/c", "NextKeyMarker");
