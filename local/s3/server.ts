@@ -366,8 +366,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
           Size: String(Buffer.byteLength(target.key, "utf8")),
         });
       }
-      // Only an authenticated request is asked for its body.
+      // Only an authenticated request is asked for its body, and not one for a missing bucket.
       if (expectsContinue) {
+        if (target.bucket !== "" && operation !== "CreateBucket")
+          store.requireBucket(target.bucket);
         continued = true;
         res.writeContinue();
       }

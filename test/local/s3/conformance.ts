@@ -26,7 +26,13 @@ import {
 import t from "tap";
 import { MIB } from "../../../core/constants";
 import { AWS_CLI, realClients, runClient } from "../../helpers/real-clients";
-import { codeOf, errorOf, rawRequest, serverWithBucket } from "../../helpers/s3-server";
+import {
+  codeOf,
+  errorOf,
+  rawRequest,
+  serverWithBucket,
+  signRequest,
+} from "../../helpers/s3-server";
 
 t.test("1. DeleteObjects deletes keys exactly as named, whitespace included", async (t) => {
   const { s3 } = await serverWithBucket(t, "exact");
@@ -398,29 +404,50 @@ t.test(
   async (t) => {
     const { server } = await serverWithBucket(t, "expect");
     const body = Buffer.alloc(1024 * 1024, 1);
-    const outcome = await new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
-      let continued = false;
-      const req = request(`${server.endpoint}/expect/k`, {
-        method: "PUT",
-        headers: { Expect: "100-continue", "Content-Length": String(body.length) },
-        agent: false,
+    /** Sends headers with Expect: 100-continue, and the body only once the server asks. */
+    const expectingContinue = (path: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; continued: boolean; code: string }>((resolve, reject) => {
+        let continued = false;
+        const req = request(`${server.endpoint}${path}`, {
+          method: "PUT",
+          headers: { ...headers, Expect: "100-continue", "Content-Length": String(body.length) },
+          agent: false,
+        });
+        req.on("continue", () => {
+          continued = true;
+          req.end(body);
+        });
+        req.on("response", (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => {
+            text += c.toString();
+          });
+          res.on("end", () => {
+            // A body never asked for is never sent: the connection is dropped instead.
+            if (!continued) req.destroy();
+            resolve({ status: res.statusCode ?? 0, continued, code: codeOf(text) });
+          });
+        });
+        req.on("error", (e) => (continued ? reject(e) : undefined));
+        req.flushHeaders();
       });
-      req.on("continue", () => {
-        continued = true;
-        req.end(body);
-      });
-      req.on("response", (res) => {
-        res.resume();
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, continued }));
-        if (!continued) req.destroy();
-      });
-      req.on("error", (e) => (continued ? reject(e) : undefined));
-      req.flushHeaders();
-    });
+    const outcome = await expectingContinue("/expect/k", {});
     t.same(
       outcome,
-      { status: 403, continued: false },
+      { status: 403, continued: false, code: "AccessDenied" },
       "an unsigned PUT gets its 403 without 100 Continue",
+    );
+    const missing = await signRequest(server, { method: "PUT", path: "/absent/k", body });
+    t.same(
+      await expectingContinue(missing.path, missing.headers),
+      { status: 404, continued: false, code: "NoSuchBucket" },
+      "a signed PUT into a missing bucket gets NoSuchBucket without 100 Continue",
+    );
+    const stored = await signRequest(server, { method: "PUT", path: "/expect/big", body });
+    t.same(
+      await expectingContinue(stored.path, stored.headers),
+      { status: 200, continued: true, code: "" },
+      "a signed PUT is asked for its body and stored",
     );
     const signed = await rawRequest(server, {
       method: "PUT",
