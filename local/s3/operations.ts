@@ -226,7 +226,8 @@ export async function putObject(r: S3Request): Promise<void> {
   };
   const headers = systemHeaders(r.req);
   if (headers !== undefined) meta.headers = headers;
-  if (body.checksum !== undefined) meta.checksum = body.checksum;
+  // A single-part object's checksum is of the whole object (S3: type FULL_OBJECT).
+  if (body.checksum !== undefined) meta.checksum = { ...body.checksum, type: "FULL_OBJECT" };
   try {
     checkWriteConditions(r.req, r.store.findObject(r.bucket, r.key), r.key);
     await r.store.putObject(r.bucket, meta, [{ path: tmp, size: body.size }]);
@@ -234,7 +235,11 @@ export async function putObject(r: S3Request): Promise<void> {
     await r.store.discard(tmp);
     throw e;
   }
-  sendEmpty(r.res, 200, { ETag: etag, ...checksumHeader(body.checksum) });
+  sendEmpty(r.res, 200, {
+    ETag: etag,
+    ...checksumHeader(body.checksum),
+    ...(body.checksum === undefined ? {} : { "x-amz-checksum-type": "FULL_OBJECT" }),
+  });
 }
 
 interface ByteRange {

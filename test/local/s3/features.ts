@@ -573,6 +573,7 @@ t.test(
       }),
     );
     t.ok(single.ChecksumCRC64NVME, "PutObject with the SDK's CRC64NVME is accepted (verified)");
+    t.equal(single.ChecksumType, "FULL_OBJECT", "a single-part checksum is FULL_OBJECT");
     const full = await s3.send(
       new CreateMultipartUploadCommand({
         Bucket: "mpsums",
