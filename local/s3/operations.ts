@@ -207,6 +207,24 @@ export async function deleteBucket(r: S3Request): Promise<void> {
 // ---------------------------------------------------------------------------------- objects
 
 /**
+ * Runs a commit under the request's write conditions (If-None-Match / If-Match): checked, then
+ * the key claimed until the commit ends, so that of concurrent conditional writes one wins and
+ * the others get 412 (or 409 ConditionalRequestConflict while the winner is committing).
+ */
+async function commitConditionally<T>(r: S3Request, commit: () => Promise<T>): Promise<T> {
+  checkWriteConditions(r.req, r.store.findObject(r.bucket, r.key), r.key);
+  if (r.req.headers["if-none-match"] === undefined && r.req.headers["if-match"] === undefined) {
+    return commit();
+  }
+  const release = r.store.claimKey(r.bucket, r.key);
+  try {
+    return await commit();
+  } finally {
+    release();
+  }
+}
+
+/**
  * PutObject: the body streams to a temp file, is verified, then committed. If-None-Match: * and
  * If-Match are checked before the body is read and again before the commit.
  */
@@ -229,8 +247,9 @@ export async function putObject(r: S3Request): Promise<void> {
   // A single-part object's checksum is of the whole object (S3: type FULL_OBJECT).
   if (body.checksum !== undefined) meta.checksum = { ...body.checksum, type: "FULL_OBJECT" };
   try {
-    checkWriteConditions(r.req, r.store.findObject(r.bucket, r.key), r.key);
-    await r.store.putObject(r.bucket, meta, [{ path: tmp, size: body.size }]);
+    await commitConditionally(r, () =>
+      r.store.putObject(r.bucket, meta, [{ path: tmp, size: body.size }]),
+    );
   } catch (e: unknown) {
     await r.store.discard(tmp);
     throw e;
@@ -914,11 +933,12 @@ export async function completeMultipartUpload(r: S3Request): Promise<void> {
     }
   });
   const checksum = completedChecksum(r, upload, listed, parts);
-  checkWriteConditions(r.req, r.store.findObject(r.bucket, r.key), r.key);
   const md5s = createHash("md5");
   for (const part of parts) md5s.update(Buffer.from(unquote(part.etag), "hex"));
   const etag = `"${md5s.digest("hex")}-${parts.length}"`;
-  const meta = await r.store.completeUpload(upload, parts, etag, checksum);
+  const meta = await commitConditionally(r, () =>
+    r.store.completeUpload(upload, parts, etag, checksum),
+  );
   sendCompleteResult(r, meta);
 }
 

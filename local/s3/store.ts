@@ -185,6 +185,8 @@ async function readdirIfPresent(dir: string): Promise<string[]> {
 export class Store {
   readonly dataDir: string;
   private readonly buckets = new Map<string, BucketState>();
+  /** Keys being written by a conditional write (bucket/key). */
+  private readonly claims = new Set<string>();
 
   private constructor(dataDir: string) {
     this.dataDir = dataDir;
@@ -358,6 +360,25 @@ export class Store {
     if (meta === undefined)
       throw new S3Error("NoSuchKey", "The specified key does not exist.", { Key: key });
     return meta;
+  }
+
+  /**
+   * Claims a key for one conditional write until the returned function is called; a second
+   * claim meanwhile fails with 409 ConditionalRequestConflict, as on S3.
+   */
+  claimKey(bucketName: string, key: string): () => void {
+    const id = `${bucketName}/${key}`;
+    if (this.claims.has(id)) {
+      throw new S3Error(
+        "ConditionalRequestConflict",
+        "The conditional request cannot succeed due to a conflicting operation against this resource.",
+        { Key: key },
+      );
+    }
+    this.claims.add(id);
+    return () => {
+      this.claims.delete(id);
+    };
   }
 
   /** The object's metadata, or undefined (NoSuchBucket for a missing bucket). */

@@ -90,6 +90,33 @@ t.test("conditional writes: If-None-Match: * and If-Match on PutObject and Compl
     "CompleteMultipartUpload with If-None-Match: * onto an existing key",
   );
   t.equal(await text(s3, "cond-write", "k"), "three", "the object is unchanged");
+  const racers = await Promise.allSettled(
+    Array.from({ length: 6 }, (_, i) =>
+      s3.send(
+        new PutObjectCommand({
+          Bucket: "cond-write",
+          Key: "race",
+          Body: Buffer.alloc(256 * 1024, i),
+          IfNoneMatch: "*",
+        }),
+      ),
+    ),
+  );
+  t.equal(
+    racers.filter((r) => r.status === "fulfilled").length,
+    1,
+    "of 6 concurrent If-None-Match: * writes to a new key exactly one succeeds",
+  );
+  t.ok(
+    racers.every(
+      (r) =>
+        r.status === "fulfilled" ||
+        ["PreconditionFailed", "ConditionalRequestConflict"].includes(
+          (r.reason as { name?: string }).name ?? "",
+        ),
+    ),
+    "the others get PreconditionFailed or ConditionalRequestConflict",
+  );
 });
 
 t.test(
