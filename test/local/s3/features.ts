@@ -11,6 +11,7 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -264,6 +265,34 @@ t.test(
       ["b/"],
       "common prefixes",
     );
+    // As a bucket-emptying tool does: delete what ListObjectVersions listed, by version.
+    const result = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: "versions",
+        Delete: {
+          Objects: [
+            ...(all.Versions ?? []).map((v) => ({ Key: v.Key, VersionId: v.VersionId })),
+            { Key: "a", VersionId: "3HL4kqtJlcpXroDTDmJ" },
+          ],
+        },
+      }),
+    );
+    t.same(
+      result.Deleted?.map((d) => [d.Key, d.VersionId]),
+      [
+        ["a", "null"],
+        ["b/c", "null"],
+        ["d", "null"],
+      ],
+      "versions null are deleted",
+    );
+    t.same(
+      result.Errors?.map((e) => [e.Key, e.Code]),
+      [["a", "NoSuchVersion"]],
+      "another version id is NoSuchVersion",
+    );
+    const empty = await s3.send(new ListObjectVersionsCommand({ Bucket: "versions" }));
+    t.equal(empty.Versions, undefined, "the bucket is empty");
   },
 );
 
