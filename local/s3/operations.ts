@@ -597,8 +597,9 @@ export async function listObjects(r: S3Request): Promise<void> {
       Name: r.bucket,
       Prefix: maybeEncode(r.query.get("prefix") ?? "", encode),
       Marker: maybeEncode(marker, encode),
+      // Only with a delimiter, as S3 documents (without one the last Key is the next marker).
       NextMarker:
-        listing.truncated && listing.last !== undefined
+        listing.truncated && listing.last !== undefined && (r.query.get("delimiter") ?? "") !== ""
           ? maybeEncode(listing.last, encode)
           : undefined,
       Delimiter: delimiterXml(r, encode),

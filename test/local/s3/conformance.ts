@@ -512,6 +512,13 @@ t.test(
       query: { prefix: "a b/", "encoding-type": "url" },
     });
     t.match(encoded.body, /<Prefix>a%20b\/<\/Prefix>/, "encoded with encoding-type=url");
+    const paged = await s3.send(new ListObjectsCommand({ Bucket: "listing", MaxKeys: 1 }));
+    t.equal(paged.IsTruncated, true, "v1 page of 1 is truncated");
+    t.equal(paged.NextMarker, undefined, "v1 NextMarker only with a delimiter");
+    const pagedDelimited = await s3.send(
+      new ListObjectsCommand({ Bucket: "listing", MaxKeys: 1, Delimiter: "/" }),
+    );
+    t.equal(pagedDelimited.NextMarker, "a b/", "v1 NextMarker with a delimiter");
   },
 );
 
