@@ -74,6 +74,11 @@ export interface ReceiveOptions {
   signed?: SignedRequest;
   /** Largest decoded body accepted. */
   maxBytes: number;
+  /**
+   * The checksum the body must have (a part of an upload created with x-amz-checksum-algorithm):
+   * computed when the request gives none, and a request giving another one is refused.
+   */
+  checksum?: ChecksumAlgorithm;
 }
 
 /** Parses the Content-MD5 header: 16 bytes in base64, else InvalidDigest. */
@@ -103,7 +108,15 @@ export async function receiveBody(
     payloadHash.startsWith("STREAMING-") ||
     (header(req, "content-encoding") ?? "").split(",").some((e) => e.trim() === "aws-chunked");
   const signedHex = /^[0-9a-f]{64}$/.test(payloadHash) ? payloadHash : undefined;
-  const announced = announcedChecksum(req);
+  const announced =
+    announcedChecksum(req) ??
+    (options.checksum === undefined ? undefined : { algorithm: options.checksum });
+  if (options.checksum !== undefined && announced?.algorithm !== options.checksum) {
+    throw new S3Error(
+      "InvalidRequest",
+      `Checksum Type mismatch occurred, expected checksum Type: ${options.checksum}, actual checksum Type: ${announced?.algorithm}`,
+    );
+  }
   const declaredLength = Number(
     header(req, chunked ? "x-amz-decoded-content-length" : "content-length"),
   );
@@ -243,6 +256,10 @@ export async function receiveBody(
             `The ${announced.algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
           );
         }
+        result.checksum = { algorithm: announced.algorithm, value: computed };
+      } else if (computed !== undefined && given === undefined) {
+        // Asked for (x-amz-sdk-checksum-algorithm, or the upload's algorithm) but not given:
+        // the server's own value is the object's checksum, as on S3.
         result.checksum = { algorithm: announced.algorithm, value: computed };
       }
     }

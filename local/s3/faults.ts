@@ -21,7 +21,12 @@ export type S3Operation =
   | "ListParts"
   | "ListObjects"
   | "DeleteObjects"
-  | "GetBucketLocation";
+  | "GetBucketLocation"
+  | "CopyObject"
+  | "UploadPartCopy"
+  | "ListObjectVersions"
+  | "GetObjectTagging"
+  | "GetBucketVersioning";
 
 /** One fault: which requests it hits and what happens to them. */
 export interface FaultRule {

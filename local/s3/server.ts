@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorXml, isS3Error, S3Error } from "./errors";
@@ -31,7 +31,25 @@ export interface S3ServerOptions {
   region?: string;
   /** The one access key accepted; default {@link DEFAULT_S3_CREDENTIALS}. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Where unexpected errors and skipped files are reported; default stderr. */
+  log?: (line: string) => void;
+  /**
+   * A connection with no traffic for this long is closed (a body that stopped arriving is
+   * answered 400 RequestTimeout first); default {@link DEFAULT_IDLE_TIMEOUT_MS}.
+   */
+  idleTimeoutMs?: number;
+  /** Time a client has to send a request's headers; default {@link DEFAULT_HEADERS_TIMEOUT_MS}. */
+  headersTimeoutMs?: number;
 }
+
+/** Default idle timeout of a connection (no bytes either way), milliseconds. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** Default time to receive a request's headers, milliseconds. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
+/** An idle keep-alive connection is closed after this long (or the idle timeout, if shorter). */
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+/** Longest key S3 accepts, in UTF-8 bytes. */
+const MAX_KEY_BYTES = 1024;
 
 /** A running server. */
 export interface S3Server {
@@ -43,6 +61,8 @@ export interface S3Server {
   readonly dataDir: string;
   /** Fault injection for tests; no fault is active unless injected. */
   readonly faults: FaultInjector;
+  /** Connections currently open (tests use it to see idle ones closed). */
+  openConnections(): Promise<number>;
   /** Closes the listener and every open connection; idempotent. */
   stop(): Promise<void>;
 }
@@ -70,61 +90,136 @@ function parseTarget(rawUrl: string): Target {
   return { bucket: decode(rest.slice(0, slash)), key: decode(rest.slice(slash + 1)), query };
 }
 
-/** Maps method + path + query to the S3 operation, or throws NotImplemented/MethodNotAllowed. */
-function operationOf(method: string, target: Target): S3Operation {
-  const { bucket, key } = target;
-  // The SDK tags requests with ?x-id=<Operation>; it carries no meaning for the server.
-  const query = new URLSearchParams(target.query);
-  query.delete("x-id");
-  if (bucket === "") {
-    if (method === "GET") return "ListBuckets";
-  } else if (key === "") {
+/**
+ * Query parameters that say nothing about the operation: the SDK's ?x-id=<Operation> tag and
+ * presigned-URL authentication (X-Amz-Algorithm, X-Amz-Credential, …, and the x-amz-* headers a
+ * presigner hoists into the query).
+ */
+function isNeutralParam(name: string): boolean {
+  return name === "x-id" || /^x-amz-/i.test(name);
+}
+
+/** GetObject/HeadObject's response header overrides. */
+const RESPONSE_OVERRIDES = [
+  "response-cache-control",
+  "response-content-disposition",
+  "response-content-encoding",
+  "response-content-language",
+  "response-content-type",
+  "response-expires",
+];
+
+/**
+ * For each operation, the query parameters it takes: a request with any other parameter is a
+ * sub-resource this server does not implement (501), never the plain operation.
+ */
+const OPERATION_PARAMS: Partial<Record<S3Operation, readonly string[]>> = {
+  ListBuckets: ["max-buckets", "continuation-token", "prefix", "bucket-region"],
+  ListObjects: ["prefix", "delimiter", "marker", "max-keys", "encoding-type"],
+  ListObjectsV2: [
+    "list-type",
+    "prefix",
+    "delimiter",
+    "max-keys",
+    "encoding-type",
+    "continuation-token",
+    "fetch-owner",
+    "start-after",
+  ],
+  ListObjectVersions: [
+    "versions",
+    "prefix",
+    "delimiter",
+    "key-marker",
+    "version-id-marker",
+    "max-keys",
+    "encoding-type",
+  ],
+  ListMultipartUploads: [
+    "uploads",
+    "prefix",
+    "delimiter",
+    "key-marker",
+    "upload-id-marker",
+    "max-uploads",
+    "encoding-type",
+  ],
+  GetBucketLocation: ["location"],
+  GetBucketVersioning: ["versioning"],
+  DeleteObjects: ["delete"],
+  GetObject: ["partNumber", "versionId", ...RESPONSE_OVERRIDES],
+  HeadObject: ["partNumber", "versionId", ...RESPONSE_OVERRIDES],
+  DeleteObject: ["versionId"],
+  GetObjectTagging: ["tagging", "versionId"],
+  PutObject: [],
+  CopyObject: [],
+  UploadPart: ["uploadId", "partNumber"],
+  UploadPartCopy: ["uploadId", "partNumber"],
+  ListParts: ["uploadId", "max-parts", "part-number-marker", "encoding-type"],
+  AbortMultipartUpload: ["uploadId"],
+  CreateMultipartUpload: ["uploads"],
+  CompleteMultipartUpload: ["uploadId"],
+};
+
+/** The operation a method and target name, before its parameters are checked. */
+function candidateOperation(
+  method: string,
+  target: Target,
+  params: Set<string>,
+  copy: boolean,
+): S3Operation | undefined {
+  const { bucket, key, query } = target;
+  if (bucket === "") return method === "GET" ? "ListBuckets" : undefined;
+  if (key === "") {
     switch (method) {
       case "PUT":
-        if ([...query.keys()].length === 0) return "CreateBucket";
-        break;
+        return "CreateBucket";
       case "HEAD":
         return "HeadBucket";
       case "DELETE":
-        if ([...query.keys()].length === 0) return "DeleteBucket";
-        break;
+        return "DeleteBucket";
       case "POST":
-        if (query.has("delete")) return "DeleteObjects";
-        break;
+        return params.has("delete") ? "DeleteObjects" : undefined;
       case "GET":
-        if (query.has("uploads")) return "ListMultipartUploads";
-        if (query.has("location")) return "GetBucketLocation";
-        if (query.get("list-type") === "2") return "ListObjectsV2";
-        if (
-          [...query.keys()].every((k) =>
-            ["prefix", "delimiter", "marker", "max-keys", "encoding-type"].includes(k),
-          )
-        ) {
-          return "ListObjects";
-        }
-        break;
+        if (params.has("uploads")) return "ListMultipartUploads";
+        if (params.has("location")) return "GetBucketLocation";
+        if (params.has("versions")) return "ListObjectVersions";
+        if (params.has("versioning")) return "GetBucketVersioning";
+        if (params.has("list-type"))
+          return query.get("list-type") === "2" ? "ListObjectsV2" : undefined;
+        return "ListObjects";
     }
-  } else {
-    switch (method) {
-      case "PUT":
-        if (query.has("uploadId") && query.has("partNumber")) return "UploadPart";
-        if ([...query.keys()].length === 0) return "PutObject";
-        break;
-      case "GET":
-        if (query.has("uploadId")) return "ListParts";
-        return "GetObject";
-      case "HEAD":
-        return "HeadObject";
-      case "DELETE":
-        if (query.has("uploadId")) return "AbortMultipartUpload";
-        return "DeleteObject";
-      case "POST":
-        if (query.has("uploads")) return "CreateMultipartUpload";
-        if (query.has("uploadId")) return "CompleteMultipartUpload";
-        break;
-    }
+    return undefined;
   }
-  const what = [...query.keys()].join("&");
+  switch (method) {
+    case "PUT":
+      if (params.has("uploadId") || params.has("partNumber"))
+        return copy ? "UploadPartCopy" : "UploadPart";
+      return copy ? "CopyObject" : "PutObject";
+    case "GET":
+      if (params.has("tagging")) return "GetObjectTagging";
+      return params.has("uploadId") ? "ListParts" : "GetObject";
+    case "HEAD":
+      return "HeadObject";
+    case "DELETE":
+      return params.has("uploadId") ? "AbortMultipartUpload" : "DeleteObject";
+    case "POST":
+      if (params.has("uploads")) return "CreateMultipartUpload";
+      if (params.has("uploadId")) return "CompleteMultipartUpload";
+      return undefined;
+  }
+  return undefined;
+}
+
+/** Maps method + path + query to the S3 operation, or throws NotImplemented. */
+function operationOf(method: string, target: Target, copy: boolean): S3Operation {
+  const { bucket, key } = target;
+  const params = new Set([...target.query.keys()].filter((name) => !isNeutralParam(name)));
+  const operation = candidateOperation(method, target, params, copy);
+  const allowed = operation === undefined ? undefined : (OPERATION_PARAMS[operation] ?? []);
+  const unknown = [...params].filter((name) => !allowed?.includes(name));
+  if (operation !== undefined && unknown.length === 0) return operation;
+  const what = (operation === undefined ? [...params] : unknown).join("&");
   throw new S3Error(
     "NotImplemented",
     `${method} ${bucket === "" ? "/" : key === "" ? "bucket" : "object"}${what === "" ? "" : `?${what}`} is not implemented by the local S3 server`,
@@ -145,6 +240,8 @@ const DRAIN_LIMIT = 64 * 1024 * 1024;
  */
 function drain(req: IncomingMessage): Promise<boolean> {
   if (req.complete) return Promise.resolve(true);
+  // A request whose stream was destroyed emits nothing more: waiting would never end.
+  if (req.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
     let read = 0;
     const onData = (chunk: Buffer): void => {
@@ -168,18 +265,20 @@ function drain(req: IncomingMessage): Promise<boolean> {
   });
 }
 
+/** Writes an error response; `bodyWithheld`: the client waits for 100 Continue, so its body is not read. */
 async function sendError(
   req: IncomingMessage,
   res: ServerResponse,
   error: S3Error,
   requestId: string,
+  bodyWithheld: boolean,
 ): Promise<void> {
   if (res.headersSent) {
     res.destroy(error);
     return;
   }
-  const complete = await drain(req);
-  if (res.destroyed) return;
+  const complete = bodyWithheld ? false : await drain(req);
+  if (res.destroyed || res.socket === null || res.socket.destroyed) return;
   const body =
     req.method === "HEAD" ? "" : errorXml(error.code, error.message, requestId, error.details);
   const headers: Record<string, string | number> = {
@@ -195,6 +294,22 @@ async function sendError(
   res.end(body);
 }
 
+/** What an unexpected error was, for the log: its code (ENOSPC, …) and message. */
+function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as NodeJS.ErrnoException).code;
+  return `${code === undefined ? "" : `${code}: `}${e.stack ?? e.message}`;
+}
+
+/** A request being handled on a socket (for the idle timeout). */
+interface ActiveRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  /** Answered with RequestTimeout by the idle timer: the handler must not answer again. */
+  timedOut: boolean;
+}
+
 /**
  * Starts the server on 127.0.0.1. Resolves once it listens; its data directory is created
  * (and its index loaded, so objects of an earlier run are served again).
@@ -204,17 +319,32 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "s3-local-")));
   const region = options.region ?? "us-east-1";
   const credentials = { ...(options.credentials ?? DEFAULT_S3_CREDENTIALS) };
-  const store = await Store.open(dataDir);
+  const log = options.log ?? ((line: string) => process.stderr.write(`local S3: ${line}\n`));
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const store = await Store.open(dataDir, log);
   const faults = new FaultRules();
+  const active = new Map<Socket, ActiveRequest>();
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    expectsContinue: boolean,
+  ): Promise<void> => {
     const requestId = randomBytes(8).toString("hex").toUpperCase();
+    const socket = req.socket;
+    const current: ActiveRequest = { req, res, requestId, timedOut: false };
+    active.set(socket, current);
+    res.once("close", () => {
+      if (active.get(socket) === current) active.delete(socket);
+    });
     res.setHeader("x-amz-request-id", requestId);
     res.setHeader("Server", "s3-ingestion-experiment-local");
+    let continued = false;
     try {
       const method = req.method ?? "GET";
       const target = parseTarget(req.url ?? "/");
-      const operation = operationOf(method, target);
+      const operation = operationOf(method, target, req.headers["x-amz-copy-source"] !== undefined);
       const decision = faults.decide(operation);
       if (decision.latencyMs > 0) await sleep(decision.latencyMs);
       if (decision.fail?.action === "drop") {
@@ -229,7 +359,20 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
           decision.fail.status ?? 500,
         );
       }
-      const signed = verifyRequest(req, credentials);
+      const signed = verifyRequest(req, credentials, region);
+      if (Buffer.byteLength(target.key, "utf8") > MAX_KEY_BYTES) {
+        throw new S3Error("KeyTooLongError", "Your key is too long", {
+          MaxSizeAllowed: String(MAX_KEY_BYTES),
+          Size: String(Buffer.byteLength(target.key, "utf8")),
+        });
+      }
+      // Only an authenticated request is asked for its body, and not one for a missing bucket.
+      if (expectsContinue) {
+        if (target.bucket !== "" && operation !== "CreateBucket")
+          store.requireBucket(target.bucket);
+        continued = true;
+        res.writeContinue();
+      }
       await OPERATIONS[operation]({
         req,
         res,
@@ -242,19 +385,72 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         region,
       });
     } catch (e: unknown) {
-      if (isS3Error(e)) {
-        await sendError(req, res, e, requestId);
-        return;
+      if (current.timedOut) return;
+      let error: S3Error;
+      if (isS3Error(e)) error = e;
+      else {
+        const gone = socket.destroyed && !res.headersSent;
+        if (!gone) log(`${requestId} ${req.method} ${req.url}: InternalError: ${describeError(e)}`);
+        error = new S3Error("InternalError", "We encountered an internal error. Please try again.");
       }
-      // A client that went away mid-body is not a server error worth a response.
-      if (req.destroyed || res.destroyed) return;
-      const message = e instanceof Error ? e.message : String(e);
-      await sendError(req, res, new S3Error("InternalError", message), requestId);
+      try {
+        await sendError(req, res, error, requestId, expectsContinue && !continued);
+      } catch (sendFailure: unknown) {
+        log(`${requestId}: the error response failed: ${describeError(sendFailure)}`);
+        res.destroy();
+      }
     }
   };
 
-  const server = createServer({ requestTimeout: 0, keepAliveTimeout: 30_000 }, (req, res) => {
-    void handle(req, res);
+  const server = createServer(
+    {
+      requestTimeout: 0,
+      headersTimeout: headersTimeoutMs,
+      keepAliveTimeout: Math.min(KEEP_ALIVE_TIMEOUT_MS, idleTimeoutMs),
+      connectionsCheckingInterval: Math.max(10, Math.min(30_000, headersTimeoutMs / 4)),
+    },
+    (req, res) => {
+      void handle(req, res, false);
+    },
+  );
+  // With these listeners node leaves Expect to the handler: 100 Continue after authentication,
+  // and an Expect value other than 100-continue is ignored (as S3 does), not answered 417.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    void handle(req, res, true);
+  });
+  server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
+    void handle(req, res, false);
+  });
+  // A connection with no traffic for idleTimeoutMs: closed when idle or stalled mid-response;
+  // a body that stopped arriving is answered RequestTimeout, as S3 does.
+  server.setTimeout(idleTimeoutMs, (socket: Socket) => {
+    const current = active.get(socket);
+    if (current === undefined || current.res.headersSent || current.res.writableEnded) {
+      socket.destroy();
+      return;
+    }
+    // The whole request arrived: the server itself is busy with it (fsync, completion).
+    if (current.req.complete) return;
+    current.timedOut = true;
+    log(
+      `${current.requestId} ${current.req.method} ${current.req.url}: RequestTimeout: no body bytes for ${idleTimeoutMs} ms`,
+    );
+    const body = errorXml(
+      "RequestTimeout",
+      "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+      current.requestId,
+    );
+    current.res.writeHead(400, {
+      "Content-Type": "application/xml",
+      "Content-Length": Buffer.byteLength(body),
+      Connection: "close",
+    });
+    current.res.end(body, () => {
+      socket.destroy();
+      // Its response is sent, so node no longer ends the request when the socket closes: the
+      // handler still reading the body is stopped here (and removes what it had received).
+      current.req.destroy();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -285,6 +481,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     credentials,
     dataDir,
     faults,
+    openConnections: () =>
+      new Promise((resolve, reject) =>
+        server.getConnections((e, n) => (e ? reject(e) : resolve(n))),
+      ),
     stop,
   };
 }

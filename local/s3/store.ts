@@ -11,7 +11,9 @@
  * acknowledged object survives a restart. An index of everything is kept in memory.
  */
 import { createHash, randomUUID } from "node:crypto";
+import { constants } from "node:fs";
 import {
+  copyFile,
   type FileHandle,
   mkdir,
   open,
@@ -21,7 +23,7 @@ import {
   rm,
   stat,
 } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { S3Error } from "./errors";
 
 /** One stored piece of an object's data. */
@@ -42,8 +44,18 @@ export interface ObjectMeta {
   /** x-amz-meta-* headers, names without the prefix. */
   metadata: Record<string, string>;
   segments: Segment[];
-  /** Flexible checksum of a single-part object, as given by the client and verified. */
-  checksum?: { algorithm: string; value: string };
+  /**
+   * Flexible checksum: of a single-part object as given by the client and verified; of a
+   * multipart object the composite one ("<base64>-<parts>"), with type COMPOSITE.
+   */
+  checksum?: { algorithm: string; value: string; type?: "COMPOSITE" | "FULL_OBJECT" };
+  /**
+   * System metadata stored and returned as sent: cache-control, content-disposition,
+   * content-encoding (without aws-chunked), content-language, expires.
+   */
+  headers?: Record<string, string>;
+  /** For an object made by CompleteMultipartUpload: which upload and parts (a retried Complete is answered from it). */
+  multipart?: { uploadId: string; parts: { partNumber: number; etag: string }[] };
 }
 
 /** One uploaded part of a multipart upload. */
@@ -54,6 +66,8 @@ export interface PartMeta {
   size: number;
   lastModified: string;
   file: string;
+  /** The part's verified flexible checksum, if the upload has an algorithm or the client sent one. */
+  checksum?: { algorithm: string; value: string };
 }
 
 /** A multipart upload in progress. */
@@ -64,6 +78,11 @@ export interface UploadMeta {
   initiated: string;
   contentType: string;
   metadata: Record<string, string>;
+  /** System metadata given at creation (see {@link ObjectMeta.headers}). */
+  headers?: Record<string, string>;
+  /** x-amz-checksum-algorithm given at creation (lower-case), and its x-amz-checksum-type. */
+  checksumAlgorithm?: string;
+  checksumType?: "COMPOSITE" | "FULL_OBJECT";
   parts: Map<number, PartMeta>;
 }
 
@@ -75,6 +94,20 @@ interface BucketState {
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Prefixes and suffixes S3 reserves (general purpose bucket naming rules). */
+const RESERVED_PREFIXES = ["xn--", "sthree-", "amzn-s3-demo-"];
+const RESERVED_SUFFIXES = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+
+/** True when S3 accepts the name for a general purpose bucket. */
+export function isValidBucketName(name: string): boolean {
+  return (
+    BUCKET_NAME.test(name) &&
+    !name.includes("..") &&
+    !/^\d{1,3}(\.\d{1,3}){3}$/.test(name) &&
+    !RESERVED_PREFIXES.some((p) => name.startsWith(p)) &&
+    !RESERVED_SUFFIXES.some((p) => name.endsWith(p))
+  );
+}
 
 function keyId(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
@@ -90,26 +123,34 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-const PART_FILE = /^p(\d+)-([0-9a-f]{32})-(\d+)-(\d+)-[0-9a-f-]{36}$/;
+const PART_FILE =
+  /^p(\d+)-([0-9a-f]{32})-(\d+)-(\d+)-[0-9a-f-]{36}(?:\.([a-z0-9]+)\.([A-Za-z0-9_-]+))?$/;
 
 /** The data file name of a part, which carries its metadata. */
 function partFileName(part: Omit<PartMeta, "file">): string {
   const md5 = /^"([0-9a-f]{32})"$/.exec(part.etag)?.[1];
   if (md5 === undefined) throw new Error(`a part ETag must be a quoted MD5: ${part.etag}`);
-  return `p${part.partNumber}-${md5}-${part.size}-${Date.parse(part.lastModified)}-${randomUUID()}`;
+  const base = `p${part.partNumber}-${md5}-${part.size}-${Date.parse(part.lastModified)}-${randomUUID()}`;
+  if (part.checksum === undefined) return base;
+  const value = Buffer.from(part.checksum.value, "base64").toString("base64url");
+  return `${base}.${part.checksum.algorithm}.${value}`;
 }
 
 /** The metadata of a part from its data file name; undefined for other files. */
 function partFromFileName(file: string): PartMeta | undefined {
   const m = PART_FILE.exec(file);
   if (m === null) return undefined;
-  return {
+  const part: PartMeta = {
     partNumber: Number(m[1]),
     etag: `"${m[2]}"`,
     size: Number(m[3]),
     lastModified: new Date(Number(m[4])).toISOString(),
     file,
   };
+  if (m[5] !== undefined && m[6] !== undefined) {
+    part.checksum = { algorithm: m[5], value: Buffer.from(m[6], "base64url").toString("base64") };
+  }
+  return part;
 }
 
 /** Writes a small file durably: temp file, fsync, rename, fsync of the directory. */
@@ -130,61 +171,98 @@ function isNotFound(e: unknown): boolean {
   return e instanceof Error && (e as NodeJS.ErrnoException).code === "ENOENT";
 }
 
+/** A directory's entries; none when it is missing (a bucket directory left half-made). */
+async function readdirIfPresent(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e: unknown) {
+    if (isNotFound(e)) return [];
+    throw e;
+  }
+}
+
 /** The file system store behind the S3 server. */
 export class Store {
   readonly dataDir: string;
   private readonly buckets = new Map<string, BucketState>();
+  /** Keys being written by a conditional write (bucket/key). */
+  private readonly claims = new Set<string>();
 
   private constructor(dataDir: string) {
     this.dataDir = dataDir;
   }
 
-  /** Opens (and creates) a data directory and loads its index. */
-  static async open(dataDir: string): Promise<Store> {
+  /**
+   * Opens (and creates) a data directory and loads its index. A metadata file that does not
+   * parse is reported through `log`, moved to quarantine/ and skipped.
+   */
+  static async open(dataDir: string, log: (line: string) => void = () => {}): Promise<Store> {
     const store = new Store(dataDir);
     await mkdir(join(dataDir, "buckets"), { recursive: true });
     await rm(join(dataDir, "tmp"), { recursive: true, force: true });
     await mkdir(join(dataDir, "tmp"), { recursive: true });
-    await store.load();
+    await store.load(log);
     return store;
   }
 
-  private async load(): Promise<void> {
+  /**
+   * Parses a JSON metadata file; undefined when it is missing, null when it is corrupt (then it
+   * is moved to quarantine/ under a name that says where it was, and the log names it).
+   */
+  private async readMeta<T>(
+    path: string,
+    log: (line: string) => void,
+  ): Promise<T | undefined | null> {
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (e: unknown) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (e: unknown) {
+      const dir = join(this.dataDir, "quarantine");
+      await mkdir(dir, { recursive: true });
+      const name = relative(this.dataDir, path).replace(/[\\/]/g, "__");
+      const moved = join(dir, `${name}.${Date.now()}`);
+      await rename(path, moved);
+      log(
+        `skipped corrupt metadata file ${path} (${e instanceof Error ? e.message : String(e)}); moved to ${moved}`,
+      );
+      return null;
+    }
+  }
+
+  private async load(log: (line: string) => void): Promise<void> {
     for (const name of await readdir(join(this.dataDir, "buckets"))) {
       const dir = this.bucketDir(name);
-      let created: string;
-      try {
-        created = (
-          JSON.parse(await readFile(join(dir, "bucket.json"), "utf8")) as { created: string }
-        ).created;
-      } catch (e: unknown) {
-        if (isNotFound(e)) continue;
-        throw e;
+      const bucketFile = join(dir, "bucket.json");
+      let info = await this.readMeta<{ created: string }>(bucketFile, log);
+      if (info === undefined) continue; // not a bucket, or one being deleted
+      if (info === null) {
+        // Its bucket.json was corrupt: the bucket and its objects are kept, dated by its directory.
+        info = { created: (await stat(dir)).mtime.toISOString() };
+        await writeFileDurably(dir, "bucket.json", JSON.stringify(info));
       }
+      const created = info.created;
       const bucket: BucketState = { name, created, objects: new Map(), uploads: new Map() };
-      for (const file of await readdir(join(dir, "objects"))) {
+      for (const file of await readdirIfPresent(join(dir, "objects"))) {
         if (!file.endsWith(".json") || file.startsWith(".")) continue;
-        const meta = JSON.parse(await readFile(join(dir, "objects", file), "utf8")) as ObjectMeta;
-        bucket.objects.set(meta.key, meta);
+        const meta = await this.readMeta<ObjectMeta>(join(dir, "objects", file), log);
+        if (meta !== undefined && meta !== null) bucket.objects.set(meta.key, meta);
       }
-      for (const id of await readdir(join(dir, "uploads"))) {
+      for (const id of await readdirIfPresent(join(dir, "uploads"))) {
         const udir = join(dir, "uploads", id);
-        let upload: UploadMeta;
-        try {
-          const raw = JSON.parse(await readFile(join(udir, "upload.json"), "utf8")) as Omit<
-            UploadMeta,
-            "parts"
-          >;
-          upload = { ...raw, parts: new Map() };
-        } catch (e: unknown) {
-          if (isNotFound(e)) continue;
-          throw e;
-        }
+        const raw = await this.readMeta<Omit<UploadMeta, "parts">>(join(udir, "upload.json"), log);
+        if (raw === undefined || raw === null) continue;
+        const upload: UploadMeta = { ...raw, parts: new Map() };
         for (const file of await readdir(udir)) {
           let part: PartMeta | undefined;
           if (/^part-\d+\.json$/.test(file)) {
             // Written by earlier versions: a JSON sidecar per part.
-            part = JSON.parse(await readFile(join(udir, file), "utf8")) as PartMeta;
+            part = (await this.readMeta<PartMeta>(join(udir, file), log)) ?? undefined;
           } else part = partFromFileName(file);
           if (part === undefined) continue;
           const known = upload.parts.get(part.partNumber);
@@ -239,7 +317,7 @@ export class Store {
 
   /** Creates a bucket: InvalidBucketName, BucketAlreadyOwnedByYou. */
   async createBucket(name: string): Promise<void> {
-    if (!BUCKET_NAME.test(name) || name.includes("..")) {
+    if (!isValidBucketName(name)) {
       throw new S3Error("InvalidBucketName", "The specified bucket is not valid.", {
         BucketName: name,
       });
@@ -260,10 +338,13 @@ export class Store {
     await writeFileDurably(dir, "bucket.json", JSON.stringify({ created }));
   }
 
-  /** Deletes an empty bucket: NoSuchBucket, BucketNotEmpty (objects or unfinished uploads). */
+  /**
+   * Deletes a bucket without objects (NoSuchBucket, BucketNotEmpty); its unfinished multipart
+   * uploads are deleted with it, as on S3.
+   */
   async deleteBucket(name: string): Promise<void> {
     const bucket = this.bucket(name);
-    if (bucket.objects.size > 0 || bucket.uploads.size > 0) {
+    if (bucket.objects.size > 0) {
       throw new S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", {
         BucketName: name,
       });
@@ -279,6 +360,30 @@ export class Store {
     if (meta === undefined)
       throw new S3Error("NoSuchKey", "The specified key does not exist.", { Key: key });
     return meta;
+  }
+
+  /**
+   * Claims a key for one conditional write until the returned function is called; a second
+   * claim meanwhile fails with 409 ConditionalRequestConflict, as on S3.
+   */
+  claimKey(bucketName: string, key: string): () => void {
+    const id = `${bucketName}/${key}`;
+    if (this.claims.has(id)) {
+      throw new S3Error(
+        "ConditionalRequestConflict",
+        "The conditional request cannot succeed due to a conflicting operation against this resource.",
+        { Key: key },
+      );
+    }
+    this.claims.add(id);
+    return () => {
+      this.claims.delete(id);
+    };
+  }
+
+  /** The object's metadata, or undefined (NoSuchBucket for a missing bucket). */
+  findObject(bucketName: string, key: string): ObjectMeta | undefined {
+    return this.bucket(bucketName).objects.get(key);
   }
 
   /** Absolute path of an object's data segment. */
@@ -336,18 +441,19 @@ export class Store {
   async createUpload(
     bucketName: string,
     key: string,
-    contentType: string,
-    metadata: Record<string, string>,
+    fields: Pick<
+      UploadMeta,
+      "contentType" | "metadata" | "headers" | "checksumAlgorithm" | "checksumType"
+    >,
   ): Promise<UploadMeta> {
     const bucket = this.bucket(bucketName);
     const uploadId = randomUUID().replace(/-/g, "");
     const upload: UploadMeta = {
+      ...fields,
       uploadId,
       bucket: bucketName,
       key,
       initiated: new Date().toISOString(),
-      contentType,
-      metadata,
       parts: new Map(),
     };
     const dir = join(this.bucketDir(bucketName), "uploads", uploadId);
@@ -418,7 +524,12 @@ export class Store {
    * Completes an upload with already validated parts: the part files become the object's
    * segments without copying, then the upload directory is removed.
    */
-  async completeUpload(upload: UploadMeta, parts: PartMeta[], etag: string): Promise<ObjectMeta> {
+  async completeUpload(
+    upload: UploadMeta,
+    parts: PartMeta[],
+    etag: string,
+    checksum?: ObjectMeta["checksum"],
+  ): Promise<ObjectMeta> {
     const dir = join(this.bucketDir(upload.bucket), "uploads", upload.uploadId);
     this.bucket(upload.bucket).uploads.delete(upload.uploadId);
     const size = parts.reduce((sum, p) => sum + p.size, 0);
@@ -429,7 +540,13 @@ export class Store {
       lastModified: new Date().toISOString(),
       contentType: upload.contentType,
       metadata: upload.metadata,
+      multipart: {
+        uploadId: upload.uploadId,
+        parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+      },
     };
+    if (upload.headers !== undefined) meta.headers = upload.headers;
+    if (checksum !== undefined) meta.checksum = checksum;
     await this.putObject(
       upload.bucket,
       meta,
@@ -437,6 +554,36 @@ export class Store {
     );
     await rm(dir, { recursive: true, force: true });
     return this.getObject(upload.bucket, upload.key);
+  }
+
+  /**
+   * Commits a copy of an object's data under a key (CopyObject): each segment is copied (a
+   * reflink where the file system can), fsynced, then committed as {@link putObject} does.
+   */
+  async copyObject(
+    source: { bucket: string; meta: ObjectMeta },
+    bucketName: string,
+    meta: Omit<ObjectMeta, "segments">,
+  ): Promise<ObjectMeta> {
+    this.bucket(bucketName);
+    const bodies: { path: string; size: number }[] = [];
+    try {
+      for (const segment of source.meta.segments) {
+        const tmp = this.tempPath();
+        bodies.push({ path: tmp, size: segment.size });
+        await copyFile(
+          this.segmentPath(source.bucket, segment.file),
+          tmp,
+          constants.COPYFILE_FICLONE,
+        );
+        await fsyncPath(tmp);
+      }
+      await this.putObject(bucketName, meta, bodies);
+    } catch (e: unknown) {
+      for (const body of bodies) await rm(body.path, { force: true });
+      throw e;
+    }
+    return this.getObject(bucketName, meta.key);
   }
 
   /** Total bytes in files under the data directory (tests use it to prove nothing is left). */

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import t from "tap";
+import { createChecksum } from "../../../local/s3/checksums";
 import {
   acquireHashPool,
   type BodyHasher,
@@ -50,6 +51,34 @@ t.test(
       const data = randomBytes(size);
       const hasher = createBodyHasher({ sha256: true, checksum: "crc32" }, size);
       t.same(await hashInSlots(hasher, data), expectedDigests(data), `${size} bytes`);
+    }
+  },
+);
+
+t.test(
+  "the worker's CRC32C, CRC64NVME and SHA-1 equal the inline checksums (themselves checked against their check values)",
+  async (t) => {
+    const check = createChecksum("crc64nvme");
+    check.update(Buffer.from("123456789"));
+    t.equal(
+      Buffer.from(check.digestBase64() ?? "", "base64").toString("hex"),
+      "ae8b14860a799888",
+      "inline CRC64NVME of 123456789 is the published check value",
+    );
+    const c32c = createChecksum("crc32c");
+    c32c.update(Buffer.from("123456789"));
+    t.equal(
+      Buffer.from(c32c.digestBase64() ?? "", "base64").toString("hex"),
+      "e3069283",
+      "inline CRC32C of 123456789 is the published check value",
+    );
+    const size = 2 * SLOT_BYTES + 777;
+    const data = randomBytes(size);
+    for (const algorithm of ["crc32c", "crc64nvme", "sha1"] as const) {
+      const inline = createChecksum(algorithm);
+      inline.update(data);
+      const hasher = createBodyHasher({ sha256: false, checksum: algorithm }, size);
+      t.equal((await hashInSlots(hasher, data)).checksum, inline.digestBase64(), algorithm);
     }
   },
 );

@@ -9,7 +9,10 @@ t.test("a stored part's number, ETag, size and date survive a reopen of the stor
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const store = await Store.open(dataDir);
   await store.createBucket("parts");
-  const upload = await store.createUpload("parts", "k", "application/octet-stream", {});
+  const upload = await store.createUpload("parts", "k", {
+    contentType: "application/octet-stream",
+    metadata: {},
+  });
   const body = store.tempPath();
   await writeFile(body, "x".repeat(1234));
   const part = {
@@ -36,7 +39,10 @@ t.test(
     t.teardown(() => rm(dataDir, { recursive: true, force: true }));
     const store = await Store.open(dataDir);
     await store.createBucket("parts");
-    const upload = await store.createUpload("parts", "k", "application/octet-stream", {});
+    const upload = await store.createUpload("parts", "k", {
+      contentType: "application/octet-stream",
+      metadata: {},
+    });
     const first = store.tempPath();
     await writeFile(first, "old");
     const old = {
