@@ -1,9 +1,10 @@
 /**
  * `npm run s3:local`: runs the local S3 server in the foreground, prints its endpoint and
- * credentials, and shuts down cleanly on SIGINT/SIGTERM.
+ * credentials, and shuts down cleanly on SIGINT/SIGTERM/SIGHUP.
  */
 import { resolve } from "node:path";
 import { type FlagSpecs, parseFlags } from "../../core/cli";
+import { makeDirectory } from "../../core/dirs";
 import { InvalidInputError, isInvalidInputError, parseIntInRange } from "../../core/errors";
 import { DEFAULT_S3_CREDENTIALS, type S3Server, startS3Server } from "./server";
 
@@ -76,6 +77,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  try {
+    // Made level by level: a recursive mkdir spins forever on procfs (--data-dir /proc/x).
+    makeDirectory("--data-dir", options.dataDir);
+  } catch (e: unknown) {
+    if (!isInvalidInputError(e)) throw e;
+    process.stderr.write(`s3:local: ${e.message}\n`);
+    return 2;
+  }
   let server: S3Server;
   try {
     server = await startS3Server({ port: options.port, dataDir: options.dataDir });
@@ -87,6 +96,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
     process.once("SIGINT", () => resolveSignal("SIGINT"));
     process.once("SIGTERM", () => resolveSignal("SIGTERM"));
+    process.once("SIGHUP", () => resolveSignal("SIGHUP"));
   });
   process.stdout.write(`s3:local: ${signal}, shutting down\n`);
   await server.stop();

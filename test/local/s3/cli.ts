@@ -89,11 +89,18 @@ t.test("bad flags fail with a message naming flag, value and what is allowed", a
 });
 
 t.test("--help prints usage and exits 0; a bad flag exits 2", async (t) => {
-  const [help, short, bad] = await Promise.all([
+  const [help, short, bad, proc] = await Promise.all([
     finished(runCli(["--help"])),
     finished(runCli(["-h"])),
     finished(runCli(["--port", "x"])),
+    finished(runCli(["--port", "0", "--data-dir", "/proc/x"])),
   ]);
+  t.equal(proc.code, 2, "--data-dir /proc/x exits 2 at once (it used to spin forever)");
+  t.equal(
+    proc.stderr,
+    's3:local: --data-dir="/proc/x" is invalid: allowed a directory that can be created (its parent cannot hold new directories: /proc/x)\n',
+    "the message names the flag, its value and why",
+  );
   t.equal(short.code, 0, "-h exits 0");
   t.equal(short.stdout, help.stdout, "-h prints the same usage");
   t.equal(help.code, 0, `--help exits 0 ${help.stderr}`);
