@@ -12,6 +12,8 @@ import {
 import { type FlagSpecs, parseFlags } from "../core/cli";
 import {
   ARCHITECTURES,
+  DEFAULT_NETWORK_MBPS,
+  DEFAULT_S3_LATENCY_MS,
   EVENT_BYTES,
   LOOP_DEFAULTS,
   MAX_IN_FLIGHT,
@@ -23,11 +25,7 @@ import { parseNamePrefix } from "../core/names";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import { parseRegion } from "../core/region";
 import type { Backend, LoadModel } from "../core/run-files";
-import {
-  DEFAULT_NETWORK_MBPS,
-  DEFAULT_S3_LATENCY_MS,
-  type NetworkEmulation,
-} from "../local/lambda/network";
+import type { NetworkEmulation } from "../local/lambda/network";
 
 /**
  * Defaults of the local backend where the seed's AWS defaults (50/20 invocations, 5 trials)

@@ -9,7 +9,6 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
-import { analyseRun } from "../analysis/analyze";
 import { type Cell, type CellSettings, cellId, type Workload } from "../core/cell";
 import { LAMBDA, WORKLOADS } from "../core/constants";
 import type { Deployer } from "../core/deployer";
@@ -391,7 +390,7 @@ async function execute(
     ledger.close();
     invocationsOut.close();
     recordsOut.close();
-    if (answer) printAnswer(runDir, io);
+    if (answer) await printAnswer(runDir, io);
   }
 }
 
@@ -671,8 +670,10 @@ async function reharvestRun(dir: string, io: RunIo): Promise<number> {
  * The one-line answer per workload (strategy cost, as `npm run analyze` by default), from the
  * closed run files; the run's outcome never depends on it.
  */
-function printAnswer(runDir: string, io: RunIo): void {
+async function printAnswer(runDir: string, io: RunIo): Promise<void> {
   try {
+    // Loaded here, not at start: --help and bad flags must not load the analysis.
+    const { analyseRun } = await import("../analysis/analyze");
     for (const p of analyseRun(runDir).picks) io.stdout.write(`Answer: ${p.oneLine}\n`);
   } catch (e: unknown) {
     io.stderr.write(`Answer: not available (${e instanceof Error ? e.message : String(e)})\n`);

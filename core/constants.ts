@@ -105,3 +105,22 @@ export const ARCHITECTURES = ["arm64", "x86_64"] as const;
 
 /** Region used when none is given. */
 export const DEFAULT_REGION = "us-east-1";
+
+/**
+ * Default ceiling, Mbit/s: ≈ 625 Mbit/s (≈ 78 MB/s) per environment at 512–2,048 MB, the figure
+ * in the project's facts (docs/architecture.md "Facts built against"). AWS documents no figure;
+ * published measurements of one invocation's S3 transfers agree on the order of magnitude: a
+ * blog post on Lambda fan-out measured 400–700 Mbit/s effective bandwidth downloading
+ * increasingly large S3 objects in single invocations, and DPG Media's "The Effect of Memory
+ * Configuration on AWS Lambda's Network Throughput" (2022) studies how it varies with memory.
+ */
+export const DEFAULT_NETWORK_MBPS = 625;
+
+/**
+ * Default added latency per S3 request, ms, before the response's first byte. AWS's whitepaper
+ * "Best Practices Design Patterns: Optimizing Amazon S3 Performance" (Timeouts and Retries for
+ * Latency-Sensitive Applications) gives small requests (< 512 KB) median latencies "in the tens
+ * of milliseconds"; 20 ms is the low end of that range. S3's `FirstByteLatency` request
+ * metric measures the same span: complete request received → response starts.
+ */
+export const DEFAULT_S3_LATENCY_MS = 20;

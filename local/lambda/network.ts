@@ -9,26 +9,8 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { Transform, type TransformCallback } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import { DEFAULT_NETWORK_MBPS, DEFAULT_S3_LATENCY_MS } from "../../core/constants";
 import { InvalidInputError } from "../../core/errors";
-
-/**
- * Default ceiling, Mbit/s: ≈ 625 Mbit/s (≈ 78 MB/s) per environment at 512–2,048 MB, the figure
- * in the project's facts (shared/DESIGN.md "Facts to build against"). AWS documents no figure;
- * published measurements of one invocation's S3 transfers agree on the order of magnitude: a
- * blog post on Lambda fan-out measured 400–700 Mbit/s effective bandwidth downloading
- * increasingly large S3 objects in single invocations, and DPG Media's "The Effect of Memory
- * Configuration on AWS Lambda's Network Throughput" (2022) studies how it varies with memory.
- */
-export const DEFAULT_NETWORK_MBPS = 625;
-
-/**
- * Default added latency per S3 request, ms, before the response's first byte. AWS's whitepaper
- * "Best Practices Design Patterns: Optimizing Amazon S3 Performance" (Timeouts and Retries for
- * Latency-Sensitive Applications) gives small requests (< 512 KB) median latencies "in the tens
- * of milliseconds"; 20 ms is the low end of that range. S3's `FirstByteLatency` request
- * metric measures the same span: complete request received → response starts.
- */
-export const DEFAULT_S3_LATENCY_MS = 20;
 
 /** The variable whose endpoint an environment's traffic is routed through its proxy. */
 export const NETWORK_ENDPOINT_VARIABLE = "S3_ENDPOINT";

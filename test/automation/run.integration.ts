@@ -319,10 +319,14 @@ t.test("--backend aws: preflight, estimate, and no deploy without confirmation",
 
   // The open loop puts rate × modelled duration in flight, whatever --concurrency says.
   const open = fakeIo(account(70));
+  // (--yes, not --dry-run: a dry run checks nothing, so it needs no account.)
+  const openOut = join(root, "aws-open-preflight");
   const openArgs = [
     "--backend",
     "aws",
-    "--dry-run",
+    "--yes",
+    "--out",
+    openOut,
     "--matrix",
     "workload=batch,memory=512,part=8,rc=0",
   ];
@@ -336,6 +340,7 @@ t.test("--backend aws: preflight, estimate, and no deploy without confirmation",
     /^Preflight failed: 1 cell\(s\) without reserved concurrency deployed at once \(--parallel 1\) are offered 73 concurrent executions \(open loop/,
     "preflight checked the offered 73 (⌈50/s × 1.444 s⌉)",
   );
+  t.notOk(existsSync(openOut), "nothing created");
 });
 
 t.test(
