@@ -7,21 +7,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import type { Test } from "tap";
-import { type LambdaRuntime, startLambdaRuntime } from "../../local/lambda/runtime";
+import {
+  type LambdaRuntime,
+  type LambdaRuntimeOptions,
+  startLambdaRuntime,
+} from "../../local/lambda/runtime";
 
 /** Starts a runtime; CPU quotas stay off unless asked (they make small cold starts slow). */
 export async function startTestRuntime(
   t: Test,
-  options: { accountConcurrency?: number; cpuScaling?: "auto" | "off" } = {},
+  options: Omit<LambdaRuntimeOptions, "logDir"> = {},
 ): Promise<{ rt: LambdaRuntime; client: LambdaClient; logDir: string }> {
   const logDir = mkdtempSync(join(tmpdir(), "lambda-runtime-test-"));
-  const rt = await startLambdaRuntime({
-    logDir,
-    cpuScaling: options.cpuScaling ?? "off",
-    ...(options.accountConcurrency === undefined
-      ? {}
-      : { accountConcurrency: options.accountConcurrency }),
-  });
+  const rt = await startLambdaRuntime({ cpuScaling: "off", ...options, logDir });
   const client = new LambdaClient({
     endpoint: rt.endpoint,
     region: rt.region,

@@ -1,18 +1,17 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
   type InvocationResponse,
   InvokeCommand,
-  LambdaClient,
+  type LambdaClient,
   TooManyRequestsException,
 } from "@aws-sdk/client-lambda";
 import t from "tap";
 import { isInvalidInputError } from "../../../core/errors";
 import { parseLocalCpu } from "../../../local/lambda/cpu-meter";
-import { type LocalFunctionDefinition, startLambdaRuntime } from "../../../local/lambda/runtime";
+import type { LocalFunctionDefinition } from "../../../local/lambda/runtime";
 import { startTestRuntime } from "../../helpers/lambda-runtime";
 
 const FIXTURES = resolve(__dirname, "../../fixtures/lambda");
@@ -542,24 +541,8 @@ t.test(
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
     t.teardown(() => new Promise<void>((r) => upstream.close(() => r())));
     const s3 = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    const logDir = mkdtempSync(join(tmpdir(), "lambda-runtime-net-"));
     // 80 Mbit/s = 10 MB/s; 50 ms before each response.
-    const rt = await startLambdaRuntime({
-      logDir,
-      cpuScaling: "off",
-      network: { mbps: 80, s3LatencyMs: 50 },
-    });
-    const client = new LambdaClient({
-      endpoint: rt.endpoint,
-      region: rt.region,
-      maxAttempts: 1,
-      credentials: { accessKeyId: "A", secretAccessKey: "B" },
-    });
-    t.teardown(async () => {
-      client.destroy();
-      await rt.stop();
-      rmSync(logDir, { recursive: true, force: true });
-    });
+    const { rt, client } = await startTestRuntime(t, { network: { mbps: 80, s3LatencyMs: 50 } });
     t.same(rt.network, { mbps: 80, s3LatencyMs: 50 }, "the runtime says what it emulates");
     await rt.createFunction(def("net-fn", "fetch-s3", { environment: { S3_ENDPOINT: s3 } }));
     const out = JSON.parse(
@@ -575,19 +558,7 @@ t.test(
 t.test(
   "an idle environment is reaped after idleTimeoutMs and the next invocation is cold again",
   async (t) => {
-    const logDir = mkdtempSync(join(tmpdir(), "lambda-runtime-reap-"));
-    const rt = await startLambdaRuntime({ logDir, cpuScaling: "off", idleTimeoutMs: 200 });
-    const client = new LambdaClient({
-      endpoint: rt.endpoint,
-      region: rt.region,
-      maxAttempts: 1,
-      credentials: { accessKeyId: "A", secretAccessKey: "B" },
-    });
-    t.teardown(async () => {
-      client.destroy();
-      await rt.stop();
-      rmSync(logDir, { recursive: true, force: true });
-    });
+    const { rt, client } = await startTestRuntime(t, { idleTimeoutMs: 200 });
     await rt.createFunction(def("reaped-fn", "echo"));
     const first = JSON.parse(text((await invoke(client, "reaped-fn")).Payload)).pid as number;
     for (let i = 0; i < 100 && rt.environmentPids().length > 0; i++) {
