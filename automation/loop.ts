@@ -244,6 +244,7 @@ async function runCell(
   const attempt = journal.nextDeployAttempt(id);
   const resource = ctx.resourceName(cell, attempt);
   let failure: unknown;
+  let destroyError: unknown;
   phase("deploying", attempt === 1 ? {} : { detail: { attempt } });
   ctx.ledger.live(ctx.deployer.backend, id, cell, resource);
   try {
@@ -350,6 +351,7 @@ async function runCell(
       ctx.ledger.gone(ctx.deployer.backend, id, cell, resource);
     } catch (e: unknown) {
       summary.leftLive.push(id);
+      destroyError = e;
       failure ??= e;
       if (failure !== e)
         failure = new Error(`${message(failure)}; then destroy failed: ${message(e)}`);
@@ -359,7 +361,10 @@ async function runCell(
     phase("done");
     summary.done.push(id);
   } else {
-    const error = signal.aborted ? `aborted: ${message(signal.reason)}` : message(failure);
+    // Aborted: say so, and keep a destroy failure's own words (cell, phase, operation).
+    const error = signal.aborted
+      ? `aborted: ${message(signal.reason)}${destroyError === undefined ? "" : `; then destroy failed: ${message(destroyError)}`}`
+      : message(failure);
     phase("failed", { detail: { error } }, error);
     summary.failed.push({ cellId: id, error });
   }

@@ -24,6 +24,9 @@ import { functionName, localBucketName, logGroupName } from "../core/names";
 import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
 import type { LocalBackend } from "./backend";
 
+/** Times destroy empties a bucket that keeps receiving late uploads before it gives up. */
+const EMPTY_ROUNDS = 5;
+
 /** Attempts per S3 call of the deployer (the SDK's standard retry with backoff). */
 export const DEPLOYER_S3_ATTEMPTS = 5;
 
@@ -182,13 +185,21 @@ export class LocalDeployer implements Deployer {
       });
     }
     const bucket = this.bucketName(cell);
-    try {
-      await this.emptyBucket(cell, bucket);
-      await step(cell, "destroy", `DeleteBucket ${bucket}`, () =>
-        this.s3.send(new DeleteBucketCommand({ Bucket: bucket })),
-      );
-    } catch (e: unknown) {
-      if (!(e instanceof CellOperationError && hasName(e.cause, "NoSuchBucket"))) throw e;
+    // An upload the server had already received when the function's environments were ended
+    // (an interrupted run) can land after the bucket was emptied: empty it again.
+    for (let round = 1; ; round++) {
+      try {
+        await this.emptyBucket(cell, bucket);
+        await step(cell, "destroy", `DeleteBucket ${bucket}`, () =>
+          this.s3.send(new DeleteBucketCommand({ Bucket: bucket })),
+        );
+        return;
+      } catch (e: unknown) {
+        if (e instanceof CellOperationError && hasName(e.cause, "NoSuchBucket")) return;
+        const late = e instanceof CellOperationError && hasName(e.cause, "BucketNotEmpty");
+        if (!late || round >= EMPTY_ROUNDS) throw e;
+        await new Promise((r) => setTimeout(r, 200 * round));
+      }
     }
   }
 

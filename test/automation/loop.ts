@@ -360,6 +360,26 @@ t.test(
   },
 );
 
+t.test("an aborted cell whose destroy fails keeps the destroy's own error", async (t) => {
+  const controller = new AbortController();
+  const deployer = new FakeDeployer(new Set(), () =>
+    controller.abort(new Error("interrupted by SIGINT")),
+  );
+  deployer.destroy = async () => {
+    throw new Error("destroy of x failed in DeleteBucket b: BucketNotEmpty");
+  };
+  const { ctx } = setup(t, deployer, controller);
+  const summary = await runLoop(ctx, { ...plan, order: [cells[0] as Cell] });
+  t.same(
+    summary.failed.map((f) => f.error),
+    [
+      "aborted: Error: interrupted by SIGINT; then destroy failed: Error: destroy of x failed in DeleteBucket b: BucketNotEmpty",
+    ],
+    "the abort and the destroy failure, in the destroy's words",
+  );
+  t.same(summary.leftLive, [cellId(cells[0] as Cell)], "listed as left live");
+});
+
 t.test("parallel cells run at once", async (t) => {
   let running = 0;
   let peak = 0;

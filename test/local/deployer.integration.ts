@@ -210,11 +210,19 @@ t.test(
       status: 503,
       code: "SlowDown",
     });
+    // An upload landing after the bucket was emptied, as S3 answers it: emptied again, deleted.
+    backend.s3.faults.inject({
+      operation: "DeleteBucket",
+      nth: 2,
+      action: "error",
+      status: 409,
+      code: "BucketNotEmpty",
+    });
     await deployer.destroy(CELL);
     const buckets = await s3.send(new ListBucketsCommand({}));
     t.notOk(
       (buckets.Buckets ?? []).some((b) => b.Name === deployed.bucket),
-      "the bucket is gone despite a reset and a SlowDown",
+      "the bucket is gone despite a reset, a SlowDown and a late BucketNotEmpty",
     );
     backend.s3.faults.clear();
 
