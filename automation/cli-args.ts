@@ -169,7 +169,7 @@ and writes a run directory that \`npm run analyze\` reads.
                        (default ${PRECISION_DEFAULTS.relativePct})
   --sigma S            the log-normal spread (sigma of ln latency) that figure assumes (default ${PRECISION_DEFAULTS.sigma})
   --backend B          local (default: embedded S3 + Lambda runtime) or aws (Pulumi Automation API)
-  --region R           AWS region (default ${DEFAULT_CELL_SETTINGS.region})
+  --region R           AWS region (default $AWS_REGION, else ${DEFAULT_CELL_SETTINGS.region})
   --architecture A     ${ARCHITECTURES.join(" or ")} (default ${DEFAULT_CELL_SETTINGS.architecture})
   --object-mb M        batch object size in MiB (default ${DEFAULT_CELL_SETTINGS.objectMb})
   --event-bytes B      bytes per event, ${EVENT_BYTES.min}-${EVENT_BYTES.max} (default ${EVENT_BYTES.default})
@@ -305,7 +305,11 @@ function parseLoad(
 /**
  * Parses the command line. `random` draws the order seed when `--seed` is not given.
  */
-export function parseArgs(argv: readonly string[], random: () => number = Math.random): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  random: () => number = Math.random,
+  env: NodeJS.ProcessEnv = {},
+): ParsedArgs {
   const parsed = parseFlags(argv, FLAGS);
   if (parsed.help) return { mode: "help" };
   // "--flag" → value, in the order typed: what the checks below name.
@@ -445,7 +449,16 @@ export function parseArgs(argv: readonly string[], random: () => number = Math.r
     EVENT_BYTES.min,
     EVENT_BYTES.max,
   );
-  const region = parseRegion("--region", get("--region") ?? DEFAULT_CELL_SETTINGS.region);
+  // --region, else AWS_REGION as the AWS CLI and SDKs read it, else the default; each checked
+  // under the name the user set.
+  const regionFlag = get("--region");
+  const envRegion = env.AWS_REGION === "" ? undefined : env.AWS_REGION;
+  const region =
+    regionFlag !== undefined
+      ? parseRegion("--region", regionFlag)
+      : envRegion !== undefined
+        ? parseRegion("AWS_REGION", envRegion)
+        : DEFAULT_CELL_SETTINGS.region;
   const architecture = parseOneOf<Architecture>(
     "--architecture",
     get("--architecture") ?? DEFAULT_CELL_SETTINGS.architecture,

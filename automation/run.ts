@@ -683,7 +683,7 @@ async function printAnswer(runDir: string, io: RunIo): Promise<void> {
 /** The CLI: returns the exit code (0 ok, 1 failure, 2 bad flags, 130 interrupted). */
 export async function main(argv: readonly string[], io: RunIo = processIo): Promise<number> {
   try {
-    const parsed = parseArgs(argv);
+    const parsed = parseArgs(argv, Math.random, io.env);
     switch (parsed.mode) {
       case "help":
         io.stdout.write(USAGE);

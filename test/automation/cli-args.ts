@@ -263,3 +263,24 @@ t.test(
     });
   },
 );
+
+t.test(
+  "the region comes from --region, else AWS_REGION, each checked under its own name",
+  async (t) => {
+    const regionOf = (argv: string[], env: NodeJS.ProcessEnv) => {
+      const p = parseArgs(argv, () => 0.5, env);
+      return p.mode === "run" ? p.options.settings.region : p.mode;
+    };
+    t.equal(regionOf([], {}), "us-east-1", "default");
+    t.equal(regionOf([], { AWS_REGION: "eu-west-1" }), "eu-west-1", "AWS_REGION");
+    t.equal(
+      regionOf(["--region", "ap-south-1"], { AWS_REGION: "eu-west-1" }),
+      "ap-south-1",
+      "--region wins",
+    );
+    t.throws(() => parseArgs([], () => 0.5, { AWS_REGION: "bogus" }), {
+      name: "InvalidInputError",
+      message: 'AWS_REGION="bogus" is invalid: allowed an AWS region name such as us-east-1',
+    });
+  },
+);
