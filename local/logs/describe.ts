@@ -42,12 +42,11 @@ export function describeLogGroups(
 ): Record<string, unknown> {
   const prefix = p.str("logGroupNamePrefix");
   const pattern = p.str("logGroupNamePattern");
-  if (prefix !== undefined && pattern !== undefined) {
-    throw new LogsError(
-      "InvalidParameterException",
-      "logGroupNamePrefix and logGroupNamePattern are mutually exclusive parameters.",
-    );
-  }
+  p.exclusive(
+    prefix !== undefined && pattern !== undefined,
+    "logGroupNamePrefix",
+    "logGroupNamePattern",
+  );
   const groups = view.store
     .listGroups()
     .filter(

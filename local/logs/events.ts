@@ -34,12 +34,11 @@ export function filterLogEvents(view: LogView, p: Params): Record<string, unknow
   const group = p.logGroup();
   const streams = p.strings("logStreamNames");
   const prefix = p.str("logStreamNamePrefix");
-  if (streams !== undefined && prefix !== undefined) {
-    throw new LogsError(
-      "InvalidParameterException",
-      "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.",
-    );
-  }
+  p.exclusive(
+    streams !== undefined && prefix !== undefined,
+    "logStreamNames",
+    "logStreamNamePrefix",
+  );
   if (streams !== undefined && (streams.length < 1 || streams.length > 100)) {
     throw new LogsError("InvalidParameterException", "logStreamNames takes 1 to 100 names.");
   }

@@ -10,6 +10,16 @@ export class Params {
   constructor(private readonly body: Record<string, unknown>) {}
 
   /** A string member, or undefined when absent. */
+  /** CloudWatch Logs' answer when two parameters that exclude each other are both given. */
+  exclusive(bothGiven: boolean, first: string, second: string): void {
+    if (bothGiven) {
+      throw new LogsError(
+        "InvalidParameterException",
+        `${first} and ${second} are mutually exclusive parameters.`,
+      );
+    }
+  }
+
   str(name: string): string | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) return undefined;
@@ -52,12 +62,7 @@ export class Params {
   logGroup(): string {
     const name = this.str("logGroupName");
     const id = this.str("logGroupIdentifier");
-    if (name !== undefined && id !== undefined) {
-      throw new LogsError(
-        "InvalidParameterException",
-        "LogGroupName and LogGroupIdentifier are mutually exclusive parameters.",
-      );
-    }
+    this.exclusive(name !== undefined && id !== undefined, "LogGroupName", "LogGroupIdentifier");
     const group = name ?? (id === undefined ? undefined : groupFromIdentifier(id));
     if (group === undefined || group === "") {
       throw new LogsError(

@@ -10,7 +10,7 @@ import { readJournal, unfinishedCells } from "../../automation/journal";
 import { readJsonl } from "../../automation/jsonl";
 import { LogsLimiter } from "../../automation/logs-quota";
 import { type OpenReharvestBackend, planReharvest, reharvest } from "../../automation/reharvest";
-import { EXIT, main, type RunIo } from "../../automation/run";
+import { EXIT, main } from "../../automation/run";
 import { type Cell, cellId, type EventsCell } from "../../core/cell";
 import { buildEmfLine, type EmfRecord } from "../../core/emf";
 import { functionName } from "../../core/names";
@@ -20,6 +20,7 @@ import {
   type Manifest,
   RUN_FILES,
 } from "../../core/run-files";
+import { fakeRunIo } from "../helpers/run-io";
 
 const A: EventsCell = { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 0 };
 const B: EventsCell = { ...A, batchEvents: 10 };
@@ -456,32 +457,7 @@ t.test(
   },
 );
 
-function io(): RunIo & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  stderr.on("data", (c: Buffer) => {
-    err += c.toString();
-  });
-  return {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env: {},
-    preflightApi: {
-      pulumiVersion: () => Promise.reject(new Error("not in tests")),
-      callerIdentity: () => Promise.reject(new Error("not in tests")),
-      accountSettings: () => Promise.reject(new Error("not in tests")),
-    },
-    onSignals: () => () => undefined,
-    out: () => out,
-    err: () => err,
-  };
-}
+const io = fakeRunIo;
 
 t.test("--reharvest with a bad directory is bad input (exit 2) naming the flag", async (t) => {
   const missing = join(tmpdir(), "no-such-run-dir-reharvest");

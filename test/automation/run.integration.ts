@@ -15,7 +15,6 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import t from "tap";
 import { loadRun } from "../../analysis/load-run";
 import { computeRunStats } from "../../analysis/runs";
@@ -23,46 +22,19 @@ import { arrivalSeed, poissonSchedule } from "../../automation/arrivals";
 import { readJournal, unfinishedCells } from "../../automation/journal";
 import { readJsonl } from "../../automation/jsonl";
 import { Ledger, liveEntries } from "../../automation/ledger";
-import { EXIT, main, type RunIo } from "../../automation/run";
+import { EXIT, main } from "../../automation/run";
 import { billedDurationMs } from "../../core/billing";
 import type { Cell } from "../../core/cell";
 import { PROJECT_ROOT } from "../../core/paths";
 import { DEFAULT_PRICING } from "../../core/pricing";
 import type { InvocationRecord, Manifest } from "../../core/run-files";
 import { spawnProjectScript } from "../helpers/project-cli";
+import { fakeRunIo } from "../helpers/run-io";
 
 const root = mkdtempSync(join(tmpdir(), "run-e2e-"));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
 
-function fakeIo(
-  preflightApi: RunIo["preflightApi"] = {
-    pulumiVersion: () => Promise.reject(new Error("not in tests")),
-    callerIdentity: () => Promise.reject(new Error("not in tests")),
-    accountSettings: () => Promise.reject(new Error("not in tests")),
-  },
-): RunIo & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  stderr.on("data", (c: Buffer) => {
-    err += c.toString();
-  });
-  const stdin = new PassThrough();
-  return {
-    stdout,
-    stderr,
-    stdin,
-    env: {},
-    preflightApi,
-    onSignals: () => () => undefined,
-    out: () => out,
-    err: () => err,
-  };
-}
+const fakeIo = fakeRunIo;
 
 /** The CLI as a child process (Node 22 from tap, ts-node's bin), for kill and SIGINT tests. */
 function spawnCli(args: string[]): ChildProcess & { output: () => string } {

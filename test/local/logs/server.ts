@@ -145,6 +145,29 @@ t.test("errors carry the AWS code, so the SDK names them", async (t) => {
       name: "InvalidParameterException",
     },
   );
+  for (const [command, message] of [
+    [
+      new FilterLogEventsCommand({
+        logGroupName: GROUP,
+        logStreamNames: [STREAM_A],
+        logStreamNamePrefix: "x",
+      }),
+      "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.",
+    ],
+    [
+      new FilterLogEventsCommand({ logGroupName: GROUP, logGroupIdentifier: GROUP }),
+      "LogGroupName and LogGroupIdentifier are mutually exclusive parameters.",
+    ],
+    [
+      new DescribeLogGroupsCommand({ logGroupNamePrefix: "/a", logGroupNamePattern: "b" }),
+      "logGroupNamePrefix and logGroupNamePattern are mutually exclusive parameters.",
+    ],
+  ] as const) {
+    await t.rejects(client.send(command as FilterLogEventsCommand), {
+      name: "InvalidParameterException",
+      message,
+    });
+  }
   await t.rejects(
     client.send(
       new DescribeLogStreamsCommand({
