@@ -55,6 +55,21 @@ export interface WorkloadPick {
   readonly oneLine: string;
 }
 
+/** Where a cell stands in its workload's answer. */
+export type CellVerdict = "pick" | "best-set" | "slower" | "not-eligible";
+
+/**
+ * The one rule the summary, the report and units.csv word differently: the pick; else slower
+ * when the test excluded the cell; else in the best set; cells outside the comparison are not
+ * eligible.
+ */
+export function cellVerdict(p: WorkloadPick | undefined, cellId: string): CellVerdict {
+  const c = p?.comparison.cells.find((x) => x.cellId === cellId);
+  if (p === undefined || c === undefined) return "not-eligible";
+  if (p.pick?.cell.cellId === cellId) return "pick";
+  return c.worse ? "slower" : "best-set";
+}
+
 /** Options of {@link pickWorkload}. */
 export interface PickOptions {
   readonly strategy: Strategy;

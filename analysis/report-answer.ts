@@ -2,7 +2,7 @@ import type { IneligibleCode, Recommendation } from "./cells";
 import { formatPrecision } from "./intervals";
 import { throttleBasis } from "./load-model";
 import type { Analysis } from "./model";
-import type { WorkloadPick } from "./pick";
+import { cellVerdict, type WorkloadPick } from "./pick";
 import { esc, scatterChart, short } from "./svg";
 import { rcTreatment } from "./treatments";
 
@@ -58,11 +58,9 @@ function bestSetTable(a: Analysis, p: WorkloadPick): string {
     const u = a.units.get(c.cellId);
     if (u === undefined) return "";
     const i = u.unitLatency;
-    const status = c.worse
-      ? "slower (excluded)"
-      : p.pick?.cell.cellId === c.cellId
-        ? "<b>pick</b>"
-        : "best set";
+    const verdict = cellVerdict(p, c.cellId);
+    const status =
+      verdict === "slower" ? "slower (excluded)" : verdict === "pick" ? "<b>pick</b>" : "best set";
     return `<tr${c.worse ? ' class="warn"' : ""}><td class="l">${esc(c.cellId)}</td><td class="l">${status}</td><td>${ms(i.estimate)}</td><td>${ms(i.low)}–${ms(i.high)}</td><td>${esc(formatPrecision(i))}</td><td>${short(c.ratioToBest)} (${short(c.ratioLow)}–${c.ratioHigh === Number.POSITIVE_INFINITY ? "∞" : short(c.ratioHigh)})</td><td>${ms(u.warmP95.estimate)}</td><td>${ms(u.batchWaitMs)}</td><td>${usd(u.costPerUnit)} / ${u.costUnit}</td><td>${short(u.throughputPerUnit)} ${u.throughputUnit}</td>${p.workload === "batch" ? `<td>${short(u.mbPerSPerInvocation)}</td>` : ""}</tr>`;
   });
   const factors = p.factors

@@ -5,6 +5,7 @@ import { formatPrecision } from "./intervals";
 import { throttleBasis } from "./load-model";
 import type { ExcludedRun } from "./load-run";
 import type { Analysis } from "./model";
+import { cellVerdict } from "./pick";
 import { bindingNote } from "./report-answer";
 import type { RunStats } from "./runs";
 import { rcTreatment } from "./treatments";
@@ -99,11 +100,9 @@ function answerSection(a: Analysis): string[] {
       const u = a.units.get(c.cellId);
       if (u === undefined) continue;
       const i = u.unitLatency;
-      const mark = c.worse
-        ? "  (slower: excluded)"
-        : p.pick?.cell.cellId === c.cellId
-          ? "  ← pick"
-          : "";
+      const verdict = cellVerdict(p, c.cellId);
+      const mark =
+        verdict === "slower" ? "  (slower: excluded)" : verdict === "pick" ? "  ← pick" : "";
       const r = byId.get(c.cellId);
       L.push(
         `    ${pad(c.cellId, 30)} ${pad(`${ms(i.estimate)} (${num(i.low, 1)}–${num(i.high, 1)})`, 28)} ${pad(formatPrecision(i), 18)} ${pad(`${num(r?.ratioToBest ?? Number.NaN)} (${num(r?.ratioLow ?? Number.NaN)}–${num(r?.ratioHigh ?? Number.NaN)})`, 22)} ${pad(`${usdUnit(u.costPerUnit)} / ${u.costUnit}`, 18)} ${num(u.throughputPerUnit)} ${u.throughputUnit}${mark}`,

@@ -1,6 +1,7 @@
 import type { CellStats } from "./cells";
 import type { CsvValue } from "./csv";
 import type { Analysis } from "./model";
+import { cellVerdict } from "./pick";
 import type { RunStats } from "./runs";
 
 /** Columns appended to results.csv: the run's warm statistics (warm-up runs: warmup = true). */
@@ -86,14 +87,12 @@ export function unitsRows(a: Analysis): CsvValue[][] {
     const u = a.units.get(c.cellId);
     const p = a.picks.find((x) => x.workload === c.workload);
     const cmp = p?.comparison.cells.find((x) => x.cellId === c.cellId);
-    const status =
-      cmp === undefined
-        ? "not eligible"
-        : p?.pick?.cell.cellId === c.cellId
-          ? "pick"
-          : cmp.worse
-            ? "significantly slower"
-            : "best set";
+    const status = {
+      pick: "pick",
+      slower: "significantly slower",
+      "best-set": "best set",
+      "not-eligible": "not eligible",
+    }[cellVerdict(p, c.cellId)];
     return [
       c.workload,
       c.cellId,
