@@ -6,6 +6,7 @@ import { cellId } from "../core/cell";
 import { asEmfRecord, type EmfRecord, extractEmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
 import {
+  asInvocationRecord,
   type InvocationRecord,
   type Manifest,
   movesCellState,
@@ -155,14 +156,6 @@ export interface LoadedRun {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function asInvocation(v: unknown): InvocationRecord | null {
-  if (!isObject(v)) return null;
-  if (typeof v.run_id !== "string" || typeof v.cell_id !== "string") return null;
-  if (typeof v.throttled !== "boolean" || typeof v.status_code !== "number") return null;
-  if (v.report !== undefined && !isObject(v.report)) return null;
-  return v as unknown as InvocationRecord;
 }
 
 function cellFromRecord(r: EmfRecord): Cell {
@@ -440,7 +433,7 @@ export function loadRun(dir: string): LoadedRun {
       if (line.trim() === "") return;
       let inv: InvocationRecord | null = null;
       try {
-        inv = asInvocation(JSON.parse(line));
+        inv = asInvocationRecord(JSON.parse(line));
       } catch {
         inv = null;
       }

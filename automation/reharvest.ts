@@ -12,6 +12,7 @@ import type { DeployedCell } from "../core/deployer";
 import { asEmfRecord, type EmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
 import {
+  asInvocationRecord,
   type InvocationRecord,
   type JournalEntry,
   type Manifest,
@@ -60,11 +61,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** An invocation line with the client times the harvest window is built from, else null. */
 function asInvocation(v: unknown): InvocationRecord | null {
-  if (!isObject(v) || typeof v.run_id !== "string" || typeof v.cell_id !== "string") return null;
-  if (typeof v.throttled !== "boolean" || typeof v.status_code !== "number") return null;
-  if (typeof v.client_start_ms !== "number" || typeof v.client_end_ms !== "number") return null;
-  return v as unknown as InvocationRecord;
+  const inv = asInvocationRecord(v);
+  if (inv === null) return null;
+  if (typeof inv.client_start_ms !== "number" || typeof inv.client_end_ms !== "number") return null;
+  return inv;
 }
 
 const ALLOWED = `an existing run directory (results/<run>) with ${RUN_FILES.manifest} and ${RUN_FILES.journal}`;

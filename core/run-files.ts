@@ -298,6 +298,19 @@ export function readManifest(dir: string, input: string): Manifest {
   return { ...parsed, load, warmup_invocations: warmup } as unknown as Manifest;
 }
 
+/**
+ * An invocations.jsonl line read back: the fields every reader relies on (run, cell, throttle
+ * flag, status; REPORT data an object when present), else null. The one shape check of that
+ * file (the analysis and `--reharvest` both read it).
+ */
+export function asInvocationRecord(v: unknown): InvocationRecord | null {
+  if (!isObject(v)) return null;
+  if (typeof v.run_id !== "string" || typeof v.cell_id !== "string") return null;
+  if (typeof v.throttled !== "boolean" || typeof v.status_code !== "number") return null;
+  if (v.report !== undefined && !isObject(v.report)) return null;
+  return v as unknown as InvocationRecord;
+}
+
 /** True for a journal line that is an entry: a time, a cell id and a known phase. */
 export function isJournalEntry(v: unknown): v is JournalEntry {
   return (
