@@ -239,7 +239,12 @@ const DRAIN_LIMIT = 64 * 1024 * 1024;
  * Resolves true when the body was read to its end.
  */
 function drain(req: IncomingMessage): Promise<boolean> {
-  if (req.complete) return Promise.resolve(true);
+  if (req.complete || req.readableEnded) return Promise.resolve(true);
+  // A request that announces no body has nothing to wait for (its `complete` may not be set yet).
+  const length = req.headers["content-length"];
+  if (req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0")) {
+    return Promise.resolve(true);
+  }
   // A request whose stream was destroyed emits nothing more: waiting would never end.
   if (req.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
