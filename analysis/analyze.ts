@@ -1,16 +1,11 @@
 import { DEFAULT_PRICING, type Pricing } from "../core/pricing";
-import {
-  type CellStats,
-  computeCellStats,
-  type Ineligibility,
-  type IneligibleCode,
-  ineligibilityOf,
-  lossReasons,
-  recommend,
-} from "./cells";
+import { recommend } from "./best-cells";
+import { computeCellStats } from "./cells";
 import { analyseEffects, mainEffects } from "./effects";
+import { ineligibility } from "./eligibility";
+import { cellServiceMs, isMeasured, runFrame } from "./frame";
 import { loadModelOf } from "./load-model";
-import { type CellOutcome, type LoadedRun, loadRun } from "./load-run";
+import { type LoadedRun, loadRun } from "./load-run";
 import { localFidelityNotes } from "./local-fidelity";
 import type { Analysis, PooledLatency } from "./model";
 import { DEFAULT_BALANCED_WEIGHT, pickWorkload, type Strategy } from "./pick";
@@ -19,30 +14,8 @@ import { computeRunStats, groupRecords, okLatencies, type RunStats } from "./run
 import { factorSignificance } from "./significance";
 import { mean, percentileSorted } from "./stats";
 import { loadTreatment } from "./treatments";
-import { type CellUnits, computeUnits, DEFAULT_EVENT_RATE_PER_S, isMeasured } from "./units";
+import { type CellUnits, computeUnits, DEFAULT_EVENT_RATE_PER_S } from "./units";
 import { computeWarmStats } from "./warm";
-
-/** Why a cell is not recommended: its journal outcome first, then its losses. */
-export function ineligibility(
-  c: CellStats,
-  outcomes: ReadonlyMap<string, CellOutcome>,
-): Ineligibility | undefined {
-  const o = outcomes.get(c.cellId);
-  const journal: { code: IneligibleCode; message: string }[] =
-    o === undefined || o.status === "done"
-      ? []
-      : o.status === "failed"
-        ? [{ code: "cell-failed", message: `cell failed (${o.error ?? "no error recorded"})` }]
-        : [{ code: "cell-unfinished", message: "cell unfinished" }];
-  const loss = ineligibilityOf(lossReasons(c));
-  if (journal.length === 0) return loss;
-  const codes = [...journal.map((j) => j.code), ...(loss?.codes ?? [])];
-  // The journal's reason and the losses read as two clauses.
-  const message = [journal.map((j) => j.message).join(", "), loss?.message]
-    .filter((m) => m !== undefined)
-    .join("; ");
-  return { codes, message };
-}
 
 /** Options of {@link analyseRun}. */
 export interface AnalyseOptions {
@@ -73,23 +46,19 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
   const eventRatePerS = options.eventRatePerS ?? DEFAULT_EVENT_RATE_PER_S;
   const { runs, unassigned } = computeRunStats(loaded, pricing);
   const warm = computeWarmStats(loaded);
-  // Warm-up runs feed the cold-start outcome only: cells, effects and picks use measured trials.
+  // The per-run frame is the one source of per-cell aggregates (frame.ts). Warm-up runs feed the
+  // cold-start outcome only: cells, effects and picks use measured trials.
+  const frame = runFrame(runs, warm);
   const measured = runs.filter((r) => isMeasured(r, warm));
-  const cells = computeCellStats(measured, loaded.manifest.architecture, pricing);
-  const units = computeUnits(cells, runs, warm, eventRatePerS, loaded.manifest.object_mb);
+  const cells = computeCellStats(frame, loaded.manifest.architecture, pricing);
+  const units = computeUnits(cells, frame, eventRatePerS, loaded.manifest.object_mb);
   const warmP95 = (r: RunStats): number => warm.get(r.runId)?.warmP95Ms ?? Number.NaN;
-  // Pool latencies per cell: map each loaded run to its cell's index.
-  const cellIndex = new Map(cells.map((c, i) => [c.cellId, i]));
-  const runCell = new Map(runs.map((r) => [r.runId, cellIndex.get(r.cellId) ?? -1]));
-  const groupOf = Int32Array.from(loaded.runs, (r) => runCell.get(r.runId) ?? -1);
-  const { offsets, order } = groupRecords(loaded.records, groupOf, cells.length);
-  const byCell = new Map<string, PooledLatency>();
-  cells.forEach((c, g) => {
-    byCell.set(
-      c.cellId,
-      pooled(okLatencies(loaded.records, order, offsets[g] ?? 0, offsets[g + 1] ?? 0)),
-    );
-  });
+  const byCell = cellServiceMs(frame);
+  // Pool the latencies of every run of an analysed cell (warm-up included) for the overall figures.
+  const inCells = new Set(cells.map((c) => c.cellId));
+  const runInCells = new Set(runs.filter((r) => inCells.has(r.cellId)).map((r) => r.runId));
+  const groupOf = Int32Array.from(loaded.runs, (r) => (runInCells.has(r.runId) ? 0 : -1));
+  const { order } = groupRecords(loaded.records, groupOf, 1);
   const all = okLatencies(loaded.records, order, 0, order.length);
   const workloads = (["events", "batch"] as const).filter((w) =>
     cells.some((c) => c.workload === w),
@@ -126,6 +95,7 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
     skipped: loaded.skipped,
     hasInvocations: loaded.hasInvocations,
     runs,
+    frame,
     unassigned,
     cells,
     overall: pooled(all),

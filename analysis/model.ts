@@ -5,8 +5,10 @@
  */
 import type { Pricing } from "../core/pricing";
 import type { Manifest } from "../core/run-files";
-import type { CellStats, Recommendation } from "./cells";
+import type { Recommendation } from "./best-cells";
+import type { CellStats } from "./cells";
 import type { EffectAnalysis, MainEffect } from "./effects";
+import type { RunFrame } from "./frame";
 import type { LoadModel } from "./load-model";
 import type { CellOutcome, ExcludedRun, SkippedLines } from "./load-run";
 import type { Strategy, WorkloadPick } from "./pick";
@@ -32,11 +34,17 @@ export interface Analysis {
   readonly skipped: SkippedLines;
   readonly hasInvocations: boolean;
   readonly runs: readonly RunStats[];
+  /** The same runs as one danfojs DataFrame: the source of every per-cell aggregate. */
+  readonly frame: RunFrame;
   /** Runs whose cell could not be determined (left out of every table). */
   readonly unassigned: readonly string[];
   readonly cells: readonly CellStats[];
   readonly overall: PooledLatency;
-  readonly byCell: ReadonlyMap<string, PooledLatency>;
+  /**
+   * Per cell id, its successful invocations over all its runs, warm-up included, and their mean
+   * latency: the service time of the offered-load model (treatments.ts).
+   */
+  readonly byCell: ReadonlyMap<string, { readonly ok: number; readonly meanMs: number }>;
   readonly effects: readonly EffectAnalysis[];
   readonly mainEffects: readonly MainEffect[];
   readonly recommendations: readonly Recommendation[];

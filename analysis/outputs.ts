@@ -25,7 +25,6 @@ import {
   warmCellRow,
   warmRunRow,
 } from "./unit-tables";
-import { isMeasured } from "./units";
 
 /** Where each output goes. */
 export interface OutputPaths {
@@ -76,7 +75,7 @@ export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): v
     return r === undefined ? row : [...row, ...warmRunRow(a, r)];
   });
   writeFileSync(paths.results, toCsv([...RESULTS_COLUMNS, ...WARM_RUN_COLUMNS], results));
-  const pivot = pivotTable(a.runs.filter((r) => isMeasured(r, a.warm)));
+  const pivot = pivotTable(a.frame);
   writeFileSync(paths.pivot, toCsv(pivot.columns, pivot.rows));
   const notRecommended = new Map(
     a.recommendations.flatMap((r) => r.ineligible.map((x) => [x.cell.cellId, x.reason] as const)),

@@ -1,4 +1,5 @@
-import type { IneligibleCode, Recommendation } from "./cells";
+import type { Recommendation } from "./best-cells";
+import type { IneligibleCode } from "./eligibility";
 import { formatPrecision } from "./intervals";
 import { throttleBasis } from "./load-model";
 import type { Analysis } from "./model";

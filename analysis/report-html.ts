@@ -1,9 +1,11 @@
 import type { Workload } from "../core/cell";
 import { CELL_LOG_FORMAT } from "../core/lambda-logs";
 import { hasAnova } from "./anova";
-import { type CellStats, JOURNAL_CODES, MAX_LOST_SHARE, type Recommendation } from "./cells";
+import type { Recommendation } from "./best-cells";
+import type { CellStats } from "./cells";
 import { PLATFORM_LOG_BYTES } from "./cost";
 import { factorNames } from "./effects";
+import { JOURNAL_CODES, MAX_LOST_SHARE } from "./eligibility";
 import type { ExcludedRun } from "./load-run";
 import type { Analysis } from "./model";
 import { answerHeadline, answerSection, ratioTable } from "./report-answer";

@@ -33,6 +33,8 @@ export interface RunStats {
   readonly p95Ms: number;
   readonly p99Ms: number;
   readonly meanMs: number;
+  /** Σ latency of the successful records, ms (meanMs × ok, exactly): cells pool their mean from it. */
+  readonly latencySumMs: number;
   /** max(ts_end_ms) − min(ts_start_ms) over ok records; a single record's latency. */
   readonly windowMs: number;
   readonly throughputObjPerS: number;
@@ -218,6 +220,7 @@ export function computeRunStats(
       p95Ms: percentileSorted(lat, 95),
       p99Ms: percentileSorted(lat, 99),
       meanMs: ok === 0 ? Number.NaN : sum / ok,
+      latencySumMs: sum,
       windowMs,
       throughputObjPerS: windowS > 0 ? ok / windowS : Number.NaN,
       bytesSum,

@@ -1,6 +1,8 @@
 import { hasAnova } from "./anova";
-import { type CellStats, MAX_LOST_SHARE } from "./cells";
+import type { CellStats } from "./cells";
 import { formatNumber } from "./csv";
+import { MAX_LOST_SHARE } from "./eligibility";
+import { isMeasured } from "./frame";
 import { formatPrecision } from "./intervals";
 import { throttleBasis } from "./load-model";
 import type { ExcludedRun } from "./load-run";
@@ -9,7 +11,6 @@ import { cellVerdict } from "./pick";
 import { bindingNote } from "./report-answer";
 import type { RunStats } from "./runs";
 import { rcTreatment } from "./treatments";
-import { isMeasured } from "./units";
 
 function ms(x: number): string {
   return Number.isFinite(x) ? `${x.toFixed(1)} ms` : "n/a";
@@ -281,13 +282,14 @@ export function renderSummary(a: Analysis): string {
     L.push(`  runs without a known cell (left out): ${a.unassigned.join(", ")}`);
   L.push(...excludedSection(a));
   L.push("");
-  L.push("Function-by-function performance breakdown");
+  L.push(
+    "Function-by-function performance breakdown (measured trials; p95 and p99: means of the per-run values, as p95.csv)",
+  );
   const head = `  ${pad("function", 44)} ${pad("inv", 6)} ${pad("ok", 6)} ${pad("err", 5)} ${pad("thr", 5)} ${pad("cold", 5)} ${pad("mean", 10)} ${pad("p95", 10)} ${pad("p99", 10)} obj/s`;
   L.push(head);
   for (const c of a.cells) {
-    const p = a.byCell.get(c.cellId);
     L.push(
-      `  ${pad(c.functionName || c.cellId, 44)} ${pad(String(c.invocations), 6)} ${pad(String(c.ok), 6)} ${pad(String(c.errors), 5)} ${pad(String(c.throttles), 5)} ${pad(String(c.coldStarts), 5)} ${pad(ms(p?.meanMs ?? Number.NaN), 10)} ${pad(ms(p?.p95Ms ?? Number.NaN), 10)} ${pad(ms(p?.p99Ms ?? Number.NaN), 10)} ${num(c.throughputMean)}`,
+      `  ${pad(c.functionName || c.cellId, 44)} ${pad(String(c.invocations), 6)} ${pad(String(c.ok), 6)} ${pad(String(c.errors), 5)} ${pad(String(c.throttles), 5)} ${pad(String(c.coldStarts), 5)} ${pad(ms(c.meanMs), 10)} ${pad(ms(c.p95Mean), 10)} ${pad(ms(c.p99Mean), 10)} ${num(c.throughputMean)}`,
     );
   }
   L.push("");

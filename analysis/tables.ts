@@ -1,6 +1,7 @@
 import type { Architecture } from "../core/cell";
 import type { CellStats } from "./cells";
 import type { CsvValue } from "./csv";
+import { finiteCol, type Group, measuredRows, type RunFrame } from "./frame";
 import type { RunStats } from "./runs";
 
 /** Columns of results.csv: the seed's eight first (docs/architecture.md "The run directory"), then ours. */
@@ -172,25 +173,36 @@ export function costRows(cells: readonly CellStats[], architecture: Architecture
 }
 
 /**
- * pivot.csv as the seed's: mean p95 (over runs) indexed by (workload, memory_mb), one column
- * per batch_or_multipart level (the union of both workloads' levels; empty where not run).
+ * pivot.csv as the seed's: mean p95 (over measured runs) indexed by (workload, memory_mb), one
+ * column per batch_or_multipart level (the union of both workloads' levels; empty where not run).
+ * danfojs has no pivot: this is a small function over the per-run frame's groups by (workload,
+ * memory_mb, size).
  */
-export function pivotTable(runs: readonly RunStats[]): { columns: string[]; rows: CsvValue[][] } {
-  const sizes = [...new Set(runs.map((r) => r.size))].sort((a, b) => a - b);
-  const keys = [...new Set(runs.map((r) => `${r.workload}|${r.memoryMb}`))];
-  const rows = keys.map((key) => {
-    const [workload = "", mem = ""] = key.split("|");
-    const cellsOf = (size: number): number[] =>
-      runs
-        .filter((r) => r.workload === workload && String(r.memoryMb) === mem && r.size === size)
-        .map((r) => r.p95Ms)
-        .filter(Number.isFinite);
+export function pivotTable(frame: RunFrame): { columns: string[]; rows: CsvValue[][] } {
+  const df = measuredRows(frame);
+  if (df === undefined) return { columns: ["workload", "memory_mb"], rows: [] };
+  const groups = Object.values(
+    df.groupby(["workload", "memory_mb", "size"]).groups as Record<string, Group>,
+  );
+  const key = (w: unknown, m: unknown, s: unknown): string => `${w}|${m}|${s}`;
+  const meanP95 = new Map<string, number>();
+  for (const g of groups) {
+    const v = finiteCol(g, "p95_ms");
+    const k = key(g.workload?.[0], g.memory_mb?.[0], g.size?.[0]);
+    meanP95.set(k, v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN);
+  }
+  const workloads = df.column("workload").values as string[];
+  const mems = df.column("memory_mb").values as number[];
+  const sizes = [...new Set(df.column("size").values as number[])].sort((a, b) => a - b);
+  const keys = [...new Set(workloads.map((w, i) => `${w}|${mems[i]}`))];
+  const rows = keys.map((k) => {
+    const [workload = "", mem = ""] = k.split("|");
     return [
       workload,
       Number(mem),
       ...sizes.map((s) => {
-        const v = cellsOf(s);
-        return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
+        const v = meanP95.get(key(workload, mem, s));
+        return v === undefined || Number.isNaN(v) ? undefined : v;
       }),
     ];
   });

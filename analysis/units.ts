@@ -1,8 +1,8 @@
 import type { CellStats } from "./cells";
+import { cellGroups, col, finiteCol, type Group, measuredRows, type RunFrame } from "./frame";
 import { type GeoMeanInterval, geoMeanTInterval } from "./intervals";
-import type { RunStats } from "./runs";
 import { mean } from "./stats";
-import { type ColdStats, coldStats, type WarmRunStats } from "./warm";
+import { type ColdStats, coldStats } from "./warm";
 
 /**
  * Stated arrival rate of events (events/s) at which the per-event latency of the events
@@ -37,44 +37,48 @@ export interface CellUnits {
   readonly cold: ColdStats;
 }
 
-/** True for a measured trial (not a warm-up run). */
-export function isMeasured(r: RunStats, warm: ReadonlyMap<string, WarmRunStats>): boolean {
-  return r.trial !== 0 && warm.get(r.runId)?.warmup !== true;
-}
-
-/** Per-unit figures of every cell, from its runs' warm statistics and the cell's cost. */
+/**
+ * Per-unit figures of every cell, over its group of the per-run frame (frame.ts): warm figures
+ * over its measured runs with warm invocations, the cold-start outcome over all its runs.
+ */
 export function computeUnits(
   cells: readonly CellStats[],
-  runs: readonly RunStats[],
-  warm: ReadonlyMap<string, WarmRunStats>,
+  frame: RunFrame,
   eventRatePerS: number,
   objectMb: number,
 ): Map<string, CellUnits> {
   const out = new Map<string, CellUnits>();
+  if (frame.runs.length === 0) return out;
+  const allOf = cellGroups(frame.df);
+  const df = measuredRows(frame);
+  const measuredOf = df === undefined ? new Map<string, Group>() : cellGroups(df);
   for (const c of cells) {
-    const all = runs.filter((r) => r.cellId === c.cellId);
-    const measured = all.filter((r) => isMeasured(r, warm));
-    const ws = measured
-      .map((r) => ({ r, w: warm.get(r.runId) }))
-      .filter((x): x is { r: RunStats; w: WarmRunStats } => x.w !== undefined && x.w.warmOk > 0);
+    const all = allOf.get(c.cellId) ?? {};
+    const measured = measuredOf.get(c.cellId) ?? {};
+    const warmOk = col(measured, "warm_ok");
+    const withWarm = <T>(values: readonly T[]): T[] =>
+      values.filter((_, i) => (warmOk[i] ?? 0) > 0);
     const waitMs = c.workload === "events" ? ((c.size - 1) / eventRatePerS) * 1000 : 0;
-    const replicates = ws.map(({ r, w }) => ({
-      trial: r.trial,
-      y: Math.log(w.warmP95Ms + waitMs),
+    const trials = withWarm(col(measured, "trial"));
+    const warmP95 = withWarm(col(measured, "warm_p95_ms"));
+    const replicates = warmP95.map((p95, i) => ({
+      trial: trials[i] ?? Number.NaN,
+      y: Math.log(p95 + waitMs),
     }));
-    const eventsPerS = measured
-      .map((r) => (r.windowMs > 0 ? r.eventsSum / (r.windowMs / 1000) : Number.NaN))
-      .filter(Number.isFinite);
-    const mbPerS = measured.map((r) => r.mbPerS).filter(Number.isFinite);
-    const medians = ws.map(({ w }) => w.warmMedianMs).filter((x) => x > 0);
+    const eventsPerS = finiteCol(measured, "events_per_s");
+    const mbPerS = finiteCol(measured, "mb_per_s");
+    const medians = withWarm(col(measured, "warm_median_ms")).filter((x) => x > 0);
+    const coldRuns = col(all, "row")
+      .map((row) => frame.warm.get(frame.runs[row]?.runId ?? ""))
+      .filter((w) => w !== undefined);
     out.set(c.cellId, {
       cell: c,
-      warmRuns: ws.length,
-      warmP95: geoMeanTInterval(ws.map(({ w }) => w.warmP95Ms)),
-      warmP50MeanMs: mean(ws.map(({ w }) => w.warmP50Ms)),
-      warmP99MeanMs: mean(ws.map(({ w }) => w.warmP99Ms)),
+      warmRuns: warmP95.length,
+      warmP95: geoMeanTInterval(warmP95),
+      warmP50MeanMs: mean(withWarm(col(measured, "warm_p50_ms"))),
+      warmP99MeanMs: mean(withWarm(col(measured, "warm_p99_ms"))),
       batchWaitMs: waitMs,
-      unitLatency: geoMeanTInterval(ws.map(({ w }) => w.warmP95Ms + waitMs)),
+      unitLatency: geoMeanTInterval(warmP95.map((p95) => p95 + waitMs)),
       replicates,
       costPerUnit: c.workload === "events" ? c.usdPer1MEvents : c.usdPerGb,
       costUnit: c.workload === "events" ? "1M events" : "GB",
@@ -84,7 +88,7 @@ export function computeUnits(
         c.workload === "batch" && medians.length > 0
           ? objectMb / (mean(medians) / 1000)
           : Number.NaN,
-      cold: coldStats(all.map((r) => warm.get(r.runId)).filter((w) => w !== undefined)),
+      cold: coldStats(coldRuns),
     });
   }
   return out;
