@@ -1,6 +1,6 @@
 /** Why a cell is never recommended: its losses and its journal outcome, as codes and words. */
 import type { CellStats } from "./cells";
-import type { CellOutcome } from "./load-run";
+import type { CellOutcome } from "./loaded-run";
 
 /**
  * Above this share of invocations throttled, failed or without a record, a cell is not

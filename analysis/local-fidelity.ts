@@ -7,7 +7,7 @@
  */
 import type { Manifest } from "../core/run-files";
 import { describeNetwork } from "../local/lambda/network";
-import type { RunInfo } from "./load-run";
+import type { RunInfo } from "./loaded-run";
 
 /**
  * A measured run counts as run on a saturated host when at least this share of its

@@ -10,7 +10,7 @@ import type { CellStats } from "./cells";
 import type { EffectAnalysis, MainEffect } from "./effects";
 import type { RunFrame } from "./frame";
 import type { LoadModel } from "./load-model";
-import type { CellOutcome, ExcludedRun, SkippedLines } from "./load-run";
+import type { CellOutcome, ExcludedRun, SkippedLines } from "./loaded-run";
 import type { Strategy, WorkloadPick } from "./pick";
 import type { EffectRatios } from "./ratios";
 import type { RunStats } from "./runs";

@@ -6,7 +6,7 @@ import type { CellStats } from "./cells";
 import { PLATFORM_LOG_BYTES } from "./cost";
 import { factorNames } from "./effects";
 import { JOURNAL_CODES, MAX_LOST_SHARE } from "./eligibility";
-import type { ExcludedRun } from "./load-run";
+import type { ExcludedRun } from "./loaded-run";
 import type { Analysis } from "./model";
 import { answerHeadline, answerSection, ratioTable } from "./report-answer";
 import { billingLines } from "./summary";

@@ -3,7 +3,7 @@ import { type Architecture, type Cell, sizeFactor } from "../core/cell";
 import type { Pricing } from "../core/pricing";
 import { s3PutRequests } from "../core/pricing";
 import { type CostBreakdown, costOf, PLATFORM_LOG_BYTES } from "./cost";
-import type { LoadedRun, RecordColumns } from "./load-run";
+import type { LoadedRun, RecordColumns } from "./loaded-run";
 import { percentileSorted } from "./stats";
 
 /** Per-run statistics: one row of results.csv. */

@@ -5,7 +5,7 @@ import { MAX_LOST_SHARE } from "./eligibility";
 import { isMeasured } from "./frame";
 import { formatPrecision } from "./intervals";
 import { throttleBasis } from "./load-model";
-import type { ExcludedRun } from "./load-run";
+import type { ExcludedRun } from "./loaded-run";
 import type { Analysis } from "./model";
 import { cellVerdict } from "./pick";
 import { bindingNote } from "./report-answer";

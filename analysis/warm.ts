@@ -1,4 +1,4 @@
-import type { LoadedRun } from "./load-run";
+import type { LoadedRun } from "./loaded-run";
 import { groupRecords } from "./runs";
 import { percentileSorted } from "./stats";
 
