@@ -1,16 +1,14 @@
 import type { Workload } from "../core/cell";
 import { CELL_LOG_FORMAT } from "../core/lambda-logs";
 import { hasAnova } from "./anova";
-import type { Recommendation } from "./best-cells";
-import type { CellStats } from "./cells";
+import { billingLines } from "./billing-lines";
 import { PLATFORM_LOG_BYTES } from "./cost";
-import { factorNames } from "./effects";
 import { JOURNAL_CODES, MAX_LOST_SHARE } from "./eligibility";
 import type { ExcludedRun } from "./loaded-run";
 import type { Analysis } from "./model";
 import { answerHeadline, answerSection, ratioTable } from "./report-answer";
-import { billingLines } from "./summary";
-import { esc, heatMap, lineChart, scatterChart, short } from "./svg";
+import { costScatter, effectCharts, heat, throughputVsMemory } from "./report-charts";
+import { esc, short } from "./svg";
 
 const STYLE = `
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1f;max-width:1180px;margin:0 auto;padding:24px;background:#fafafa}
@@ -35,125 +33,6 @@ export function price(x: number): string {
   if (!Number.isFinite(x) || x <= 0) return String(x);
   const digits = Math.min(20, Math.max(2, 5 - Math.floor(Math.log10(x))));
   return x.toFixed(digits).replace(/\.?0+$/, "");
-}
-
-function sizeLabel(workload: Workload, size: number): string {
-  return workload === "events" ? `${size} ev/obj` : `${size} MiB parts`;
-}
-
-function rcLabel(rc: number): string {
-  return rc === 0 ? "unreserved" : `rc ${rc}`;
-}
-
-function effectCharts(a: Analysis, w: Workload): string {
-  const out: string[] = [];
-  for (const me of a.mainEffects.filter((m) => m.workload === w)) {
-    out.push(
-      lineChart({
-        id: `effect-${w}-${me.factor}-p95`,
-        title: `${w}: p95 by ${me.factor}`,
-        xLevels: me.levels.map((l) => String(l.level)),
-        series: [{ name: "p95", values: me.levels.map((l) => l.p95GeoMeanMs) }],
-        xLabel: me.factor,
-        yLabel: "warm p95, ms (geometric mean)",
-        zero: true,
-      }),
-    );
-  }
-  for (const me of a.mainEffects.filter((m) => m.workload === w)) {
-    out.push(
-      lineChart({
-        id: `effect-${w}-${me.factor}-throughput`,
-        title: `${w}: throughput by ${me.factor}`,
-        xLevels: me.levels.map((l) => String(l.level)),
-        series: [{ name: "throughput", values: me.levels.map((l) => l.throughputMean) }],
-        xLabel: me.factor,
-        yLabel: "objects/s (mean)",
-        zero: true,
-      }),
-    );
-  }
-  return `<div class="grid">${out.join("")}</div>`;
-}
-
-function uniq(values: readonly number[]): number[] {
-  return [...new Set(values)].sort((x, y) => x - y);
-}
-
-function heat(a: Analysis, w: Workload): string {
-  const mine = a.cells.filter((c) => c.workload === w);
-  const mems = uniq(mine.map((c) => c.memoryMb));
-  const rcs = uniq(mine.map((c) => c.reservedConcurrency));
-  const sizes = uniq(mine.map((c) => c.size));
-  const rows: string[] = [];
-  const values: number[][] = [];
-  for (const m of mems) {
-    for (const rc of rcs) {
-      rows.push(`${m} MB · ${rcLabel(rc)}`);
-      values.push(
-        sizes.map(
-          (s) =>
-            a.units.get(
-              mine.find((c) => c.memoryMb === m && c.reservedConcurrency === rc && c.size === s)
-                ?.cellId ?? "",
-            )?.warmP95.estimate ?? Number.NaN,
-        ),
-      );
-    }
-  }
-  return heatMap({
-    id: `heatmap-${w}`,
-    title: `${w}: warm p95 (ms, geometric mean of runs) per cell`,
-    rows,
-    cols: sizes.map((s) => sizeLabel(w, s)),
-    values,
-    xLabel: factorNames(w)[1],
-  });
-}
-
-function throughputVsMemory(cells: readonly CellStats[], w: Workload): string {
-  const mine = cells.filter((c) => c.workload === w);
-  const mems = uniq(mine.map((c) => c.memoryMb));
-  const sizes = uniq(mine.map((c) => c.size));
-  return lineChart({
-    id: `throughput-${w}`,
-    title: `${w}: throughput vs memory`,
-    xLevels: mems.map((m) => `${m} MB`),
-    series: sizes.map((s) => ({
-      name: sizeLabel(w, s),
-      values: mems.map((m) => {
-        const v = mine
-          .filter((c) => c.memoryMb === m && c.size === s)
-          .map((c) => c.throughputMean)
-          .filter(Number.isFinite);
-        return v.length > 0 ? v.reduce((x, y) => x + y, 0) / v.length : Number.NaN;
-      }),
-    })),
-    xLabel: "memory (mean over reserved-concurrency levels)",
-    yLabel: "objects/s",
-    zero: true,
-  });
-}
-
-function costScatter(a: Analysis, r: Recommendation): string {
-  const front = new Set(r.pareto.map((c) => c.cellId));
-  const out = new Set(r.ineligible.map((x) => x.cell.cellId));
-  return scatterChart({
-    id: `pareto-${r.workload}`,
-    title: `${r.workload}: cost vs p95 (orange: Pareto front${out.size > 0 ? ", grey: excluded" : ""})`,
-    points: a.cells
-      .filter((c) => c.workload === r.workload)
-      .map((c) => ({
-        x: c.p95Mean,
-        y: c.usdPer1000Invocations,
-        label: out.has(c.cellId) ? `${c.cellId} (not considered)` : c.cellId,
-        highlight: front.has(c.cellId),
-        muted: out.has(c.cellId),
-        tag: `${c.memoryMb}/${c.workload === "events" ? "b" : "p"}${c.size}/rc${c.reservedConcurrency}`,
-      })),
-    xLabel: "mean p95, ms",
-    yLabel: "$ per 1,000 invocations",
-  });
 }
 
 function num(x: number, d = 3): string {

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Architecture, type Cell, cellId } from "../core/cell";
 import { LAMBDA } from "../core/constants";
@@ -12,6 +12,7 @@ import {
   type Manifest,
   RUN_FILES,
 } from "../core/run-files";
+import { LineWriter } from "./lines";
 
 /**
  * A synthetic run directory for tests and the benchmark, built from the contracts only
@@ -61,30 +62,6 @@ export interface SyntheticSummary {
   readonly records: number;
   readonly dropped: number;
   readonly junk: number;
-}
-
-/** Buffered line writer: the benchmark writes ~1 GB. */
-class LineWriter {
-  private readonly fd: number;
-  private parts: string[] = [];
-  private size = 0;
-  constructor(file: string) {
-    this.fd = openSync(file, "w");
-  }
-  write(line: string): void {
-    this.parts.push(line);
-    this.size += line.length;
-    if (this.size > 4 * 1024 * 1024) this.flush();
-  }
-  private flush(): void {
-    if (this.parts.length > 0) writeSync(this.fd, this.parts.join(""));
-    this.parts = [];
-    this.size = 0;
-  }
-  close(): void {
-    this.flush();
-    closeSync(this.fd);
-  }
 }
 
 const HEX = "0123456789abcdef";
