@@ -5,10 +5,10 @@
  * percentiles come from each run's records (runs.ts, warm.ts: typed arrays, the 1M-record hot
  * loop); a cell is never re-derived from records again.
  *
- * danfojs 1.2.0 has no quantile and no pivot, and its mean/std count NaN (a run without a
- * successful record has a NaN p95) with no skip-NaN option: those are the small functions below
- * and in their callers, over the groups danfojs's `groupby(...).groups` returns (per group key,
- * each column's values in frame order). Sums use danfojs's `groupby(...).agg`.
+ * danfojs 1.2.0 has no quantile and no pivot, and its groupby mean/std count NaN (a run without
+ * a successful record has a NaN p95) with no skip-NaN option (aggregators/groupby.js): those are
+ * small functions here and in the callers, over the groups danfojs's `groupby(...).groups`
+ * returns (per group key, each column's values in frame order). Sums use `groupby(...).agg`.
  */
 import * as dfd from "danfojs";
 import type { RunStats } from "./runs";
@@ -117,6 +117,7 @@ export function finiteCol(g: Group, column: string): number[] {
 
 /** The frame restricted to measured runs (undefined when there are none: danfojs has no empty frame). */
 export function measuredRows(f: RunFrame): dfd.DataFrame | undefined {
+  if (f.runs.length === 0) return undefined;
   const mask = f.df.column("measured").eq(1);
   return mask.values.some((v) => v === true) ? f.df.query(mask) : undefined;
 }

@@ -2,10 +2,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { analyseRun } from "../../analysis/analyze";
+import { computeCellStats } from "../../analysis/cells";
+import { cellServiceMs, measuredRows, runFrame } from "../../analysis/frame";
 import { outputPaths, writeOutputs } from "../../analysis/outputs";
 import type { RunStats } from "../../analysis/runs";
 import { writeSyntheticRun } from "../../analysis/synthetic";
+import { pivotTable } from "../../analysis/tables";
+import { computeUnits } from "../../analysis/units";
 import type { Cell } from "../../core/cell";
+import { DEFAULT_PRICING } from "../../core/pricing";
 
 const CELLS: Cell[] = [
   { workload: "events", memoryMb: 512, batchEvents: 10, reservedConcurrency: 0 },
@@ -94,4 +99,14 @@ t.test("one per-run danfojs frame; a cell has one mean, p95 and p99 everywhere",
   t.ok(Math.abs(Number(row512[4]) - e512) < 1e-6, "events 512 MB, 10 events: mean over 6 runs");
   t.equal(row512[2], "", "events 512 MB was not run with 1 event per object");
   t.equal(row512[3], "", "nor with 8 (a batch level)");
+});
+
+t.test("a frame without runs (every run's cell unknown) aggregates to nothing", async (t) => {
+  const f = runFrame([], new Map());
+  t.same(f.df.shape, [0, 0], "danfojs frame of no rows");
+  t.equal(measuredRows(f), undefined, "no measured rows");
+  t.same(computeCellStats(f, "arm64", DEFAULT_PRICING), [], "no cells");
+  t.same(computeUnits([], f, 1000, 100).size, 0, "no units");
+  t.same(cellServiceMs(f).size, 0, "no service times");
+  t.same(pivotTable(f), { columns: ["workload", "memory_mb"], rows: [] }, "an empty pivot");
 });
