@@ -288,6 +288,9 @@ interface SentPart {
   readonly md5: Buffer;
   readonly crc32Base64: string;
   readonly headers: Record<string, string>;
+  /** The memory the body was a view of, and where in it: a copy would be a new buffer. */
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
 }
 
 function uint32Base64(value: number): string {
@@ -317,6 +320,8 @@ function watchParts(t: tap.Test, tamperPart?: number): SentPart[] {
           md5: createHash("md5").update(body).digest(),
           crc32Base64: uint32Base64(crc32(body)),
           headers: { ...request.headers },
+          buffer: body.buffer,
+          byteOffset: body.byteOffset,
         });
         if (input.PartNumber === tamperPart) {
           const tampered = Buffer.from(body);
@@ -334,10 +339,12 @@ function watchParts(t: tap.Test, tamperPart?: number): SentPart[] {
   return sent;
 }
 
-for (const [partMb, objectMb, parts] of [
-  [8, 20, 3],
-  [32, 72, 3],
-  [64, 136, 3],
+// Parts in flight at MEMORY_MB=512 (settings.ts): 8 of the 9 with 8 MiB parts (part 9 reuses
+// a buffer); all 3 at once with 32 and 64 MiB parts.
+for (const [partMb, objectMb, parts, inFlight] of [
+  [8, 72, 9, 8],
+  [32, 72, 3, 3],
+  [64, 136, 3, 3],
 ] as const) {
   t.test(
     `${partMb} MiB parts: exact bytes and ${parts} parts, each an unsigned payload with a signed CRC32`,
@@ -385,6 +392,16 @@ for (const [partMb, objectMb, parts] of [
           Math.min(partMb, objectMb - i * partMb) * MIB,
         ]),
         "one request per part, each of the part size but the last",
+      );
+      const buffers = new Set(ordered.map((p) => p.buffer));
+      t.equal(
+        buffers.size,
+        inFlight,
+        `the parts were views of ${inFlight} reused part buffers, one per part in flight`,
+      );
+      t.ok(
+        ordered.every((p) => p.byteOffset === 0 && p.buffer.byteLength === partMb * MIB),
+        "each part was sent from the start of a part-sized buffer, not from a copy",
       );
       for (const p of ordered) {
         t.equal(
