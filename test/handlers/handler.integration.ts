@@ -220,6 +220,18 @@ t.test("the batch object has the reported size and part count, incompressible", 
   t.equal(await openUploads(), 0, "no upload left open");
 });
 
+t.test("an object of one part goes as one PutObject of exactly its bytes", async (t) => {
+  useHandlerEnv(t, { WORKLOAD: "batch", MULTIPART_MB: "5", OBJECT_MB: "3" }, server);
+  const { result, record } = await invoke(t, {});
+  const res = response(t, result);
+  t.match(res, { ok: true, object_bytes: 3 * MIB, multipart_parts: 0 }, "response");
+  t.match(record, { ok: true, object_bytes: 3 * MIB, multipart_parts: 0 }, "EMF");
+  const head = await awsCliHeadObject(String(res.s3_key));
+  t.equal(head.ContentLength, 3 * MIB, "the AWS CLI sees 3 MiB");
+  t.notMatch(head.ETag, /-\d+"$/, "a single-part ETag");
+  t.ok(gzipSync(await getBody(String(res.s3_key))).length > 3 * MIB * 0.99, "incompressible");
+});
+
 for (const [what, fault] of [
   [
     "an error response (500 InternalError)",
