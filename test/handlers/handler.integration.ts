@@ -475,6 +475,40 @@ t.test(
 );
 
 t.test(
+  "a part that fails once is sent again from the same buffer and the upload succeeds",
+  async (t) => {
+    // 4 parts of 5 MiB, all in flight at once; the second UploadPart request gets a 500 and the
+    // SDK retries it: the part's buffer stays in use until the retry settled.
+    useHandlerEnv(t, { WORKLOAD: "batch", MULTIPART_MB: "5", OBJECT_MB: "20" }, server);
+    server.faults.inject({ operation: "UploadPart", nth: 2, action: "error" });
+    t.teardown(() => server.faults.clear());
+    const sent = watchParts(t);
+    const { result, record } = await invoke(t, {});
+    const res = response(t, result);
+    t.match(res, { ok: true, object_bytes: 20 * MIB, multipart_parts: 4 }, "response");
+    t.match(record, { ok: true, multipart_parts: 4 }, "EMF");
+    t.equal(sent.length, 5, "five UploadPart requests: four parts, one of them twice");
+    const numbers = sent.map((p) => p.partNumber);
+    const again = numbers.find((n, i) => numbers.indexOf(n) !== i);
+    const attempts = sent.filter((p) => p.partNumber === again);
+    t.equal(attempts.length, 2, `part ${again} was sent twice`);
+    t.ok(attempts[0]?.md5.equals(attempts[1]?.md5 ?? Buffer.alloc(0)), "with the same bytes");
+    t.equal(attempts[0]?.buffer, attempts[1]?.buffer, "from the same part buffer");
+    const body = await getBody(String(res.s3_key));
+    let offset = 0;
+    for (const n of [1, 2, 3, 4]) {
+      const p = sent.find((x) => x.partNumber === n);
+      const stored = createHash("md5")
+        .update(body.subarray(offset, offset + 5 * MIB))
+        .digest();
+      t.ok(p !== undefined && stored.equals(p.md5), `part ${n}: stored bytes are the bytes sent`);
+      offset += 5 * MIB;
+    }
+    t.equal(await openUploads(), 0, "no upload left open");
+  },
+);
+
+t.test(
   "with parts in parallel, a part failing stops the others and aborts the upload",
   async (t) => {
     // 512 MB and 5 MiB parts: 8 parts in flight of 16. Requests 2 to 40 fail: the parts in
