@@ -1,6 +1,7 @@
 /**
- * The data each workload uploads: NDJSON events of an exact size, and incompressible bytes
- * for the batch object, produced part by part into reusable buffers.
+ * Generated data: the events workload's NDJSON events of an exact size, and incompressible
+ * random bytes into reusable buffers (`fillRandom`, `randomStream`: the file bench:upload gives
+ * `aws s3 cp`). The batch object's bytes are handlers/part-body.ts.
  */
 import { randomBytes, randomFill, randomUUID } from "node:crypto";
 
