@@ -1,14 +1,15 @@
 /**
  * The batch workload's upload: `Upload` from @aws-sdk/lib-storage, as users deploy it, with
  * `partSize` = MULTIPART_MB, `queueSize` from memory (settings.ts), `leavePartsOnError: false`
- * and a CRC32 checksum per part. Around it, what lib-storage leaves to its caller: the
- * first failure stops the other parts at once and the upload is aborted (and awaited) before
- * the handler reports, the deadline stops it too, and the part count is checked.
+ * and a CRC32 checksum per part. The body is a {@link GeneratedBody}: lib-storage sends its
+ * parts as views of `queueSize` reused part buffers, without the copy per part it makes of a
+ * stream. Around it, what lib-storage leaves to its caller: the first failure stops the other
+ * parts at once and the upload is aborted (and awaited) before the handler reports, the
+ * deadline stops it too, and the part count is checked.
  */
 import { AbortMultipartUploadCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { MIB } from "../core/constants";
-import { randomBody } from "./generators";
+import { GeneratedBody } from "./part-body";
 import { isS3OperationError, S3OperationError, s3Location } from "./s3-client";
 import { errorMessage } from "./util";
 
@@ -33,18 +34,14 @@ export interface BatchUploadResult {
   readonly etag: string;
 }
 
-/**
- * Chunks the body is generated in, bytes. lib-storage copies a part's chunks into one buffer
- * of part + one chunk, so small chunks keep that buffer close to the part size.
- */
-export const BODY_CHUNK_BYTES = MIB;
-
 /** Time AbortMultipartUpload gets, ms (also after the deadline has passed). */
 export const ABORT_TIMEOUT_MS = 5_000;
 
 /** One upload in progress: its requests in flight and its first failure. */
 interface UploadScope {
   readonly bucket: string;
+  /** The object's bytes: a part's buffer goes back to it once the part's request settled. */
+  readonly body: GeneratedBody;
   readonly stop: AbortController;
   readonly inFlight: Map<Promise<unknown>, { operation: string; where: string }>;
   failure?: S3OperationError;
@@ -69,7 +66,7 @@ function instrument(client: S3Client): void {
   instrumented.add(client);
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { Key?: unknown; PartNumber?: unknown };
+      const input = args.input as { Key?: unknown; PartNumber?: unknown; Body?: unknown };
       const scope = typeof input.Key === "string" ? scopes.get(input.Key) : undefined;
       if (scope === undefined || typeof input.Key !== "string") return next(args);
       const operation = operationOf(context.commandName);
@@ -88,6 +85,8 @@ function instrument(client: S3Client): void {
         throw error;
       } finally {
         scope.inFlight.delete(pending);
+        // Settled, retries included: nothing reads the part's bytes any more.
+        scope.body.release(input.Body);
       }
     },
     { step: "initialize", name: "s3xUploadScope" },
@@ -106,7 +105,10 @@ export async function uploadBatch(
   instrument(client);
   const loc = s3Location(req.bucket, req.key);
   const stop = new AbortController();
-  const scope: UploadScope = { bucket: req.bucket, stop, inFlight: new Map() };
+  // One part buffer per part in flight: lib-storage's workers each take the next part only
+  // once their last one has settled.
+  const body = new GeneratedBody(req.objectBytes, req.partBytes, req.queueSize);
+  const scope: UploadScope = { bucket: req.bucket, body, stop, inFlight: new Map() };
   scopes.set(req.key, scope);
   const onDeadline = (): void => stop.abort(req.signal?.reason);
   req.signal?.addEventListener("abort", onDeadline, { once: true });
@@ -116,7 +118,7 @@ export async function uploadBatch(
     params: {
       Bucket: req.bucket,
       Key: req.key,
-      Body: randomBody(req.objectBytes, BODY_CHUNK_BYTES),
+      Body: body,
       // Known length: lib-storage then checks the part count before completing.
       ContentLength: req.objectBytes,
       ContentType: req.contentType ?? "application/octet-stream",
@@ -154,6 +156,7 @@ export async function uploadBatch(
   } finally {
     req.signal?.removeEventListener("abort", onDeadline);
     scopes.delete(req.key);
+    body.close();
   }
 }
 

@@ -1,9 +1,9 @@
 /**
- * The data each workload uploads: NDJSON events of an exact size, and incompressible bytes
- * for the batch object, produced part by part into reusable buffers.
+ * Generated data: the events workload's NDJSON events of an exact size, and incompressible
+ * random bytes into reusable buffers (`fillRandom`, `randomStream`: the file bench:upload gives
+ * `aws s3 cp`). The batch object's bytes are handlers/part-body.ts.
  */
 import { randomBytes, randomFill, randomUUID } from "node:crypto";
-import { Readable } from "node:stream";
 
 /** The `source` field of every generated event. */
 export const EVENT_SOURCE = "s3-ingestion-experiment";
@@ -108,33 +108,4 @@ export async function* randomStream(
     await fillRandom(view);
     yield view;
   }
-}
-
-/** Buffers {@link randomBody} refills in turn. */
-export const RANDOM_BODY_RING = 4;
-
-/**
- * A Readable of `totalBytes` incompressible bytes in chunks of at most `chunkBytes`, for
- * lib-storage's `Upload`, which keeps a part's chunks until it has the whole part and then
- * copies them into one part buffer (the buffer it checksums and sends). The chunks are views
- * of {@link RANDOM_BODY_RING} buffers refilled in turn, not new allocations (which cost page
- * faults and garbage collection per byte): a chunk still held when its buffer comes round
- * again is refilled with other random bytes before it is copied. For filler bytes that is
- * harmless (they stay random and incompressible; what is sent is what was checksummed), and
- * it is why this stream is only for random filler. One chunk is generated ahead at most.
- */
-export function randomBody(totalBytes: number, chunkBytes: number): Readable {
-  const ring: Buffer[] = [];
-  async function* chunks(): AsyncGenerator<Buffer> {
-    let n = 0;
-    for (const part of partPlan(totalBytes, chunkBytes)) {
-      const slot = n++ % RANDOM_BODY_RING;
-      const buffer = ring[slot] ?? Buffer.allocUnsafeSlow(Math.min(chunkBytes, totalBytes));
-      ring[slot] = buffer;
-      const chunk = buffer.subarray(0, part.bytes);
-      await fillRandom(chunk);
-      yield chunk;
-    }
-  }
-  return Readable.from(chunks(), { objectMode: true, highWaterMark: 1 });
 }

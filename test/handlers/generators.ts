@@ -6,8 +6,6 @@ import {
   eventsPayload,
   fillRandom,
   partPlan,
-  RANDOM_BODY_RING,
-  randomBody,
   randomStream,
 } from "../../handlers/generators";
 
@@ -105,26 +103,3 @@ t.test("the random stream yields exactly the total, in one reused buffer", async
   // far below it.
   t.ok(peak < 4 * chunk, `array buffers grew by ${(peak / MIB).toFixed(1)} MiB, under 4 chunks`);
 });
-
-t.test(
-  "randomBody streams exactly the total in chunks of the chunk size, incompressible",
-  async (t) => {
-    const total = 10 * MIB + 123;
-    const sizes: number[] = [];
-    const buffers = new Set<ArrayBufferLike>();
-    let sample: Buffer | undefined;
-    for await (const chunk of randomBody(total, MIB) as AsyncIterable<Buffer>) {
-      sizes.push(chunk.length);
-      buffers.add(chunk.buffer);
-      if (sizes.length === 3) sample = Buffer.from(chunk);
-    }
-    t.equal(
-      sizes.reduce((a, b) => a + b, 0),
-      total,
-      "the chunks add up to the total",
-    );
-    t.same(sizes, [...Array(10).fill(MIB), 123], "full chunks, then the rest");
-    t.equal(buffers.size, RANDOM_BODY_RING, "the chunks are views of the ring's buffers");
-    t.ok(gzipSync(sample ?? Buffer.alloc(0)).length > MIB * 0.99, "a chunk does not compress");
-  },
-);

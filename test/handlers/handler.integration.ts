@@ -220,6 +220,18 @@ t.test("the batch object has the reported size and part count, incompressible", 
   t.equal(await openUploads(), 0, "no upload left open");
 });
 
+t.test("an object of one part goes as one PutObject of exactly its bytes", async (t) => {
+  useHandlerEnv(t, { WORKLOAD: "batch", MULTIPART_MB: "5", OBJECT_MB: "3" }, server);
+  const { result, record } = await invoke(t, {});
+  const res = response(t, result);
+  t.match(res, { ok: true, object_bytes: 3 * MIB, multipart_parts: 0 }, "response");
+  t.match(record, { ok: true, object_bytes: 3 * MIB, multipart_parts: 0 }, "EMF");
+  const head = await awsCliHeadObject(String(res.s3_key));
+  t.equal(head.ContentLength, 3 * MIB, "the AWS CLI sees 3 MiB");
+  t.notMatch(head.ETag, /-\d+"$/, "a single-part ETag");
+  t.ok(gzipSync(await getBody(String(res.s3_key))).length > 3 * MIB * 0.99, "incompressible");
+});
+
 for (const [what, fault] of [
   [
     "an error response (500 InternalError)",
@@ -288,6 +300,9 @@ interface SentPart {
   readonly md5: Buffer;
   readonly crc32Base64: string;
   readonly headers: Record<string, string>;
+  /** The memory the body was a view of, and where in it: a copy would be a new buffer. */
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
 }
 
 function uint32Base64(value: number): string {
@@ -317,6 +332,8 @@ function watchParts(t: tap.Test, tamperPart?: number): SentPart[] {
           md5: createHash("md5").update(body).digest(),
           crc32Base64: uint32Base64(crc32(body)),
           headers: { ...request.headers },
+          buffer: body.buffer,
+          byteOffset: body.byteOffset,
         });
         if (input.PartNumber === tamperPart) {
           const tampered = Buffer.from(body);
@@ -334,10 +351,12 @@ function watchParts(t: tap.Test, tamperPart?: number): SentPart[] {
   return sent;
 }
 
-for (const [partMb, objectMb, parts] of [
-  [8, 20, 3],
-  [32, 72, 3],
-  [64, 136, 3],
+// Parts in flight at MEMORY_MB=512 (settings.ts): 8 of the 9 with 8 MiB parts (part 9 reuses
+// a buffer); all 3 at once with 32 and 64 MiB parts.
+for (const [partMb, objectMb, parts, inFlight] of [
+  [8, 72, 9, 8],
+  [32, 72, 3, 3],
+  [64, 136, 3, 3],
 ] as const) {
   t.test(
     `${partMb} MiB parts: exact bytes and ${parts} parts, each an unsigned payload with a signed CRC32`,
@@ -385,6 +404,16 @@ for (const [partMb, objectMb, parts] of [
           Math.min(partMb, objectMb - i * partMb) * MIB,
         ]),
         "one request per part, each of the part size but the last",
+      );
+      const buffers = new Set(ordered.map((p) => p.buffer));
+      t.equal(
+        buffers.size,
+        inFlight,
+        `the parts were views of ${inFlight} reused part buffers, one per part in flight`,
+      );
+      t.ok(
+        ordered.every((p) => p.byteOffset === 0 && p.buffer.byteLength === partMb * MIB),
+        "each part was sent from the start of a part-sized buffer, not from a copy",
       );
       for (const p of ordered) {
         t.equal(
@@ -442,6 +471,40 @@ t.test(
     t.match(record, { ok: false, object_bytes: 0, multipart_parts: 0 }, "EMF ok:false");
     t.equal(await openUploads(), 0, "ListMultipartUploads is empty: the upload was aborted");
     t.equal(await objectExists(record?.s3_key ?? ""), false, "no object was created");
+  },
+);
+
+t.test(
+  "a part that fails once is sent again from the same buffer and the upload succeeds",
+  async (t) => {
+    // 4 parts of 5 MiB, all in flight at once; the second UploadPart request gets a 500 and the
+    // SDK retries it: the part's buffer stays in use until the retry settled.
+    useHandlerEnv(t, { WORKLOAD: "batch", MULTIPART_MB: "5", OBJECT_MB: "20" }, server);
+    server.faults.inject({ operation: "UploadPart", nth: 2, action: "error" });
+    t.teardown(() => server.faults.clear());
+    const sent = watchParts(t);
+    const { result, record } = await invoke(t, {});
+    const res = response(t, result);
+    t.match(res, { ok: true, object_bytes: 20 * MIB, multipart_parts: 4 }, "response");
+    t.match(record, { ok: true, multipart_parts: 4 }, "EMF");
+    t.equal(sent.length, 5, "five UploadPart requests: four parts, one of them twice");
+    const numbers = sent.map((p) => p.partNumber);
+    const again = numbers.find((n, i) => numbers.indexOf(n) !== i);
+    const attempts = sent.filter((p) => p.partNumber === again);
+    t.equal(attempts.length, 2, `part ${again} was sent twice`);
+    t.ok(attempts[0]?.md5.equals(attempts[1]?.md5 ?? Buffer.alloc(0)), "with the same bytes");
+    t.equal(attempts[0]?.buffer, attempts[1]?.buffer, "from the same part buffer");
+    const body = await getBody(String(res.s3_key));
+    let offset = 0;
+    for (const n of [1, 2, 3, 4]) {
+      const p = sent.find((x) => x.partNumber === n);
+      const stored = createHash("md5")
+        .update(body.subarray(offset, offset + 5 * MIB))
+        .digest();
+      t.ok(p !== undefined && stored.equals(p.md5), `part ${n}: stored bytes are the bytes sent`);
+      offset += 5 * MIB;
+    }
+    t.equal(await openUploads(), 0, "no upload left open");
   },
 );
 
