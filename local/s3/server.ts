@@ -270,10 +270,15 @@ function drain(req: IncomingMessage): Promise<boolean> {
   });
 }
 
-/** Writes an error response; `bodyWithheld`: the client waits for 100 Continue, so its body is not read. */
+/**
+ * Writes an error response; `bodyWithheld`: the client waits for 100 Continue, so its body is
+ * not read. `connection` is the request's socket as it arrived (a request destroyed while its
+ * body was read has `socket` null).
+ */
 async function sendError(
   req: IncomingMessage,
   res: ServerResponse,
+  connection: Socket,
   error: S3Error,
   requestId: string,
   bodyWithheld: boolean,
@@ -283,7 +288,11 @@ async function sendError(
     return;
   }
   const complete = bodyWithheld ? false : await drain(req);
-  if (res.destroyed || res.socket === null || res.socket.destroyed) return;
+  // Only a closed connection goes unanswered. `res.socket` is no test of that: it is null while
+  // an earlier response on the same keep-alive connection is unfinished (node queues this one
+  // and sends it after that one), e.g. a GET whose body was all sent but whose file stream has
+  // not closed yet when the client's next request arrives.
+  if (res.destroyed || connection.destroyed) return;
   const body =
     req.method === "HEAD" ? "" : errorXml(error.code, error.message, requestId, error.details);
   const headers: Record<string, string | number> = {
@@ -329,7 +338,11 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   const store = await Store.open(dataDir, log);
   const faults = new FaultRules();
-  const active = new Map<Socket, ActiveRequest>();
+  /**
+   * The requests of each connection not yet answered, in order: the first is the one on the
+   * wire; a pipelined one waits behind it (node sends its response after the earlier one's).
+   */
+  const active = new Map<Socket, ActiveRequest[]>();
 
   const handle = async (
     req: IncomingMessage,
@@ -339,9 +352,19 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     const requestId = randomBytes(8).toString("hex").toUpperCase();
     const socket = req.socket;
     const current: ActiveRequest = { req, res, requestId, timedOut: false };
-    active.set(socket, current);
+    let queue = active.get(socket);
+    if (queue === undefined) {
+      const created: ActiveRequest[] = [];
+      queue = created;
+      active.set(socket, created);
+      socket.once("close", () => {
+        if (active.get(socket) === created) active.delete(socket);
+      });
+    }
+    queue.push(current);
     res.once("close", () => {
-      if (active.get(socket) === current) active.delete(socket);
+      const at = queue.indexOf(current);
+      if (at >= 0) queue.splice(at, 1);
     });
     res.setHeader("x-amz-request-id", requestId);
     res.setHeader("Server", "s3-ingestion-experiment-local");
@@ -389,6 +412,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         store,
         region,
       });
+      // An operation that settles without ending its response would leave the client waiting.
+      if (!res.writableEnded && !res.destroyed) {
+        throw new Error(`${operation} settled without a response`);
+      }
     } catch (e: unknown) {
       if (current.timedOut) return;
       let error: S3Error;
@@ -399,7 +426,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         error = new S3Error("InternalError", "We encountered an internal error. Please try again.");
       }
       try {
-        await sendError(req, res, error, requestId, expectsContinue && !continued);
+        await sendError(req, res, socket, error, requestId, expectsContinue && !continued);
       } catch (sendFailure: unknown) {
         log(`${requestId}: the error response failed: ${describeError(sendFailure)}`);
         res.destroy();
@@ -429,7 +456,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   // A connection with no traffic for idleTimeoutMs: closed when idle or stalled mid-response;
   // a body that stopped arriving is answered RequestTimeout, as S3 does.
   server.setTimeout(idleTimeoutMs, (socket: Socket) => {
-    const current = active.get(socket);
+    const current = active.get(socket)?.[0];
     if (current === undefined || current.res.headersSent || current.res.writableEnded) {
       socket.destroy();
       return;
