@@ -9,12 +9,10 @@
  * child per configuration, so each peak is its own.
  * Goal: ≥ 400 MB/s for every part size, and a peak RSS that does not grow with object size.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
@@ -26,9 +24,9 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { build } from "esbuild";
 import { MIB } from "../core/constants";
 import { DEFAULT_S3_CREDENTIALS } from "../local/s3/server";
+import { bundleCli, type ChildServer, startChild } from "./s3-child";
 
 /** Target throughput, MB/s (10^6 bytes per second). */
 const GOAL_MB_PER_S = 400;
@@ -42,73 +40,6 @@ const QUEUE_SIZE = 4;
 
 /** How the SDK is driven: streamed parts (the goal) or lib-storage's Buffer parts. */
 type ClientMode = "stream" | "lib-storage";
-
-interface Usage {
-  /** Peak resident set size so far, bytes. */
-  maxRss: number;
-  /** User + system CPU time so far, all threads, seconds. */
-  cpuSeconds: number;
-}
-
-interface ChildServer {
-  endpoint: string;
-  usage(): Promise<Usage>;
-  stop(): Promise<void>;
-}
-
-/**
- * Bundles local/s3/cli.ts with esbuild: the server as users run it, without the TypeScript
- * compiler that ts-node would load into the measured process.
- */
-async function bundleCli(dir: string): Promise<string> {
-  const outfile = join(dir, "s3-local.js");
-  await build({
-    entryPoints: [join(__dirname, "..", "local", "s3", "cli.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    format: "cjs",
-    logLevel: "warning",
-  });
-  return outfile;
-}
-
-/** Peak RSS (VmHWM) and CPU time of a process, from Linux's /proc. */
-async function procUsage(pid: number): Promise<Usage> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-  // utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
-  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ").pop()?.split(" ") ?? [];
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return { maxRss: Number(hwm?.[1]) * 1024, cpuSeconds: ticks / 100 };
-}
-
-async function startChild(script: string, dataDir: string): Promise<ChildServer> {
-  const proc = spawn(process.execPath, [script, "--port", "0", "--data-dir", dataDir], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    proc.once("exit", (code) => resolve(code)),
-  );
-  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
-  let endpoint: string | undefined;
-  while (endpoint === undefined) {
-    const { value, done } = await lines.next();
-    if (done === true) throw new Error("the server child exited before listening");
-    endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(value)?.[1];
-  }
-  const pid = proc.pid ?? 0;
-  return {
-    endpoint,
-    usage: () => procUsage(pid),
-    stop: async () => {
-      proc.kill("SIGTERM");
-      const code = await exited;
-      if (code !== 0) throw new Error(`the server child exited with ${code} on SIGTERM`);
-    },
-  };
-}
 
 /** A stream of `size` bytes in 1 MiB chunks (random, so nothing compresses or dedups). */
 function source(size: number, block: Buffer): Readable {

@@ -8,10 +8,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describeError, sendError } from "./error-response";
 import { errorXml, isS3Error, S3Error } from "./errors";
-import { type FaultInjector, FaultRules, type S3Operation } from "./faults";
+import { type FaultInjector, FaultRules } from "./faults";
 import { acquireHashPool, releaseHashPool } from "./hashing";
 import { OPERATIONS } from "./operations";
+import { operationOf, parseTarget } from "./routing";
 import { verifyRequest } from "./sigv4";
 import { Store } from "./store";
 
@@ -67,243 +69,8 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-interface Target {
-  bucket: string;
-  key: string;
-  query: URLSearchParams;
-}
-
-function parseTarget(rawUrl: string): Target {
-  const q = rawUrl.indexOf("?");
-  const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? "" : rawUrl.slice(q + 1));
-  const rest = path.replace(/^\/+/, "");
-  const slash = rest.indexOf("/");
-  const decode = (s: string): string => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      throw new S3Error("InvalidArgument", "The request path is not valid URL encoding");
-    }
-  };
-  if (slash < 0) return { bucket: decode(rest), key: "", query };
-  return { bucket: decode(rest.slice(0, slash)), key: decode(rest.slice(slash + 1)), query };
-}
-
-/**
- * Query parameters that say nothing about the operation: the SDK's ?x-id=<Operation> tag and
- * presigned-URL authentication (X-Amz-Algorithm, X-Amz-Credential, …, and the x-amz-* headers a
- * presigner hoists into the query).
- */
-function isNeutralParam(name: string): boolean {
-  return name === "x-id" || /^x-amz-/i.test(name);
-}
-
-/** GetObject/HeadObject's response header overrides. */
-const RESPONSE_OVERRIDES = [
-  "response-cache-control",
-  "response-content-disposition",
-  "response-content-encoding",
-  "response-content-language",
-  "response-content-type",
-  "response-expires",
-];
-
-/**
- * For each operation, the query parameters it takes: a request with any other parameter is a
- * sub-resource this server does not implement (501), never the plain operation.
- */
-const OPERATION_PARAMS: Partial<Record<S3Operation, readonly string[]>> = {
-  ListBuckets: ["max-buckets", "continuation-token", "prefix", "bucket-region"],
-  ListObjects: ["prefix", "delimiter", "marker", "max-keys", "encoding-type"],
-  ListObjectsV2: [
-    "list-type",
-    "prefix",
-    "delimiter",
-    "max-keys",
-    "encoding-type",
-    "continuation-token",
-    "fetch-owner",
-    "start-after",
-  ],
-  ListObjectVersions: [
-    "versions",
-    "prefix",
-    "delimiter",
-    "key-marker",
-    "version-id-marker",
-    "max-keys",
-    "encoding-type",
-  ],
-  ListMultipartUploads: [
-    "uploads",
-    "prefix",
-    "delimiter",
-    "key-marker",
-    "upload-id-marker",
-    "max-uploads",
-    "encoding-type",
-  ],
-  GetBucketLocation: ["location"],
-  GetBucketVersioning: ["versioning"],
-  DeleteObjects: ["delete"],
-  GetObject: ["partNumber", "versionId", ...RESPONSE_OVERRIDES],
-  HeadObject: ["partNumber", "versionId", ...RESPONSE_OVERRIDES],
-  DeleteObject: ["versionId"],
-  GetObjectTagging: ["tagging", "versionId"],
-  PutObject: [],
-  CopyObject: [],
-  UploadPart: ["uploadId", "partNumber"],
-  UploadPartCopy: ["uploadId", "partNumber"],
-  ListParts: ["uploadId", "max-parts", "part-number-marker", "encoding-type"],
-  AbortMultipartUpload: ["uploadId"],
-  CreateMultipartUpload: ["uploads"],
-  CompleteMultipartUpload: ["uploadId"],
-};
-
-/** The operation a method and target name, before its parameters are checked. */
-function candidateOperation(
-  method: string,
-  target: Target,
-  params: Set<string>,
-  copy: boolean,
-): S3Operation | undefined {
-  const { bucket, key, query } = target;
-  if (bucket === "") return method === "GET" ? "ListBuckets" : undefined;
-  if (key === "") {
-    switch (method) {
-      case "PUT":
-        return "CreateBucket";
-      case "HEAD":
-        return "HeadBucket";
-      case "DELETE":
-        return "DeleteBucket";
-      case "POST":
-        return params.has("delete") ? "DeleteObjects" : undefined;
-      case "GET":
-        if (params.has("uploads")) return "ListMultipartUploads";
-        if (params.has("location")) return "GetBucketLocation";
-        if (params.has("versions")) return "ListObjectVersions";
-        if (params.has("versioning")) return "GetBucketVersioning";
-        if (params.has("list-type"))
-          return query.get("list-type") === "2" ? "ListObjectsV2" : undefined;
-        return "ListObjects";
-    }
-    return undefined;
-  }
-  switch (method) {
-    case "PUT":
-      if (params.has("uploadId") || params.has("partNumber"))
-        return copy ? "UploadPartCopy" : "UploadPart";
-      return copy ? "CopyObject" : "PutObject";
-    case "GET":
-      if (params.has("tagging")) return "GetObjectTagging";
-      return params.has("uploadId") ? "ListParts" : "GetObject";
-    case "HEAD":
-      return "HeadObject";
-    case "DELETE":
-      return params.has("uploadId") ? "AbortMultipartUpload" : "DeleteObject";
-    case "POST":
-      if (params.has("uploads")) return "CreateMultipartUpload";
-      if (params.has("uploadId")) return "CompleteMultipartUpload";
-      return undefined;
-  }
-  return undefined;
-}
-
-/** Maps method + path + query to the S3 operation, or throws NotImplemented. */
-function operationOf(method: string, target: Target, copy: boolean): S3Operation {
-  const { bucket, key } = target;
-  const params = new Set([...target.query.keys()].filter((name) => !isNeutralParam(name)));
-  const operation = candidateOperation(method, target, params, copy);
-  const allowed = operation === undefined ? undefined : (OPERATION_PARAMS[operation] ?? []);
-  const unknown = [...params].filter((name) => !allowed?.includes(name));
-  if (operation !== undefined && unknown.length === 0) return operation;
-  const what = (operation === undefined ? [...params] : unknown).join("&");
-  throw new S3Error(
-    "NotImplemented",
-    `${method} ${bucket === "" ? "/" : key === "" ? "bucket" : "object"}${what === "" ? "" : `?${what}`} is not implemented by the local S3 server`,
-  );
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Unread request body the server reads and discards before an error response. */
-const DRAIN_LIMIT = 64 * 1024 * 1024;
-
-/**
- * Reads and discards what is left of a request body (up to {@link DRAIN_LIMIT}), so that the
- * error response is not lost to a TCP reset: closing a socket with unread data resets it.
- * Resolves true when the body was read to its end.
- */
-function drain(req: IncomingMessage): Promise<boolean> {
-  if (req.complete || req.readableEnded) return Promise.resolve(true);
-  // A request that announces no body has nothing to wait for (its `complete` may not be set yet).
-  const length = req.headers["content-length"];
-  if (req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0")) {
-    return Promise.resolve(true);
-  }
-  // A request whose stream was destroyed emits nothing more: waiting would never end.
-  if (req.destroyed) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    let read = 0;
-    const onData = (chunk: Buffer): void => {
-      read += chunk.length;
-      if (read > DRAIN_LIMIT) finish(false);
-    };
-    const finish = (complete: boolean): void => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onError);
-      resolve(complete);
-    };
-    const onEnd = (): void => finish(true);
-    const onError = (): void => finish(req.complete);
-    req.on("data", onData);
-    req.once("end", onEnd);
-    req.once("error", onError);
-    req.once("close", onError);
-    req.resume();
-  });
-}
-
-/** Writes an error response; `bodyWithheld`: the client waits for 100 Continue, so its body is not read. */
-async function sendError(
-  req: IncomingMessage,
-  res: ServerResponse,
-  error: S3Error,
-  requestId: string,
-  bodyWithheld: boolean,
-): Promise<void> {
-  if (res.headersSent) {
-    res.destroy(error);
-    return;
-  }
-  const complete = bodyWithheld ? false : await drain(req);
-  if (res.destroyed || res.socket === null || res.socket.destroyed) return;
-  const body =
-    req.method === "HEAD" ? "" : errorXml(error.code, error.message, requestId, error.details);
-  const headers: Record<string, string | number> = {
-    "Content-Type": "application/xml",
-    "Content-Length": Buffer.byteLength(body),
-  };
-  for (const [name, value] of Object.entries(error.details)) {
-    if (name === "ActualObjectSize") headers["Content-Range"] = `bytes */${value}`;
-  }
-  // A body not read to its end would otherwise be parsed as the next request.
-  if (!complete) headers.Connection = "close";
-  res.writeHead(error.status, headers);
-  res.end(body);
-}
-
-/** What an unexpected error was, for the log: its code (ENOSPC, …) and message. */
-function describeError(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const code = (e as NodeJS.ErrnoException).code;
-  return `${code === undefined ? "" : `${code}: `}${e.stack ?? e.message}`;
 }
 
 /** A request being handled on a socket (for the idle timeout). */
@@ -329,7 +96,11 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   const store = await Store.open(dataDir, log);
   const faults = new FaultRules();
-  const active = new Map<Socket, ActiveRequest>();
+  /**
+   * The requests of each connection not yet answered, in order: the first is the one on the
+   * wire; a pipelined one waits behind it (node sends its response after the earlier one's).
+   */
+  const active = new Map<Socket, ActiveRequest[]>();
 
   const handle = async (
     req: IncomingMessage,
@@ -339,9 +110,19 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     const requestId = randomBytes(8).toString("hex").toUpperCase();
     const socket = req.socket;
     const current: ActiveRequest = { req, res, requestId, timedOut: false };
-    active.set(socket, current);
+    let queue = active.get(socket);
+    if (queue === undefined) {
+      const created: ActiveRequest[] = [];
+      queue = created;
+      active.set(socket, created);
+      socket.once("close", () => {
+        if (active.get(socket) === created) active.delete(socket);
+      });
+    }
+    queue.push(current);
     res.once("close", () => {
-      if (active.get(socket) === current) active.delete(socket);
+      const at = queue.indexOf(current);
+      if (at >= 0) queue.splice(at, 1);
     });
     res.setHeader("x-amz-request-id", requestId);
     res.setHeader("Server", "s3-ingestion-experiment-local");
@@ -389,6 +170,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         store,
         region,
       });
+      // An operation that settles without ending its response would leave the client waiting.
+      if (!res.writableEnded && !res.destroyed) {
+        throw new Error(`${operation} settled without a response`);
+      }
     } catch (e: unknown) {
       if (current.timedOut) return;
       let error: S3Error;
@@ -399,7 +184,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         error = new S3Error("InternalError", "We encountered an internal error. Please try again.");
       }
       try {
-        await sendError(req, res, error, requestId, expectsContinue && !continued);
+        await sendError(req, res, socket, error, requestId, expectsContinue && !continued);
       } catch (sendFailure: unknown) {
         log(`${requestId}: the error response failed: ${describeError(sendFailure)}`);
         res.destroy();
@@ -429,7 +214,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   // A connection with no traffic for idleTimeoutMs: closed when idle or stalled mid-response;
   // a body that stopped arriving is answered RequestTimeout, as S3 does.
   server.setTimeout(idleTimeoutMs, (socket: Socket) => {
-    const current = active.get(socket);
+    const current = active.get(socket)?.[0];
     if (current === undefined || current.res.headersSent || current.res.writableEnded) {
       socket.destroy();
       return;

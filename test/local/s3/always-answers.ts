@@ -14,12 +14,14 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListBucketsCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import t from "tap";
 import { MIB } from "../../../core/constants";
+import { OPERATIONS } from "../../../local/s3/operations";
 import { startS3Server } from "../../../local/s3/server";
 import {
   codeOf,
@@ -41,6 +43,38 @@ function untilClosed(socket: Socket): Promise<{ data: string; ms: number }> {
     socket.on("error", () => {});
     socket.on("close", () => resolve({ data, ms: Date.now() - started }));
   });
+}
+
+/** What the server sent on the socket until `done(data)` holds or `ms` passed; then it is closed. */
+function collect(socket: Socket, done: (data: string) => boolean, ms: number): Promise<string> {
+  return new Promise((resolve) => {
+    let data = "";
+    const finish = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(data);
+    };
+    const timer = setTimeout(finish, ms);
+    socket.on("data", (c: Buffer) => {
+      data += c.toString("latin1");
+      if (done(data)) finish();
+    });
+    socket.on("error", () => {});
+    socket.on("close", finish);
+  });
+}
+
+/** The error an SDK request failed with (see errorOf), or "no answer" when none came within 5 s. */
+async function answerOf(p: Promise<unknown>): Promise<{ name: string; status?: number }> {
+  let timer: NodeJS.Timeout | undefined;
+  const none = new Promise<{ name: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ name: "no answer within 5 s" }), 5000);
+  });
+  try {
+    return await Promise.race([errorOf(p), none]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function openSocket(port: number): Promise<Socket> {
@@ -247,3 +281,94 @@ t.test(
     );
   },
 );
+
+t.test("pipelined requests on one connection are all answered, in order, errors too", async (t) => {
+  const { s3, server } = await serverWithBucket(t, "pipelined");
+  await s3.send(new PutObjectCommand({ Bucket: "pipelined", Key: "good", Body: "good" }));
+  const wire = async (method: string, path: string): Promise<string> => {
+    const r = await signRequest(server, { method, path });
+    const head = Object.entries(r.headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join("");
+    return `${method} ${r.path} HTTP/1.1\r\n${head}\r\n`;
+  };
+  // Each error is answered before the GET ahead of it has ended its response (that waits for
+  // its file stream to close): node queues the error's response, with no socket until then.
+  const requests = [
+    await wire("GET", "/pipelined/good"),
+    await wire("GET", "/pipelined/missing"),
+    await wire("GET", "/pipelined/good"),
+    await wire("HEAD", "/pipelined/missing"),
+    await wire("GET", "/nobucket/k"),
+  ];
+  const socket = await openSocket(server.port);
+  const answered = collect(
+    socket,
+    (data) =>
+      (data.match(/HTTP\/1\.1 \d{3} /g) ?? []).length === requests.length &&
+      data.endsWith("</Error>"),
+    5000,
+  );
+  socket.write(requests.join(""));
+  const data = await answered;
+  t.same(
+    data.match(/HTTP\/1\.1 \d{3}/g),
+    ["HTTP/1.1 200", "HTTP/1.1 404", "HTTP/1.1 200", "HTTP/1.1 404", "HTTP/1.1 404"],
+    "five requests, five answers",
+  );
+  t.same(
+    data.match(/<Code>\w+<\/Code>/g),
+    ["<Code>NoSuchKey</Code>", "<Code>NoSuchBucket</Code>"],
+    "the errors' documents (HEAD's has no body)",
+  );
+});
+
+t.test(
+  "a keep-alive GetObject error is answered while the previous GET's file is still closing",
+  async (t) => {
+    const { s3 } = await serverWithBucket(t, "keepalive");
+    await s3.send(new PutObjectCommand({ Bucket: "keepalive", Key: "good", Body: "good" }));
+    // A busy thread pool, as on a loaded machine: the GET's file stream closes (and its
+    // response ends) only after the client has read the body and sent its next request.
+    const fs = require("node:fs") as { close: (fd: number, cb: (e: unknown) => void) => void };
+    const close = fs.close;
+    fs.close = (fd, cb) => {
+      setTimeout(() => close(fd, cb), 300);
+    };
+    t.teardown(() => {
+      fs.close = close;
+    });
+    const good = await s3.send(new GetObjectCommand({ Bucket: "keepalive", Key: "good" }));
+    t.equal(await good.Body?.transformToString(), "good", "the first GET's body");
+    t.same(
+      await answerOf(s3.send(new GetObjectCommand({ Bucket: "keepalive", Key: "bad" }))),
+      { name: "NoSuchKey", status: 404 },
+      "the next GET, on the same connection, is answered NoSuchKey",
+    );
+    t.same(
+      await answerOf(s3.send(new HeadObjectCommand({ Bucket: "keepalive", Key: "bad" }))),
+      { name: "NotFound", status: 404 },
+      "and a HEAD after it",
+    );
+  },
+);
+
+t.test("an operation that settles without answering is answered 500 and logged", async (t) => {
+  const lines: string[] = [];
+  const { s3 } = await serverWithBucket(t, "silent", { log: (l) => lines.push(l) });
+  const listBuckets = OPERATIONS.ListBuckets;
+  OPERATIONS.ListBuckets = async () => {};
+  t.teardown(() => {
+    OPERATIONS.ListBuckets = listBuckets;
+  });
+  t.same(
+    await answerOf(s3.send(new ListBucketsCommand({}))),
+    { name: "InternalError", status: 500 },
+    "ListBuckets is answered InternalError",
+  );
+  t.equal(lines.length, 1, "one log line");
+  t.match(
+    lines[0],
+    /GET \/\?x-id=ListBuckets: InternalError: Error: ListBuckets settled without a response/,
+  );
+});
