@@ -84,13 +84,14 @@ export class ExecutionEnvironment {
 
   /** Starts the process and runs INIT (loading the bundle); measures the init duration. */
   async start(): Promise<InitResult> {
+    // The sandbox's network is there before INIT starts: its proxy is not INIT's time.
+    const s3Endpoint = this.spec.environment[NETWORK_ENDPOINT_VARIABLE];
+    if (this.spec.network !== undefined && s3Endpoint !== undefined && isLoopbackHttp(s3Endpoint))
+      this.proxy = await startS3Proxy(s3Endpoint, this.spec.network);
     const started = performance.now();
     // The managed Node runtime caps the old space below the memory size; the RSS watcher
     // enforces the memory size itself.
     const heapMb = Math.max(16, Math.floor(this.spec.memoryMb * 0.9));
-    const s3Endpoint = this.spec.environment[NETWORK_ENDPOINT_VARIABLE];
-    if (this.spec.network !== undefined && s3Endpoint !== undefined && isLoopbackHttp(s3Endpoint))
-      this.proxy = await startS3Proxy(s3Endpoint, this.spec.network);
     const child = fork(BOOTSTRAP, [this.spec.bundlePath, this.spec.handlerExport, this.sentinel], {
       execPath: process.execPath,
       execArgv: [`--max-old-space-size=${heapMb}`],

@@ -20,7 +20,7 @@ import { FunctionRegistry, type LocalFunctionDefinition, validateDefinition } fr
 import { lambdaRequestListener } from "./http-api";
 import { InvocationRunner } from "./invocation";
 import { LogStore, type LogStoreReader } from "./log-store";
-import { type NetworkEmulation, validateNetwork } from "./network";
+import { type NetworkEmulation, startProxyWorker, validateNetwork } from "./network";
 import { DEFAULT_IDLE_TIMEOUT_MS, startIdleReaper } from "./reaper";
 
 export { LOCAL_ACCOUNT_ID, type LocalFunctionDefinition } from "./functions";
@@ -93,6 +93,7 @@ export async function startLambdaRuntime(
   const store = new LogStore(logDir);
   const network =
     options.network === undefined ? undefined : validateNetwork(options.network, "network");
+  if (network !== undefined) await startProxyWorker();
   const cgroups = options.cpuScaling === "off" ? undefined : setUpCpuCgroups();
   const runtime = new Runtime(
     store,

@@ -5,9 +5,9 @@ import {
   bytesPerSecond,
   DEFAULT_NETWORK,
   startS3Proxy,
-  TokenBucket,
   validateNetwork,
 } from "../../../local/lambda/network";
+import { TokenBucket } from "../../../local/lambda/network-proxy";
 
 /** An upstream that answers GET /n with n bytes and PUT with the byte count it read. */
 async function upstream(t: tap.Test): Promise<string> {
