@@ -83,7 +83,9 @@ export function judgeBatch(s: BatchSample, ceilingMbPerS: number | undefined): F
           note:
             share >= FIDELITY_TARGETS.minQuotaShare
               ? "CPU binds before the network (the quota is used up)"
-              : "the host could not give the quota: too busy",
+              : s.saturated > 0
+                ? "the host could not give the quota: too busy"
+                : "neither the CPU quota nor the host binds: see where the time went (next row)",
         }),
   };
 }

@@ -38,6 +38,15 @@ t.test("batch at 1024/2048 MB must be within ±10 % of the ceiling", async (t) =
     CEIL,
   );
   t.equal(busy.note, "the host could not give the quota: too busy", "a starved host is named");
+  const unbound = judgeBatch(
+    { memoryMb: 2048, mbPerS: [66], quotaShares: [0.2], saturated: 0, measured: 1 },
+    CEIL,
+  );
+  t.equal(
+    unbound.note,
+    "neither the CPU quota nor the host binds: see where the time went (next row)",
+    "neither CPU nor a busy host: the breakdown says where the time went",
+  );
 });
 
 t.test("batch at 512 MB is reported, below the ceiling where CPU binds", async (t) => {
