@@ -1,94 +1,35 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { MIB } from "../../core/constants";
-import { LATEST, type LogFormat } from "../../core/lambda-logs";
+import { LATEST } from "../../core/lambda-logs";
 import type { CpuCgroups } from "./cgroup";
 import { type CpuSource, processCpuUs } from "./cpu-meter";
-import { logStreamName } from "./log-store";
 import {
-  NETWORK_ENDPOINT_VARIABLE,
-  type NetworkEmulation,
-  type S3Proxy,
-  startS3Proxy,
-} from "./network";
-
-/** The bootstrap every environment runs (plain JS, no loaders). */
-export const BOOTSTRAP = resolve(__dirname, "bootstrap.js");
+  BOOTSTRAP,
+  type ChildMessage,
+  forEachLine,
+  HEAP_OOM,
+  isChildMessage,
+  isLoopbackHttp,
+  lambdaVariables,
+  readRss,
+  signalName,
+} from "./environment-process";
+import type {
+  EnvironmentSpec,
+  InitResult,
+  InvokeOutcome,
+  InvokeResult,
+  LineSink,
+} from "./environment-types";
+import { logStreamName } from "./log-store";
+import { NETWORK_ENDPOINT_VARIABLE, type S3Proxy, startS3Proxy } from "./network";
 
 /** How often a busy environment's RSS is sampled, ms. */
 export const MEMORY_SAMPLE_MS = 20;
-
-/** Lambda's error payload. */
-export interface LambdaErrorPayload {
-  errorType: string;
-  errorMessage: string;
-  trace?: string[];
-}
-
-/** What an environment needs to know about its function. */
-export interface EnvironmentSpec {
-  readonly functionName: string;
-  readonly memoryMb: number;
-  readonly timeoutSeconds: number;
-  readonly region: string;
-  readonly bundlePath: string;
-  readonly handlerExport: string;
-  /** The function's own variables (Lambda's reserved variables win over them). */
-  readonly environment: Readonly<Record<string, string>>;
-  readonly logGroupName: string;
-  /** The function's log format: the runtime in the child writes `console.*` lines in it. */
-  readonly logFormat: LogFormat;
-  readonly invokedFunctionArn: string;
-  /**
-   * The network to S3 to emulate: the environment gets its own proxy to the function's
-   * `S3_ENDPOINT` and sees the proxy's address in that variable. Undefined = direct.
-   */
-  readonly network?: NetworkEmulation;
-}
-
-/** How an invocation ended. */
-export type InvokeOutcome =
-  | { readonly kind: "result"; readonly payload: string }
-  /** The handler threw or rejected; `fatal` when the runtime itself is going down. */
-  | { readonly kind: "error"; readonly error: LambdaErrorPayload; readonly fatal: boolean }
-  | { readonly kind: "timeout" }
-  /** RSS above the memory size (killed) or V8 out of heap (aborted). */
-  | { readonly kind: "oom"; readonly signal: string }
-  /** The process exited for another reason. */
-  | { readonly kind: "exit"; readonly detail: string };
-
-/** Outcome, duration and memory of one invocation. */
-export interface InvokeResult {
-  readonly outcome: InvokeOutcome;
-  readonly durationMs: number;
-  readonly maxMemoryUsedMb: number;
-  /** CPU time the environment used during the invocation, ms, and where it was read. */
-  readonly cpu?: { readonly ms: number; readonly source: CpuSource };
-}
-
-/** How INIT ended. */
-export type InitResult =
-  | { readonly ok: true; readonly initDurationMs: number }
-  | { readonly ok: false; readonly initDurationMs: number; readonly outcome: InvokeOutcome };
-
-/** Receives every line an environment writes, with its timestamp. */
-export type LineSink = (message: string, timestamp: number) => void;
-
-type ChildMessage =
-  | { type: "initialized" }
-  | { type: "initError"; error: LambdaErrorPayload }
-  | { type: "result"; requestId: string; payload: string }
-  | { type: "error"; requestId?: string; error: LambdaErrorPayload; fatal?: boolean };
-
-function isChildMessage(m: unknown): m is ChildMessage {
-  return typeof m === "object" && m !== null && "type" in m && typeof m.type === "string";
-}
-
-const HEAP_OOM = /JavaScript heap out of memory|Reached heap limit/;
 
 /**
  * One execution environment: a child process of the same Node binary running
@@ -141,44 +82,20 @@ export class ExecutionEnvironment {
     return this.child?.pid;
   }
 
-  /** The variables Lambda sets, over the function's own. */
-  private processEnv(): Record<string, string> {
-    const s = this.spec;
-    return {
-      ...s.environment,
-      ...(this.proxy === undefined ? {} : { [NETWORK_ENDPOINT_VARIABLE]: this.proxy.endpoint }),
-      PATH: "/usr/local/bin:/usr/bin:/bin",
-      LANG: "en_US.UTF-8",
-      TZ: ":UTC",
-      AWS_REGION: s.region,
-      AWS_DEFAULT_REGION: s.region,
-      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
-      AWS_LAMBDA_FUNCTION_NAME: s.functionName,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(s.memoryMb),
-      AWS_LAMBDA_FUNCTION_VERSION: LATEST,
-      AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
-      AWS_LAMBDA_LOG_FORMAT: s.logFormat,
-      AWS_LAMBDA_LOG_GROUP_NAME: s.logGroupName,
-      AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName,
-      LAMBDA_TASK_ROOT: dirname(s.bundlePath),
-      LAMBDA_RUNTIME_DIR: dirname(BOOTSTRAP),
-      _HANDLER: `${s.bundlePath.replace(/\.c?js$/, "")}.${s.handlerExport}`,
-    };
-  }
-
   /** Starts the process and runs INIT (loading the bundle); measures the init duration. */
   async start(): Promise<InitResult> {
+    // The sandbox's network is there before INIT starts: its proxy is not INIT's time.
+    const s3Endpoint = this.spec.environment[NETWORK_ENDPOINT_VARIABLE];
+    if (this.spec.network !== undefined && s3Endpoint !== undefined && isLoopbackHttp(s3Endpoint))
+      this.proxy = await startS3Proxy(s3Endpoint, this.spec.network);
     const started = performance.now();
     // The managed Node runtime caps the old space below the memory size; the RSS watcher
     // enforces the memory size itself.
     const heapMb = Math.max(16, Math.floor(this.spec.memoryMb * 0.9));
-    const s3Endpoint = this.spec.environment[NETWORK_ENDPOINT_VARIABLE];
-    if (this.spec.network !== undefined && s3Endpoint !== undefined && isLoopbackHttp(s3Endpoint))
-      this.proxy = await startS3Proxy(s3Endpoint, this.spec.network);
     const child = fork(BOOTSTRAP, [this.spec.bundlePath, this.spec.handlerExport, this.sentinel], {
       execPath: process.execPath,
       execArgv: [`--max-old-space-size=${heapMb}`],
-      env: this.processEnv(),
+      env: lambdaVariables(this.spec, this.logStreamName, this.proxy?.endpoint),
       cwd: dirname(this.spec.bundlePath),
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "json",
@@ -357,10 +274,7 @@ export class ExecutionEnvironment {
   }
 
   private pipeLines(stream: Readable | null, name: "stdout" | "stderr"): void {
-    if (stream === null) return;
-    stream.setEncoding("utf8");
-    let pending = "";
-    const emit = (line: string) => {
+    forEachLine(stream, (line) => {
       const at = line.indexOf(this.sentinel);
       if (at >= 0) {
         if (at > 0) this.sink(line.slice(0, at), Date.now());
@@ -370,53 +284,6 @@ export class ExecutionEnvironment {
       }
       if (name === "stderr" && HEAP_OOM.test(line)) this.heapOom = true;
       this.sink(line, Date.now());
-    };
-    stream.on("data", (chunk: string) => {
-      pending += chunk;
-      let nl = pending.indexOf("\n");
-      while (nl >= 0) {
-        emit(pending.slice(0, nl));
-        pending = pending.slice(nl + 1);
-        nl = pending.indexOf("\n");
-      }
     });
-    stream.on("end", () => {
-      if (pending !== "") emit(pending);
-      pending = "";
-    });
-  }
-}
-
-/** Only plain http:// endpoints on loopback are proxied (the local S3 server's). */
-function isLoopbackHttp(endpoint: string): boolean {
-  try {
-    const u = new URL(endpoint);
-    return u.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
-  } catch {
-    return false;
-  }
-}
-
-/** Go's names for the signals Lambda's messages mention ("signal: killed"). */
-function signalName(signal: NodeJS.Signals): string {
-  const names: Partial<Record<NodeJS.Signals, string>> = {
-    SIGKILL: "killed",
-    SIGABRT: "aborted",
-    SIGSEGV: "segmentation fault",
-    SIGTERM: "terminated",
-  };
-  return names[signal] ?? signal;
-}
-
-/** Current and peak RSS of a process from /proc, bytes; undefined once it is gone. */
-function readRss(pid: number | undefined): { rss: number; hwm: number } | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (key: string) =>
-      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
-    return { rss: kb("VmRSS") * 1024, hwm: kb("VmHWM") * 1024 };
-  } catch {
-    return undefined;
   }
 }

@@ -6,11 +6,11 @@
  * code is unchanged. Without it, local batch uploads are bound by this machine's CPU and disk
  * where on AWS they are bound by the network.
  */
-import { connect, createServer, type Server, type Socket } from "node:net";
-import { Transform, type TransformCallback } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
+import { resolve } from "node:path";
+import { Worker } from "node:worker_threads";
 import { DEFAULT_NETWORK_MBPS, DEFAULT_S3_LATENCY_MS } from "../../core/constants";
 import { InvalidInputError } from "../../core/errors";
+import type { ProxyCall, ProxyReply } from "./network-worker";
 
 /** The variable whose endpoint an environment's traffic is routed through its proxy. */
 export const NETWORK_ENDPOINT_VARIABLE = "S3_ENDPOINT";
@@ -53,72 +53,6 @@ export function bytesPerSecond(mbps: number): number {
   return (mbps * 1e6) / 8;
 }
 
-/**
- * A token bucket: `rate` bytes per second, holding at most `burst` bytes, so a transfer longer
- * than a few milliseconds runs at `rate` however it is split into chunks and connections.
- */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  private queue: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly rate: number,
-    readonly burst: number = Math.max(64 * 1024, rate / 100),
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    this.tokens = burst;
-    this.last = now();
-  }
-
-  /** Resolves when `bytes` may pass; callers are served in order. */
-  take(bytes: number): Promise<void> {
-    const turn = this.queue.then(() => this.wait(bytes));
-    this.queue = turn;
-    return turn;
-  }
-
-  private async wait(bytes: number): Promise<void> {
-    let need = bytes;
-    while (need > 0) {
-      this.refill();
-      const piece = Math.min(need, this.burst);
-      if (this.tokens >= piece) {
-        this.tokens -= piece;
-        need -= piece;
-        continue;
-      }
-      await sleep(Math.max(1, ((piece - this.tokens) / this.rate) * 1000));
-    }
-  }
-
-  private refill(): void {
-    const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.rate);
-    this.last = t;
-  }
-}
-
-/** Passes chunks at the bucket's rate (none: at once). */
-class Throttle extends Transform {
-  constructor(
-    private readonly bucket: TokenBucket | undefined,
-    private readonly before?: (chunk: Buffer) => Promise<void> | void,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    (async () => {
-      await this.before?.(chunk);
-      await this.bucket?.take(chunk.length);
-      return chunk;
-    })().then(
-      (c) => done(null, c),
-      (e: unknown) => done(e instanceof Error ? e : new Error(String(e))),
-    );
-  }
-}
-
 /** A running per-environment proxy. */
 export interface S3Proxy {
   /** `http://127.0.0.1:<port>`: the environment's S3 endpoint. */
@@ -128,63 +62,77 @@ export interface S3Proxy {
 }
 
 /**
- * Starts a proxy on 127.0.0.1 (any free port) to `target` (an http:// URL on loopback). Every
- * byte each way takes tokens from that direction's bucket; the first byte of each response
- * (after the client sent a request) waits `s3LatencyMs`, except an interim `100 Continue`.
+ * Starts a proxy on 127.0.0.1 (any free port) to `target` (an http:// URL on loopback) in the
+ * proxy worker thread (network-worker.ts), so that the runtime's and the local servers' work on
+ * the main event loop never delays its token buckets and latency timers. Every byte each way
+ * takes tokens from that direction's bucket; the first byte of each response reaches the client
+ * `s3LatencyMs` after the request's last byte left for the server, or at once when the server
+ * took longer (network-proxy.ts).
  */
 export async function startS3Proxy(target: string, network: NetworkEmulation): Promise<S3Proxy> {
-  const url = new URL(target);
-  const port = Number(url.port || 80);
-  const host = url.hostname;
-  const rate = network.mbps === undefined ? undefined : bytesPerSecond(network.mbps);
-  const up = rate === undefined ? undefined : new TokenBucket(rate);
-  const down = rate === undefined ? undefined : new TokenBucket(rate);
-  const sockets = new Set<Socket>();
-  // Half-open sockets: a side's end travels through the pipes after the delayed and throttled
-  // bytes ahead of it, never cutting them off.
-  const server: Server = createServer({ allowHalfOpen: true }, (client) => {
-    const upstream = connect({ host, port, allowHalfOpen: true });
-    sockets.add(client);
-    sockets.add(upstream);
-    let awaitingResponse = false;
-    const toServer = new Throttle(up, () => {
-      awaitingResponse = true;
-    });
-    const toClient = new Throttle(down, async (chunk) => {
-      if (!awaitingResponse) return;
-      // An interim response is not the request's answer: the latency goes on the final one.
-      if (chunk.subarray(0, 12).toString("latin1").startsWith("HTTP/1.1 100")) return;
-      awaitingResponse = false;
-      if (network.s3LatencyMs > 0) await sleep(network.s3LatencyMs);
-    });
-    const fail = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", fail).on("close", () => sockets.delete(client));
-    upstream.on("error", fail).on("close", () => sockets.delete(upstream));
-    toServer.on("error", fail);
-    toClient.on("error", fail);
-    client.pipe(toServer).pipe(upstream);
-    upstream.pipe(toClient).pipe(client);
-  });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolveListen());
-  });
-  server.unref();
-  const address = server.address();
-  const bound = typeof address === "object" && address !== null ? address.port : 0;
+  const host = proxyHost();
+  const { endpoint } = await host.ask({ op: "start", target, network });
+  if (endpoint === undefined) throw new Error("the proxy worker gave no endpoint");
+  let closing: Promise<void> | undefined;
   return {
-    endpoint: `http://127.0.0.1:${bound}`,
+    endpoint,
     close() {
-      return new Promise<void>((resolveClose) => {
-        for (const s of sockets) s.destroy();
-        sockets.clear();
-        server.close(() => resolveClose());
-      });
+      closing ??= host.ask({ op: "close", endpoint }).then(() => undefined);
+      return closing;
     },
   };
+}
+
+/**
+ * Starts the proxy worker, if it is not running, and waits until it answers: the runtime calls
+ * it at start so that the first cold start does not wait for the worker to boot.
+ */
+export async function startProxyWorker(): Promise<void> {
+  await proxyHost().ask({ op: "ping" });
+}
+
+type Ask = (call: ProxyCall) => Promise<ProxyReply>;
+
+let host: { ask: Ask; worker: Worker } | undefined;
+
+/**
+ * The process's proxy worker, started on first use. It never keeps the process alive, and a
+ * worker that died is replaced on the next use (its proxies are gone with it). Under ts-node
+ * or tap the worker loads its TypeScript with ts-node's transpile-only hook.
+ */
+function proxyHost(): { ask: Ask } {
+  if (host !== undefined) return host;
+  const ts = __filename.endsWith(".ts");
+  const file = resolve(__dirname, `network-worker${ts ? ".ts" : ".js"}`);
+  // CommonJS, as the rest of the project: ts-node's hook compiles the TypeScript (Node's own
+  // type stripping would load the file as an ES module, which resolves imports differently).
+  const boot = `${ts ? 'require("ts-node/register/transpile-only");' : ""}require(${JSON.stringify(file)});`;
+  const worker = new Worker(boot, { eval: true, execArgv: [] });
+  const pending = new Map<number, { resolve(r: ProxyReply): void; reject(e: Error): void }>();
+  let next = 0;
+  const fail = (e: Error) => {
+    if (host?.worker === worker) host = undefined;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  worker.on("message", (r: ProxyReply) => {
+    const p = pending.get(r.id);
+    pending.delete(r.id);
+    if (r.error !== undefined) p?.reject(new Error(r.error));
+    else p?.resolve(r);
+  });
+  worker.on("error", fail);
+  worker.on("exit", (code) => fail(new Error(`the proxy worker exited (${code})`)));
+  // After the listeners, which would otherwise hold the process open again.
+  worker.unref();
+  const ask: Ask = (call) =>
+    new Promise((resolveReply, reject) => {
+      const id = next++;
+      pending.set(id, { resolve: resolveReply, reject });
+      worker.postMessage({ ...call, id });
+    });
+  host = { ask, worker };
+  return host;
 }
 
 /** One line saying what a run's network emulation was (manifest notes, report caveats). */

@@ -1,11 +1,14 @@
 import t from "tap";
+import { parseFidelityArgs } from "../../bench/fidelity";
 import {
+  batchTimeBreakdown,
+  fittingConcurrency,
   formatTable,
   judgeBatch,
   judgeCpu,
+  judgeSaturation,
   judgeSpread,
-  parseFidelityArgs,
-} from "../../bench/fidelity";
+} from "../../bench/fidelity-checks";
 
 const CEIL = 78.125;
 
@@ -35,6 +38,15 @@ t.test("batch at 1024/2048 MB must be within ±10 % of the ceiling", async (t) =
     CEIL,
   );
   t.equal(busy.note, "the host could not give the quota: too busy", "a starved host is named");
+  const unbound = judgeBatch(
+    { memoryMb: 2048, mbPerS: [66], quotaShares: [0.2], saturated: 0, measured: 1 },
+    CEIL,
+  );
+  t.equal(
+    unbound.note,
+    "neither the CPU quota nor the host binds: see where the time went (next row)",
+    "neither CPU nor a busy host: the breakdown says where the time went",
+  );
 });
 
 t.test("batch at 512 MB is reported, below the ceiling where CPU binds", async (t) => {
@@ -108,4 +120,58 @@ t.test("flags: defaults, values, bad input named", async (t) => {
     message:
       'flag="--bogus" is invalid: allowed one of --object-mb, --batch-invocations, --trials, --events-invocations, --concurrency, --force, --help',
   });
+});
+
+t.test("the batch time is split into the ceiling, the emulated latency and the rest", async (t) => {
+  // 100 MiB at 78.125 MB/s = 1342 ms; 13 parts, 8 in flight: Create + 2 rounds + Complete.
+  const row = batchTimeBreakdown(2048, {
+    objectBytes: 100 * 1024 * 1024,
+    ceilingMbPerS: 78.125,
+    s3LatencyMs: 20,
+    partCount: 13,
+    partsInFlight: 8,
+    durationsMs: [1500, 1480, 1530],
+    eventLoopDelayMs: { p99: 12.4, max: 30 },
+  });
+  t.same(row, {
+    name: "batch time per invocation, 2048 MB",
+    claim: "1342 ms at the ceiling + 4 × 20 ms latency = 1422 ms",
+    measured: "1500 ms median (13 parts, 8 in flight)",
+    verdict: "info",
+    note: "78 ms beyond the emulation: the function's CPU, the local S3 server, the servers' shared event loop; servers' event-loop delay p99 12 ms, max 30 ms",
+  });
+  const single = batchTimeBreakdown(512, {
+    objectBytes: 8 * 1024 * 1024,
+    ceilingMbPerS: 78.125,
+    s3LatencyMs: 20,
+    partCount: 1,
+    partsInFlight: 1,
+    durationsMs: [200],
+  });
+  t.equal(single.claim, "107 ms at the ceiling + 1 × 20 ms latency = 127 ms", "one PutObject");
+});
+
+t.test("saturation: busy where the quotas fit, too small where they cannot", async (t) => {
+  t.same(judgeSaturation("batch 2048 MB, one at a time", 0, 3, 1.158, 2), {
+    name: "host saturated (≥ 90 % of all cores busy), batch 2048 MB, one at a time",
+    claim: "never (busy environments ask 1.16 of 2 cores)",
+    measured: "0 of 3 invocations (0 %)",
+    verdict: "ok",
+  });
+  t.match(judgeSaturation("busy loop 512 MB", 2, 3, 0.289, 2), {
+    measured: "2 of 3 invocations (67 %)",
+    verdict: "FAIL",
+    note: "the host is too busy: other work shares its cores",
+  });
+  t.match(judgeSaturation("events 1024 MB, concurrency 20", 85, 90, 11.58, 2), {
+    claim: "unavoidable: busy environments ask 11.6 cores > 2",
+    verdict: "FAIL",
+    note: "this machine is too small for the design's concurrency: not measured faithfully",
+  });
+});
+
+t.test("the fitting concurrency leaves a core for the servers", async (t) => {
+  t.equal(fittingConcurrency(1024, 2), 1, "2 cores: one 0.58-core environment");
+  t.equal(fittingConcurrency(1024, 8), 12, "8 cores: 7 / 0.579");
+  t.equal(fittingConcurrency(2048, 1), 1, "never below 1");
 });

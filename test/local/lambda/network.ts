@@ -5,9 +5,9 @@ import {
   bytesPerSecond,
   DEFAULT_NETWORK,
   startS3Proxy,
-  TokenBucket,
   validateNetwork,
 } from "../../../local/lambda/network";
+import { TokenBucket } from "../../../local/lambda/network-proxy";
 
 /** An upstream that answers GET /n with n bytes and PUT with the byte count it read. */
 async function upstream(t: tap.Test): Promise<string> {
@@ -106,3 +106,30 @@ t.test("without a ceiling the proxy only adds the latency", async (t) => {
   const r = await send(proxy.endpoint, "GET", "/1000000");
   t.equal(r.body.length, 1_000_000, "1 MB intact");
 });
+
+t.test(
+  "the latency runs from the request's end: a slow server's own time is part of it",
+  async (t) => {
+    // Answers after 150 ms, so a 100 ms latency counted from the request's end adds nothing;
+    // added after the answer instead, it would make ≥ 250 ms.
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => setTimeout(() => res.end("late"), 150));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+    const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const proxy = await startS3Proxy(target, { s3LatencyMs: 100 });
+    t.teardown(() => proxy.close());
+    const r = await send(proxy.endpoint, "GET", "/");
+    t.equal(r.body.toString(), "late", "the answer arrives");
+    t.ok(
+      r.ms >= 149 && r.ms < 240,
+      `150 ms server time under a 100 ms latency: ${r.ms.toFixed(0)} ms`,
+    );
+    const direct = await startS3Proxy(await upstream(t), { s3LatencyMs: 100 });
+    t.teardown(() => direct.close());
+    const fast = await send(direct.endpoint, "GET", "/10");
+    t.ok(fast.ms >= 99, `a fast server's answer still waits the latency: ${fast.ms.toFixed(0)} ms`);
+  },
+);
