@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { billedDurationMs } from "../core/billing";
 import type { Cell } from "../core/cell";
-import { cellId } from "../core/cell";
+import { cellFromRecord, cellId } from "../core/cell";
 import { asEmfRecord, type EmfRecord, extractEmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
 import {
@@ -156,22 +156,6 @@ export interface LoadedRun {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function cellFromRecord(r: EmfRecord): Cell {
-  return r.workload === "events"
-    ? {
-        workload: "events",
-        memoryMb: r.memory_mb,
-        batchEvents: r.batch_events,
-        reservedConcurrency: r.reserved_concurrency,
-      }
-    : {
-        workload: "batch",
-        memoryMb: r.memory_mb,
-        multipartMb: r.multipart_part_mb,
-        reservedConcurrency: r.reserved_concurrency,
-      };
 }
 
 /** What the client saw of one invocation, joined to its record by request id. */

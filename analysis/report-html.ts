@@ -1,5 +1,5 @@
-import type { Workload } from "../core/cell";
 import { CELL_LOG_FORMAT } from "../core/lambda-logs";
+import { type Workload, workloadSpec } from "../core/workloads";
 import { hasAnova } from "./anova";
 import { type CellStats, JOURNAL_CODES, MAX_LOST_SHARE, type Recommendation } from "./cells";
 import { PLATFORM_LOG_BYTES } from "./cost";
@@ -36,7 +36,7 @@ export function price(x: number): string {
 }
 
 function sizeLabel(workload: Workload, size: number): string {
-  return workload === "events" ? `${size} ev/obj` : `${size} MiB parts`;
+  return `${size} ${workloadSpec(workload).factor.short}`;
 }
 
 function rcLabel(rc: number): string {
@@ -147,7 +147,7 @@ function costScatter(a: Analysis, r: Recommendation): string {
         label: out.has(c.cellId) ? `${c.cellId} (not considered)` : c.cellId,
         highlight: front.has(c.cellId),
         muted: out.has(c.cellId),
-        tag: `${c.memoryMb}/${c.workload === "events" ? "b" : "p"}${c.size}/rc${c.reservedConcurrency}`,
+        tag: `${c.memoryMb}/${workloadSpec(c.workload).factor.tag}${c.size}/rc${c.reservedConcurrency}`,
       })),
     xLabel: "mean p95, ms",
     yLabel: "$ per 1,000 invocations",

@@ -1,3 +1,4 @@
+import { workloadSpec } from "../core/workloads";
 import type { CellStats } from "./cells";
 import { type GeoMeanInterval, geoMeanTInterval } from "./intervals";
 import type { RunStats } from "./runs";
@@ -57,7 +58,8 @@ export function computeUnits(
     const ws = measured
       .map((r) => ({ r, w: warm.get(r.runId) }))
       .filter((x): x is { r: RunStats; w: WarmRunStats } => x.w !== undefined && x.w.warmOk > 0);
-    const waitMs = c.workload === "events" ? ((c.size - 1) / eventRatePerS) * 1000 : 0;
+    const unit = workloadSpec(c.workload).unit;
+    const waitMs = unit.batchesArrivals ? ((c.size - 1) / eventRatePerS) * 1000 : 0;
     const replicates = ws.map(({ r, w }) => ({
       trial: r.trial,
       y: Math.log(w.warmP95Ms + waitMs),
@@ -67,6 +69,11 @@ export function computeUnits(
       .filter(Number.isFinite);
     const mbPerS = measured.map((r) => r.mbPerS).filter(Number.isFinite);
     const medians = ws.map(({ w }) => w.warmMedianMs).filter((x) => x > 0);
+    // Cost and throughput in the workload's unit of work.
+    const perQuantity = {
+      events: { cost: c.usdPer1MEvents, throughput: mean(eventsPerS) },
+      bytes: { cost: c.usdPerGb, throughput: mean(mbPerS) },
+    }[unit.quantity];
     out.set(c.cellId, {
       cell: c,
       warmRuns: ws.length,
@@ -76,12 +83,12 @@ export function computeUnits(
       batchWaitMs: waitMs,
       unitLatency: geoMeanTInterval(ws.map(({ w }) => w.warmP95Ms + waitMs)),
       replicates,
-      costPerUnit: c.workload === "events" ? c.usdPer1MEvents : c.usdPerGb,
-      costUnit: c.workload === "events" ? "1M events" : "GB",
-      throughputPerUnit: c.workload === "events" ? mean(eventsPerS) : mean(mbPerS),
-      throughputUnit: c.workload === "events" ? "events/s" : "MB/s",
+      costPerUnit: perQuantity.cost,
+      costUnit: unit.cost,
+      throughputPerUnit: perQuantity.throughput,
+      throughputUnit: unit.throughput,
       mbPerSPerInvocation:
-        c.workload === "batch" && medians.length > 0
+        unit.quantity === "bytes" && medians.length > 0
           ? objectMb / (mean(medians) / 1000)
           : Number.NaN,
       cold: coldStats(all.map((r) => warm.get(r.runId)).filter((w) => w !== undefined)),

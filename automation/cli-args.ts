@@ -17,7 +17,6 @@ import {
   EVENT_BYTES,
   LOOP_DEFAULTS,
   MAX_IN_FLIGHT,
-  WORKLOADS,
 } from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
@@ -25,6 +24,7 @@ import { parseNamePrefix } from "../core/names";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import { parseRegion } from "../core/region";
 import type { Backend, LoadModel } from "../core/run-files";
+import { DEFAULT_INVOCATIONS, WORKLOADS } from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
 
 /**
@@ -152,7 +152,7 @@ and writes a run directory that \`npm run analyze\` reads.
 
   --matrix SPEC        ${MATRIX_SYNTAX} (default full)
   --invocations N      invocations per trial, both workloads; or per workload:
-                       events=N,batch=M (default events=${LOOP_DEFAULTS.invocations.events},batch=${LOOP_DEFAULTS.invocations.batch} on aws;
+                       events=N,batch=M (default events=${DEFAULT_INVOCATIONS.events},batch=${DEFAULT_INVOCATIONS.batch} on aws;
                        events=${LOCAL_DEFAULTS.invocations.events},batch=${LOCAL_DEFAULTS.invocations.batch} on local)
   --trials T           trials per cell, each with its own run_id (default ${LOOP_DEFAULTS.trials} aws, ${LOCAL_DEFAULTS.trials} local)
   --concurrency C      offered client concurrency (default ${LOOP_DEFAULTS.concurrency})
@@ -384,7 +384,7 @@ export function parseArgs(
   const invocationsDefault = () =>
     dflt<Readonly<Record<Workload, number>>>(
       "--invocations",
-      LOOP_DEFAULTS.invocations,
+      DEFAULT_INVOCATIONS,
       LOCAL_DEFAULTS.invocations,
     );
   const invocations =

@@ -4,7 +4,7 @@
  * printed with the numbers; prices from core/pricing.ts.
  */
 import { billedDurationMs } from "../core/billing";
-import type { Architecture, Cell, Workload } from "../core/cell";
+import { type Architecture, type Cell, type CellOf, cellOutput, type Workload } from "../core/cell";
 import { LAMBDA, MAX_IN_FLIGHT, MIB } from "../core/constants";
 import {
   DEFAULT_PRICING,
@@ -56,16 +56,36 @@ export interface Estimate {
   readonly assumptions: readonly string[];
 }
 
+/** The duration model of each workload: one invocation of a cell with `vcpu` of a core, ms. */
+const DURATION_MODELS: {
+  readonly [W in Workload]: (
+    cell: CellOf<W>,
+    objectMb: number,
+    eventBytes: number,
+    vcpu: number,
+  ) => number;
+} = {
+  events: (cell, _objectMb, eventBytes, vcpu) => {
+    const mib = (cell.batchEvents * eventBytes) / MIB;
+    return ESTIMATE_MODEL.putRoundTripMs + (mib * ESTIMATE_MODEL.eventsCpuMsPerMib) / vcpu;
+  },
+  batch: (_cell, objectMb, _eventBytes, vcpu) => {
+    const m = ESTIMATE_MODEL;
+    const rateMBps = Math.min(m.networkMBps, m.generateMBpsPerVcpu * vcpu);
+    return m.putRoundTripMs * 2 + ((objectMb * MIB) / 1e6 / rateMBps) * 1000;
+  },
+};
+
 /** The modelled duration of one invocation of a cell, ms. */
 export function modelledDurationMs(cell: Cell, objectMb: number, eventBytes: number): number {
   const vcpu = Math.min(1, cell.memoryMb / LAMBDA.mbPerVcpu);
-  const m = ESTIMATE_MODEL;
-  if (cell.workload === "events") {
-    const mib = (cell.batchEvents * eventBytes) / MIB;
-    return m.putRoundTripMs + (mib * m.eventsCpuMsPerMib) / vcpu;
-  }
-  const rateMBps = Math.min(m.networkMBps, m.generateMBpsPerVcpu * vcpu);
-  return m.putRoundTripMs * 2 + ((objectMb * MIB) / 1e6 / rateMBps) * 1000;
+  const model = DURATION_MODELS[cell.workload] as (
+    cell: Cell,
+    objectMb: number,
+    eventBytes: number,
+    vcpu: number,
+  ) => number;
+  return model(cell, objectMb, eventBytes, vcpu);
 }
 
 /**
@@ -144,10 +164,9 @@ export function estimateRun(input: EstimateInput): Estimate {
     computeUsd += lambdaComputeCost(billedMs, cell.memoryMb, input.architecture, pricing);
     gbSeconds += (billedMs / 1000) * (cell.memoryMb / 1024);
     invocations += n;
-    const parts = cell.workload === "batch" ? Math.ceil(input.objectMb / cell.multipartMb) : 0;
-    puts += n * s3PutRequests(parts);
-    storedBytes +=
-      n * (cell.workload === "batch" ? input.objectMb * MIB : cell.batchEvents * input.eventBytes);
+    const output = cellOutput(cell, input);
+    puts += n * s3PutRequests(output.parts);
+    storedBytes += n * output.objectBytes;
     // One raw-records query per run scans the cell's log group (all its runs) at worst.
     const cellLogBytes = n * m.logBytesPerInvocation;
     insightsBytes += runs * cellLogBytes;

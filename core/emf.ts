@@ -1,5 +1,5 @@
-import type { Workload } from "./cell";
-import { EMF, WORKLOADS } from "./constants";
+import { EMF } from "./constants";
+import { WORKLOADS, type Workload } from "./workloads";
 
 /**
  * One invocation's record, success or failure: the root fields of the EMF line.
@@ -75,9 +75,45 @@ const STRING_FIELDS = [
   "request_id",
 ] as const;
 
+/** The order of a record's fields in the EMF line: the seed's first, ours after. */
+const RECORD_ORDER = [
+  "ts_start_ms",
+  "ts_end_ms",
+  "latency_ms",
+  "workload",
+  "run_id",
+  "function_name",
+  "region",
+  "memory_mb",
+  "reserved_concurrency",
+  "events_generated",
+  "object_bytes",
+  "multipart_part_mb",
+  "multipart_parts",
+  "s3_bucket",
+  "s3_key",
+  "schema_version",
+  "request_id",
+  "cold_start",
+  "ok",
+  "error",
+  "batch_events",
+  "event_bytes",
+  "object_mb",
+] as const satisfies readonly (keyof EmfRecord)[];
+
+/** A record's fields in {@link RECORD_ORDER} (absent optional fields left out), any others after. */
+function ordered(record: EmfRecord): EmfRecord {
+  const out: Record<string, unknown> = {};
+  for (const f of RECORD_ORDER) if (record[f] !== undefined) out[f] = record[f];
+  for (const [k, v] of Object.entries(record)) if (!(k in out)) out[k] = v;
+  return out as unknown as EmfRecord;
+}
+
 /**
  * Builds the EMF line for a record: a pure function, so the handler emits exactly what tests
- * check. The timestamp is the invocation's end; the only dimensions are per cell.
+ * check. The timestamp is the invocation's end; the only dimensions are per cell; the fields
+ * follow in one fixed order, however the record was put together.
  */
 export function buildEmfLine(record: EmfRecord): EmfLine {
   return {
@@ -91,7 +127,7 @@ export function buildEmfLine(record: EmfRecord): EmfLine {
         },
       ],
     },
-    ...record,
+    ...ordered(record),
   };
 }
 

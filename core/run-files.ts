@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Architecture, Cell, Workload } from "./cell";
-import { ARCHITECTURES, WORKLOADS } from "./constants";
+import { ARCHITECTURES } from "./constants";
 import { InvalidInputError } from "./errors";
 import { RUN_TAG_PATTERN } from "./names";
+import { WORKLOADS } from "./workloads";
 
 /**
  * The run directory (default `results/<run>/`): everything one experiment run leaves behind.

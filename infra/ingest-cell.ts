@@ -21,7 +21,7 @@ import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { CELL_LOG_FORMAT } from "../core/lambda-logs";
 import { functionName, logGroupName } from "../core/names";
 import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
-import { type CellField, type CellInputs, parseCellInputs } from "./cell-config";
+import { type CellField, parseCellInputs } from "./cell-config";
 import { functionPolicy, lambdaTrustPolicy, tlsOnlyBucketPolicy } from "./policies";
 
 /** The Pulumi type token of {@link IngestCell}. */
@@ -102,12 +102,8 @@ export function ingestCellArgs(
   deployAttempt?: number,
 ): IngestCellArgs {
   return {
-    workload: cell.workload,
-    memoryMb: cell.memoryMb,
-    ...(cell.workload === "events"
-      ? { batchEvents: cell.batchEvents }
-      : { multipartMb: cell.multipartMb }),
-    reservedConcurrency: cell.reservedConcurrency,
+    // A cell's fields are its args' fields (the size factor under its workload's field name).
+    ...cell,
     objectMb: settings.objectMb,
     eventBytes: settings.eventBytes,
     architecture: settings.architecture,
@@ -133,21 +129,10 @@ function validateCell(name: string, args: IngestCellArgs): ValidatedCell {
       `lowercase letters, digits and '-', at most ${MAX_CELL_NAME_LENGTH} characters (it names the bucket)`,
     );
   }
-  let inputs: CellInputs;
-  try {
-    inputs = parseCellInputs(
-      (field) => argValue(args, field),
-      (field) => `${ARGS_LABEL}${field}`,
-    );
-  } catch (e: unknown) {
-    // Report the value as passed (a number), not as the string the parser saw.
-    if (isInvalidInputError(e) && e.input.startsWith(ARGS_LABEL)) {
-      const field = e.input.slice(ARGS_LABEL.length) as CellField;
-      throw new InvalidInputError(e.input, args[field], e.allowed);
-    }
-    throw e;
-  }
-  const { cell, settings } = inputs;
+  const { cell, settings } = parseCellInputs(
+    (field) => (args as unknown as Record<CellField, unknown>)[field],
+    (field) => `${ARGS_LABEL}${field}`,
+  );
   const bundlePath = args.bundlePath ?? HANDLER_BUNDLE;
   if (!existsSync(bundlePath)) {
     throw new InvalidInputError(
@@ -166,11 +151,6 @@ function validateCell(name: string, args: IngestCellArgs): ValidatedCell {
     throw e;
   }
   return { cell, settings, bundlePath, fnName };
-}
-
-function argValue(args: IngestCellArgs, field: CellField): string | undefined {
-  const value = args[field];
-  return value === undefined ? undefined : String(value);
 }
 
 /**
