@@ -160,6 +160,31 @@ t.test("bad settings reject before any S3 call and write nothing", async (t) => 
   t.equal(writes.length, 0, "no EMF line for a misconfigured cell");
 });
 
+t.test("MEMORY_MB other than the memory Lambda set rejects before any S3 call", async (t) => {
+  useHandlerEnv(t, {
+    OUTPUT_BUCKET: "ingest-bucket",
+    WORKLOAD: "events",
+    MEMORY_MB: "1024",
+    BATCH_EVENTS: "1",
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512",
+    S3_ENDPOINT: "http://127.0.0.1:9",
+  });
+  const { stdout: writes, result } = await captureOutput(() => handler({}));
+  t.equal(result.status, "rejected", "the handler rejects");
+  if (result.status === "rejected") {
+    t.match(
+      result.reason,
+      {
+        name: "InvalidInputError",
+        message:
+          'MEMORY_MB="1024" is invalid: allowed 512, the memory Lambda runs the function with (AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512)',
+      },
+      "the mismatch, both values named",
+    );
+  }
+  t.equal(writes.length, 0, "no EMF line for a cell that would be recorded at the wrong memory");
+});
+
 t.test("a run_id that cannot be part of an S3 key is rejected", async (t) => {
   useHandlerEnv(t, {
     OUTPUT_BUCKET: "ingest-bucket",
