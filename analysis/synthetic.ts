@@ -3,11 +3,11 @@ import { join } from "node:path";
 import {
   type Architecture,
   type Cell,
-  type CellOf,
   cellId,
   cellOutput,
   cellRecordFields,
-  type Workload,
+  forCell,
+  type PerCell,
 } from "../core/cell";
 import { LAMBDA } from "../core/constants";
 import { type EmfRecord, serializeEmfLine } from "../core/emf";
@@ -114,14 +114,7 @@ function runIdOf(ms: number, random: () => number): string {
 }
 
 /** The latency model of each workload: median latency of a cell with `cpu` of a core, ms. */
-const LATENCY_MODELS: {
-  readonly [W in Workload]: (
-    cell: CellOf<W>,
-    objectMb: number,
-    eventBytes: number,
-    cpu: number,
-  ) => number;
-} = {
+const LATENCY_MODELS: PerCell<number, [objectMb: number, eventBytes: number, cpu: number]> = {
   events: (cell, _objectMb, eventBytes, cpu) =>
     35 + (cell.batchEvents * eventBytes) / 4000 / cpu + 8 / cpu,
   batch: (cell, objectMb, _eventBytes, cpu) => {
@@ -133,13 +126,7 @@ const LATENCY_MODELS: {
 /** Median latency of a cell in the model, ms. */
 export function modelLatencyMs(cell: Cell, objectMb: number, eventBytes: number): number {
   const cpu = Math.min(1, cell.memoryMb / LAMBDA.mbPerVcpu);
-  const model = LATENCY_MODELS[cell.workload] as (
-    cell: Cell,
-    objectMb: number,
-    eventBytes: number,
-    cpu: number,
-  ) => number;
-  return model(cell, objectMb, eventBytes, cpu);
+  return forCell(LATENCY_MODELS, cell, objectMb, eventBytes, cpu);
 }
 
 /** Writes a synthetic run directory; returns what it contains. */

@@ -4,7 +4,14 @@
  * printed with the numbers; prices from core/pricing.ts.
  */
 import { billedDurationMs } from "../core/billing";
-import { type Architecture, type Cell, type CellOf, cellOutput, type Workload } from "../core/cell";
+import {
+  type Architecture,
+  type Cell,
+  cellOutput,
+  forCell,
+  type PerCell,
+  type Workload,
+} from "../core/cell";
 import { LAMBDA, MAX_IN_FLIGHT, MIB } from "../core/constants";
 import {
   DEFAULT_PRICING,
@@ -57,14 +64,7 @@ export interface Estimate {
 }
 
 /** The duration model of each workload: one invocation of a cell with `vcpu` of a core, ms. */
-const DURATION_MODELS: {
-  readonly [W in Workload]: (
-    cell: CellOf<W>,
-    objectMb: number,
-    eventBytes: number,
-    vcpu: number,
-  ) => number;
-} = {
+const DURATION_MODELS: PerCell<number, [objectMb: number, eventBytes: number, vcpu: number]> = {
   events: (cell, _objectMb, eventBytes, vcpu) => {
     const mib = (cell.batchEvents * eventBytes) / MIB;
     return ESTIMATE_MODEL.putRoundTripMs + (mib * ESTIMATE_MODEL.eventsCpuMsPerMib) / vcpu;
@@ -79,13 +79,7 @@ const DURATION_MODELS: {
 /** The modelled duration of one invocation of a cell, ms. */
 export function modelledDurationMs(cell: Cell, objectMb: number, eventBytes: number): number {
   const vcpu = Math.min(1, cell.memoryMb / LAMBDA.mbPerVcpu);
-  const model = DURATION_MODELS[cell.workload] as (
-    cell: Cell,
-    objectMb: number,
-    eventBytes: number,
-    vcpu: number,
-  ) => number;
-  return model(cell, objectMb, eventBytes, vcpu);
+  return forCell(DURATION_MODELS, cell, objectMb, eventBytes, vcpu);
 }
 
 /**

@@ -72,6 +72,16 @@ export const DEFAULT_CELL_SETTINGS: CellSettings = {
   region: DEFAULT_REGION,
 };
 
+/** A function per workload of that workload's cells (a model, say), so each row has one. */
+export type PerCell<R, A extends unknown[]> = {
+  readonly [W in Workload]: (cell: CellOf<W>, ...args: A) => R;
+};
+
+/** Applies the function of `cell`'s workload in `table` to the cell. */
+export function forCell<R, A extends unknown[]>(table: PerCell<R, A>, cell: Cell, ...args: A): R {
+  return (table[cell.workload] as (cell: Cell, ...args: A) => R)(cell, ...args);
+}
+
 /** A cell of `workload` with `size` as its size factor. */
 export function makeCell(
   workload: Workload,

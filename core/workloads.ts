@@ -70,7 +70,10 @@ interface WorkloadSpecShape {
   readonly timeoutSeconds: number;
   /** Invocations per run by default (`--invocations`). */
   readonly defaultInvocations: number;
-  /** The handler's S3 client timeouts, ms (handlers/s3-client.ts). */
+  /**
+   * The handler's S3 client timeouts, ms (handlers/s3-client.ts): a socket without any traffic,
+   * and a whole request and response.
+   */
   readonly s3: { readonly socketIdleMs: number; readonly requestMs: number };
   /** What one unit of work is, for the cost per unit and the per-unit latency (analysis). */
   readonly unit: {

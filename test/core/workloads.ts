@@ -73,18 +73,6 @@ t.test("a cell's id, record fields and environment come from its row", async (t)
     { message: "cell batch-2048mb-p64mb-rc50: no objectMb in its settings" },
     "a cell's own setting is required",
   );
-  t.same(
-    cellEnvironment(BATCH, DEFAULT_CELL_SETTINGS, "bkt"),
-    {
-      OUTPUT_BUCKET: "bkt",
-      WORKLOAD: "batch",
-      MEMORY_MB: "2048",
-      RESERVED_CONCURRENCY: "50",
-      MULTIPART_MB: "64",
-      OBJECT_MB: "100",
-    },
-    "batch environment",
-  );
 });
 
 t.test("every cell of the matrix survives id, record and environment round trips", async (t) => {
