@@ -20,6 +20,7 @@ import {
   type Manifest,
   RUN_FILES,
 } from "../core/run-files";
+import { sameForAll } from "../core/workloads";
 
 /**
  * A synthetic run directory for tests and the benchmark, built from the contracts only
@@ -167,7 +168,7 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
     })),
     order_seed: options.seed,
     cell_order: cells.map((c) => cellId(c)),
-    invocations: { events: perRun, batch: perRun },
+    invocations: sameForAll(perRun),
     trials,
     concurrency,
     parallel: 1,

@@ -25,6 +25,7 @@ import {
   s3StorageCost,
 } from "../core/pricing";
 import type { LoadModel } from "../core/run-files";
+import { type PerWorkload, WORKLOADS } from "../core/workloads";
 
 /** The model's constants, printed as its assumptions. */
 export const ESTIMATE_MODEL = {
@@ -75,6 +76,17 @@ const DURATION_MODELS: PerCell<number, [objectMb: number, eventBytes: number, vc
     return m.putRoundTripMs * 2 + ((objectMb * MIB) / 1e6 / rateMBps) * 1000;
   },
 };
+
+/** Each duration model in words, for the estimate's assumptions. */
+const MODEL_ASSUMPTIONS: PerWorkload<string> = {
+  events: `${ESTIMATE_MODEL.putRoundTripMs} ms per PUT + ${ESTIMATE_MODEL.eventsCpuMsPerMib} ms per MiB of events at 1 vCPU (CPU ∝ memory, 1 vCPU at ${LAMBDA.mbPerVcpu} MB)`,
+  batch: `object at min(${ESTIMATE_MODEL.networkMBps} MB/s network, ${ESTIMATE_MODEL.generateMBpsPerVcpu} MB/s per vCPU generation) + 2 round trips`,
+};
+
+/** `50 events / 20 batch`. */
+function perWorkloadText(n: PerWorkload<number>): string {
+  return WORKLOADS.map((w) => `${n[w]} ${w}`).join(" / ");
+}
 
 /** The modelled duration of one invocation of a cell, ms. */
 export function modelledDurationMs(cell: Cell, objectMb: number, eventBytes: number): number {
@@ -204,11 +216,10 @@ export function estimateRun(input: EstimateInput): Estimate {
     assumptions: [
       load.model === "open"
         ? `open loop: ${load.arrival_rate_per_s}/s × ${load.duration_s} s = ${load.arrival_rate_per_s * load.duration_s} expected invocations per trial (Poisson)`
-        : `closed loop: ${input.invocations.events} events / ${input.invocations.batch} batch invocations per trial`,
-      `warm-up invocations per cell: ${input.warmup === undefined ? "none" : `${input.warmup.events} events / ${input.warmup.batch} batch`}`,
+        : `closed loop: ${perWorkloadText(input.invocations)} invocations per trial`,
+      `warm-up invocations per cell: ${input.warmup === undefined ? "none" : perWorkloadText(input.warmup)}`,
       `prices: ${pricing.region}, as of ${pricing.asOf}`,
-      `events: ${m.putRoundTripMs} ms per PUT + ${m.eventsCpuMsPerMib} ms per MiB of events at 1 vCPU (CPU ∝ memory, 1 vCPU at ${LAMBDA.mbPerVcpu} MB)`,
-      `batch: object at min(${m.networkMBps} MB/s network, ${m.generateMBpsPerVcpu} MB/s per vCPU generation) + 2 round trips`,
+      ...WORKLOADS.map((w) => `${w}: ${MODEL_ASSUMPTIONS[w]}`),
       `one ${m.initMs} ms cold start per concurrent environment per cell (open loop: rate × modelled duration); every invocation billed (throttles are not: an upper bound)`,
       `${m.logBytesPerInvocation} log bytes per invocation; one Insights scan of the cell's logs per run; objects stored ${m.storageHours} h`,
     ],

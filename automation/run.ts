@@ -23,7 +23,7 @@ import {
   relativeHalfWidth,
 } from "../core/precision";
 import { type Backend, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
-import { WORKLOADS } from "../core/workloads";
+import { sameForAll, WORKLOADS } from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
 import {
   LOCAL_DEFAULT_REASONS,
@@ -361,7 +361,7 @@ async function execute(
         trials: manifest.trials,
         concurrency: manifest.concurrency,
         parallel: manifest.parallel,
-        warmup: manifest.warmup_invocations ?? { events: 0, batch: 0 },
+        warmup: manifest.warmup_invocations ?? sameForAll(0),
         load: manifest.load ?? { model: "closed" },
         seed: manifest.order_seed,
       },

@@ -8,7 +8,7 @@ import type { Architecture, Cell, Workload } from "./cell";
 import { ARCHITECTURES } from "./constants";
 import { InvalidInputError } from "./errors";
 import { RUN_TAG_PATTERN } from "./names";
-import { perWorkload, WORKLOADS } from "./workloads";
+import { sameForAll, WORKLOADS } from "./workloads";
 
 /** The manifest's file name in a run directory. */
 export const MANIFEST_FILE = "manifest.json";
@@ -187,7 +187,7 @@ export function readManifest(dir: string, input: string): Manifest {
       '{"model":"closed"} or {"model":"open","arrival_rate_per_s":R,"duration_s":S} with R, S > 0',
     );
   }
-  const warmup = parsed.warmup_invocations ?? perWorkload(() => 0);
+  const warmup = parsed.warmup_invocations ?? sameForAll(0);
   const count = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
   if (!isObject(warmup) || !WORKLOADS.every((w) => count(warmup[w]))) {
     throw new InvalidInputError(

@@ -68,8 +68,9 @@ interface WorkloadSpecShape {
   readonly keySuffix: string;
   /** Function timeout, seconds. */
   readonly timeoutSeconds: number;
-  /** Invocations per run by default (`--invocations`). */
+  /** Invocations per run by default (`--invocations`): on AWS (the seed's), and on the local backend. */
   readonly defaultInvocations: number;
+  readonly localInvocations: number;
   /**
    * The handler's S3 client timeouts, ms (handlers/s3-client.ts): a socket without any traffic,
    * and a whole request and response.
@@ -130,6 +131,7 @@ export const WORKLOAD_SPECS = {
     keySuffix: "jsonl",
     timeoutSeconds: 60,
     defaultInvocations: 50,
+    localInvocations: 30,
     s3: { socketIdleMs: 10_000, requestMs: 10_000 },
     unit: {
       quantity: "events",
@@ -178,6 +180,7 @@ export const WORKLOAD_SPECS = {
     keySuffix: "bin",
     timeoutSeconds: 900,
     defaultInvocations: 20,
+    localInvocations: 3,
     // A large CompleteMultipartUpload may be silent a while; a 64 MiB part at ≈ 78 MB/s ≈ 1 s.
     s3: { socketIdleMs: 60_000, requestMs: 120_000 },
     unit: {
@@ -224,3 +227,11 @@ export function perWorkload<T>(f: (spec: WorkloadSpec, workload: Workload) => T)
 
 /** Invocations per run by default, per workload (`--invocations`). */
 export const DEFAULT_INVOCATIONS: PerWorkload<number> = perWorkload((s) => s.defaultInvocations);
+
+/** Invocations per run by default on the local backend (automation/cli-args.ts `LOCAL_DEFAULTS`). */
+export const LOCAL_INVOCATIONS: PerWorkload<number> = perWorkload((s) => s.localInvocations);
+
+/** The same number for every workload. */
+export function sameForAll(n: number): PerWorkload<number> {
+  return perWorkload(() => n);
+}
