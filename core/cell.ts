@@ -12,6 +12,7 @@ import {
   WORKLOADS,
   type Workload,
   type WorkloadOutput,
+  type WorkloadSpec,
   workloadSpec,
 } from "./workloads";
 
@@ -180,7 +181,7 @@ export function cellEnvironment(
 /** The fields of an EMF record that describe its cell's workload (factor and setting of each). */
 export type CellRecordFields = Pick<
   EmfRecord,
-  "multipart_part_mb" | "batch_events" | "event_bytes" | "object_mb"
+  WorkloadSpec["factor"]["record"] | WorkloadSpec["setting"]["record"]
 >;
 
 /**
@@ -190,11 +191,13 @@ export type CellRecordFields = Pick<
 export function cellRecordFields(cell: Cell, settings: WorkloadSettings): CellRecordFields {
   const out: Record<string, number> = {};
   for (const w of WORKLOADS) {
-    const spec = WORKLOAD_SPECS[w];
-    const mine = w === cell.workload;
-    out[spec.factor.record] = mine ? sizeFactor(cell) : 0;
-    out[spec.setting.record] = mine ? workloadSetting(cell, settings) : 0;
+    out[WORKLOAD_SPECS[w].factor.record] = 0;
+    out[WORKLOAD_SPECS[w].setting.record] = 0;
   }
+  // Set last: a setting two workloads share (same field) is the cell's own.
+  const own = workloadSpec(cell.workload);
+  out[own.factor.record] = sizeFactor(cell);
+  out[own.setting.record] = workloadSetting(cell, settings);
   return out as unknown as CellRecordFields;
 }
 
