@@ -1,8 +1,9 @@
 /**
  * The workloads of the experiment, one row each: every fact the code decides by workload (its
  * size factor and levels, environment variables, key suffix, unit of work, defaults). A new
- * workload is a row here, its handler body (handlers/bodies.ts), and its EMF fields if it has
- * new ones (core/emf.ts); see docs/architecture.md "Workloads".
+ * workload is a row here plus the tables the compiler then asks for (its handler body, the
+ * estimate's and the synthetic runs' models) and its EMF fields if it has new ones
+ * (core/emf.ts); see docs/architecture.md "Workloads and cells".
  */
 import { EVENT_BYTES, MAX_BATCH_EVENTS, MIB, OBJECT_MB, S3_MULTIPART } from "./constants";
 
