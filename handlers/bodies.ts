@@ -16,7 +16,7 @@ export interface Outcome {
 }
 
 /** One workload's body. */
-export interface WorkloadBody<S extends Settings> {
+export interface WorkloadBody<S> {
   /** Writes the invocation's data to `key`; rejects (after aborting) on any failure. */
   readonly ingest: (s: S, key: string, signal: AbortSignal) => Promise<Outcome>;
 }

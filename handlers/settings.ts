@@ -56,11 +56,17 @@ export interface BatchPlan {
   readonly partsInFlight: number;
 }
 
-/** Settings of the batch workload, with the derived multipart plan. */
-export type BatchSettings = CellSettingsOf<"batch"> & BatchPlan;
+/** The derived plan of each workload that has one ({@link PLANS}). */
+interface Plans {
+  readonly batch: BatchPlan;
+}
 
 /** Settings of workload `W`: with its derived plan where it has one. */
-export type SettingsOf<W extends Workload> = W extends "batch" ? BatchSettings : CellSettingsOf<W>;
+export type SettingsOf<W extends Workload> = CellSettingsOf<W> &
+  (W extends keyof Plans ? Plans[W] : unknown);
+
+/** Settings of the batch workload, with the derived multipart plan. */
+export type BatchSettings = SettingsOf<"batch">;
 
 /** Validated settings of one invocation. */
 export type Settings = { [W in Workload]: SettingsOf<W> }[Workload];
@@ -160,7 +166,9 @@ export function checkLambdaMemory(env: Environment, memoryMb: number): void {
 }
 
 /** Derived settings of the workloads that have any, from the cell's settings. */
-const PLANS: { readonly [W in Workload]?: (s: CellSettingsOf<W>, env: Environment) => object } = {
+const PLANS: {
+  readonly [W in keyof Plans]: (s: CellSettingsOf<W>, env: Environment) => Plans[W];
+} = {
   batch: batchPlan,
 };
 
@@ -208,7 +216,9 @@ export function readSettings(env: Environment): Settings {
     [spec.setting.field]: setting,
   } as unknown as CellSettingsOf<Workload>;
   const plan = (
-    PLANS[cell.workload] as ((s: CellSettingsOf<Workload>, env: Environment) => object) | undefined
+    (PLANS as Partial<Record<Workload, unknown>>)[cell.workload] as
+      | ((s: CellSettingsOf<Workload>, env: Environment) => object)
+      | undefined
   )?.(settings, env);
   return { ...settings, ...plan } as Settings;
 }
