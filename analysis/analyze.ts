@@ -1,4 +1,5 @@
 import { DEFAULT_PRICING, type Pricing } from "../core/pricing";
+import { WORKLOADS } from "../core/workloads";
 import { recommend } from "./best-cells";
 import { computeCellStats } from "./cells";
 import { analyseEffects, mainEffects } from "./effects";
@@ -61,9 +62,7 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
   const groupOf = Int32Array.from(loaded.runs, (r) => (runInCells.has(r.runId) ? 0 : -1));
   const { order } = groupRecords(loaded.records, groupOf, 1);
   const all = okLatencies(loaded.records, order, 0, order.length);
-  const workloads = (["events", "batch"] as const).filter((w) =>
-    cells.some((c) => c.workload === w),
-  );
+  const workloads = WORKLOADS.filter((w) => cells.some((c) => c.workload === w));
   const load = loadModelOf(loaded.manifest);
   const recommendations = workloads.map((w) =>
     recommend(w, cells, (c) => ineligibility(c, loaded.outcomes)),

@@ -1,4 +1,4 @@
-import type { Workload } from "../core/cell";
+import { WORKLOADS, type Workload, workloadSpec } from "../core/workloads";
 import { type AnovaResult, type AnovaUnavailable, factorialAnova, hasAnova } from "./anova";
 import type { RunStats } from "./runs";
 
@@ -19,11 +19,7 @@ export type ResponseName = keyof typeof RESPONSES;
 
 /** The factor names of a workload, in model order. */
 export function factorNames(workload: Workload): [string, string, string] {
-  return [
-    "memory_mb",
-    workload === "events" ? "batch_events" : "multipart_mb",
-    "reserved_concurrency",
-  ];
+  return ["memory_mb", workloadSpec(workload).factor.name, "reserved_concurrency"];
 }
 
 /** The levels of a run's cell, in {@link factorNames} order. */
@@ -61,7 +57,7 @@ export function analyseEffects(
   p95Of: (r: RunStats) => number = (r) => r.p95Ms,
 ): EffectAnalysis[] {
   const out: EffectAnalysis[] = [];
-  for (const workload of ["events", "batch"] as const) {
+  for (const workload of WORKLOADS) {
     const mine = runs.filter((r) => r.workload === workload);
     if (mine.length === 0) continue;
     for (const response of Object.keys(RESPONSES) as ResponseName[]) {
@@ -88,7 +84,7 @@ export function mainEffects(
   p95Of: (r: RunStats) => number = (r) => r.p95Ms,
 ): MainEffect[] {
   const out: MainEffect[] = [];
-  for (const workload of ["events", "batch"] as const) {
+  for (const workload of WORKLOADS) {
     const mine = runs.filter((r) => r.workload === workload);
     if (mine.length === 0) continue;
     factorNames(workload).forEach((factor, f) => {

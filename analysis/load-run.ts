@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { billedDurationMs } from "../core/billing";
-import { cellId } from "../core/cell";
+import { cellFromRecord, cellId } from "../core/cell";
 import { InvalidInputError } from "../core/errors";
 import { RUN_FILES, readManifest } from "../core/run-files";
 import { recordOutOfBounds } from "./bounds";
@@ -9,7 +9,7 @@ import { readJournal } from "./journal-facts";
 import { forEachLine } from "./lines";
 import { type InvocationFacts, readInvocations } from "./load-invocations";
 import { countOutOfBounds, type LoadedRun, noSkippedLines, RunTable } from "./loaded-run";
-import { ColumnBuilder, cellFromRecord, parseRecordLine } from "./record-columns";
+import { ColumnBuilder, parseRecordLine } from "./record-columns";
 
 function nonEmptyFile(file: string): boolean {
   return existsSync(file) && statSync(file).size > 0;

@@ -1,5 +1,5 @@
-import type { Workload } from "../core/cell";
 import { InvalidInputError } from "../core/errors";
+import { type Workload, workloadSpec } from "../core/workloads";
 import { type BestSet, bestSet, EQUIVALENCE_MARGIN } from "./compare";
 import type { CellUnits } from "./units";
 
@@ -125,7 +125,7 @@ function levelText(c: CellUnits, factor: string): string {
   if (factor === "memory_mb") return `${cell.memoryMb} MB`;
   if (factor === "reserved_concurrency")
     return cell.reservedConcurrency === 0 ? "unreserved" : `rc ${cell.reservedConcurrency}`;
-  return cell.workload === "events" ? `${cell.size} events/object` : `${cell.size} MiB parts`;
+  return `${cell.size} ${workloadSpec(cell.workload).factor.describe}`;
 }
 
 /**
@@ -184,10 +184,7 @@ export function pickWorkload(
   o: PickOptions,
 ): WorkloadPick {
   const margin = o.margin ?? EQUIVALENCE_MARGIN;
-  const basis =
-    workload === "events"
-      ? `per-event latency = warm p95 of an invocation + (B − 1) / ${o.eventRatePerS} events/s to fill a batch of B; cost per 1M events`
-      : "warm p95 of one object's upload; cost per GB";
+  const basis = workloadSpec(workload).unit.basis.replace("{rate}", String(o.eventRatePerS));
   const comparison = bestSet(
     eligible.flatMap((u) =>
       u.replicates.map((r) => ({ cellId: u.cell.cellId, block: r.trial, y: r.y })),
@@ -223,7 +220,7 @@ export function pickWorkload(
             ? " as the fastest per unit"
             : " by Power Tuning's balanced value w·cost/max + (1 − w)·latency/max") +
         noWarmText;
-  const unit = workload === "events" ? "per-event p95" : "warm p95";
+  const unit = workloadSpec(workload).unit.latency;
   const oneLine =
     pick === undefined
       ? `${workload}: no recommendation — ${why}`

@@ -1,24 +1,6 @@
 /** The records of a run directory as typed-array columns, and the parsing of one records.jsonl line. */
-import type { Cell } from "../core/cell";
 import { asEmfRecord, type EmfRecord, extractEmfRecord } from "../core/emf";
 import type { RecordColumns } from "./loaded-run";
-
-/** The cell a record describes (for runs the manifest and journal do not place). */
-export function cellFromRecord(r: EmfRecord): Cell {
-  return r.workload === "events"
-    ? {
-        workload: "events",
-        memoryMb: r.memory_mb,
-        batchEvents: r.batch_events,
-        reservedConcurrency: r.reserved_concurrency,
-      }
-    : {
-        workload: "batch",
-        memoryMb: r.memory_mb,
-        multipartMb: r.multipart_part_mb,
-        reservedConcurrency: r.reserved_concurrency,
-      };
-}
 
 /** What the client saw of one invocation, joined to its record by request id. */
 export interface ClientSide {

@@ -1,3 +1,4 @@
+import { type Workload, workloadSpec } from "../core/workloads";
 import type { Recommendation } from "./best-cells";
 import type { IneligibleCode } from "./eligibility";
 import { formatPrecision } from "./intervals";
@@ -6,6 +7,11 @@ import type { Analysis } from "./model";
 import { cellVerdict, type WorkloadPick } from "./pick";
 import { esc, scatterChart, short } from "./svg";
 import { rcTreatment } from "./treatments";
+
+/** True when a workload's unit is bytes: its table shows each invocation's MB/s. */
+function perInvocationRate(workload: Workload): boolean {
+  return workloadSpec(workload).unit.quantity === "bytes";
+}
 
 function ms(x: number): string {
   return Number.isFinite(x) ? `${short(x)} ms` : "n/a";
@@ -62,7 +68,7 @@ function bestSetTable(a: Analysis, p: WorkloadPick): string {
     const verdict = cellVerdict(p, c.cellId);
     const status =
       verdict === "slower" ? "slower (excluded)" : verdict === "pick" ? "<b>pick</b>" : "best set";
-    return `<tr${c.worse ? ' class="warn"' : ""}><td class="l">${esc(c.cellId)}</td><td class="l">${status}</td><td>${ms(i.estimate)}</td><td>${ms(i.low)}–${ms(i.high)}</td><td>${esc(formatPrecision(i))}</td><td>${short(c.ratioToBest)} (${short(c.ratioLow)}–${c.ratioHigh === Number.POSITIVE_INFINITY ? "∞" : short(c.ratioHigh)})</td><td>${ms(u.warmP95.estimate)}</td><td>${ms(u.batchWaitMs)}</td><td>${usd(u.costPerUnit)} / ${u.costUnit}</td><td>${short(u.throughputPerUnit)} ${u.throughputUnit}</td>${p.workload === "batch" ? `<td>${short(u.mbPerSPerInvocation)}</td>` : ""}</tr>`;
+    return `<tr${c.worse ? ' class="warn"' : ""}><td class="l">${esc(c.cellId)}</td><td class="l">${status}</td><td>${ms(i.estimate)}</td><td>${ms(i.low)}–${ms(i.high)}</td><td>${esc(formatPrecision(i))}</td><td>${short(c.ratioToBest)} (${short(c.ratioLow)}–${c.ratioHigh === Number.POSITIVE_INFINITY ? "∞" : short(c.ratioHigh)})</td><td>${ms(u.warmP95.estimate)}</td><td>${ms(u.batchWaitMs)}</td><td>${usd(u.costPerUnit)} / ${u.costUnit}</td><td>${short(u.throughputPerUnit)} ${u.throughputUnit}</td>${perInvocationRate(p.workload) ? `<td>${short(u.mbPerSPerInvocation)}</td>` : ""}</tr>`;
   });
   const factors = p.factors
     .map(
@@ -71,7 +77,7 @@ function bestSetTable(a: Analysis, p: WorkloadPick): string {
     )
     .join("; ");
   return `<h3>${p.workload}</h3><p class="muted">${esc(p.comparison.method)}; error df ${Number.isFinite(p.comparison.df) ? p.comparison.df : "n/a"}. Main effects on ln per-unit latency (trial as block, Holm-adjusted over the three factors): ${factors}.</p>
-<table><tr><th class="l">cell</th><th class="l">status</th><th>per-unit latency</th><th>95% CI</th><th>achieved precision</th><th>× best (simultaneous CI)</th><th>warm p95 per invocation</th><th>batch wait</th><th>cost per unit</th><th>throughput</th>${p.workload === "batch" ? "<th>MB/s per invocation</th>" : ""}</tr>${rows.join("")}</table>`;
+<table><tr><th class="l">cell</th><th class="l">status</th><th>per-unit latency</th><th>95% CI</th><th>achieved precision</th><th>× best (simultaneous CI)</th><th>warm p95 per invocation</th><th>batch wait</th><th>cost per unit</th><th>throughput</th>${perInvocationRate(p.workload) ? "<th>MB/s per invocation</th>" : ""}</tr>${rows.join("")}</table>`;
 }
 
 /** Reserved-concurrency levels that are the same treatment at the offered concurrency. */
@@ -108,7 +114,7 @@ export function unitScatter(a: Analysis, p: WorkloadPick): string {
   const members = new Set(p.members.map((m) => m.cell.cellId));
   return scatterChart({
     id: `unit-cost-${p.workload}`,
-    title: `${p.workload}: cost per ${p.workload === "events" ? "1M events" : "GB"} vs per-unit latency (orange: best set)`,
+    title: `${p.workload}: cost per ${workloadSpec(p.workload).unit.cost} vs per-unit latency (orange: best set)`,
     points: p.comparison.cells.flatMap((c) => {
       const u = a.units.get(c.cellId);
       if (u === undefined) return [];
@@ -119,12 +125,12 @@ export function unitScatter(a: Analysis, p: WorkloadPick): string {
           y: u.costPerUnit,
           label: c.cellId,
           highlight: members.has(c.cellId),
-          tag: `${u.cell.memoryMb}/${p.workload === "events" ? "b" : "p"}${u.cell.size}/rc${rc}`,
+          tag: `${u.cell.memoryMb}/${workloadSpec(p.workload).factor.tag}${u.cell.size}/rc${rc}`,
         },
       ];
     }),
     xLabel: "per-unit latency, ms",
-    yLabel: `$ per ${p.workload === "events" ? "1M events" : "GB"}`,
+    yLabel: `$ per ${workloadSpec(p.workload).unit.cost}`,
   });
 }
 

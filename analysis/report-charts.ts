@@ -1,5 +1,5 @@
 /** The report's charts: main effects, warm p95 heat maps, throughput vs memory, cost vs p95. */
-import type { Workload } from "../core/cell";
+import { type Workload, workloadSpec } from "../core/workloads";
 import type { Recommendation } from "./best-cells";
 import type { CellStats } from "./cells";
 import { factorNames } from "./effects";
@@ -7,7 +7,7 @@ import type { Analysis } from "./model";
 import { heatMap, lineChart, scatterChart } from "./svg";
 
 function sizeLabel(workload: Workload, size: number): string {
-  return workload === "events" ? `${size} ev/obj` : `${size} MiB parts`;
+  return `${size} ${workloadSpec(workload).factor.short}`;
 }
 
 function rcLabel(rc: number): string {
@@ -122,7 +122,7 @@ export function costScatter(a: Analysis, r: Recommendation): string {
         label: out.has(c.cellId) ? `${c.cellId} (not considered)` : c.cellId,
         highlight: front.has(c.cellId),
         muted: out.has(c.cellId),
-        tag: `${c.memoryMb}/${c.workload === "events" ? "b" : "p"}${c.size}/rc${c.reservedConcurrency}`,
+        tag: `${c.memoryMb}/${workloadSpec(c.workload).factor.tag}${c.size}/rc${c.reservedConcurrency}`,
       })),
     xLabel: "mean p95, ms",
     yLabel: "$ per 1,000 invocations",

@@ -1,5 +1,5 @@
-import type { Workload } from "../core/cell";
 import { CELL_LOG_FORMAT } from "../core/lambda-logs";
+import type { Workload } from "../core/workloads";
 import { hasAnova } from "./anova";
 import { billingLines } from "./billing-lines";
 import { PLATFORM_LOG_BYTES } from "./cost";

@@ -1,7 +1,8 @@
 import type { Workload } from "../core/cell";
-import { type Architecture, type Cell, sizeFactor } from "../core/cell";
+import { type Architecture, type Cell, parseCellId, sizeFactor } from "../core/cell";
 import type { Pricing } from "../core/pricing";
 import { s3PutRequests } from "../core/pricing";
+import { WORKLOADS } from "../core/workloads";
 import { type CostBreakdown, costOf, PLATFORM_LOG_BYTES } from "./cost";
 import type { LoadedRun, RecordColumns } from "./loaded-run";
 import { percentileSorted } from "./stats";
@@ -57,22 +58,8 @@ export interface RunStats {
   readonly cost: CostBreakdown;
 }
 
-const CELL_ID = /^(events|batch)-(\d+)mb-(?:b(\d+)|p(\d+)mb)-rc(\d+)$/;
-
 /** Recovers a cell from its id (`events-512mb-b10-rc0`) when the manifest does not list it. */
-export function cellFromId(id: string): Cell | undefined {
-  const m = CELL_ID.exec(id);
-  if (m === null) return undefined;
-  const memoryMb = Number(m[2]);
-  const reservedConcurrency = Number(m[5]);
-  if (m[1] === "events" && m[3] !== undefined) {
-    return { workload: "events", memoryMb, batchEvents: Number(m[3]), reservedConcurrency };
-  }
-  if (m[1] === "batch" && m[4] !== undefined) {
-    return { workload: "batch", memoryMb, multipartMb: Number(m[4]), reservedConcurrency };
-  }
-  return undefined;
-}
+export const cellFromId: (id: string) => Cell | undefined = parseCellId;
 
 /**
  * Record indices grouped by `groupOf[run]` (counting sort, no per-record objects):
@@ -237,7 +224,7 @@ export function computeRunStats(
       cost,
     });
   });
-  const wl = (w: Workload): number => (w === "events" ? 0 : 1);
+  const wl = (w: Workload): number => WORKLOADS.indexOf(w);
   out.sort(
     (a, b) =>
       wl(a.workload) - wl(b.workload) ||

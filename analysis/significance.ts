@@ -1,3 +1,4 @@
+import type { Workload } from "../core/workloads";
 import { factorialAnova, hasAnova, holm } from "./anova";
 import { factorNames, levelsOf } from "./effects";
 import type { FactorSignificance } from "./pick";
@@ -9,7 +10,7 @@ import type { CellUnits } from "./units";
  * as block), Holm-adjusted over the three main effects.
  */
 export function factorSignificance(
-  workload: "events" | "batch",
+  workload: Workload,
   measured: readonly RunStats[],
   units: ReadonlyMap<string, CellUnits>,
 ): FactorSignificance[] {

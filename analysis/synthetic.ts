@@ -1,6 +1,14 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Architecture, type Cell, cellId } from "../core/cell";
+import {
+  type Architecture,
+  type Cell,
+  cellId,
+  cellOutput,
+  cellRecordFields,
+  forCell,
+  type PerCell,
+} from "../core/cell";
 import { LAMBDA } from "../core/constants";
 import { type EmfRecord, serializeEmfLine } from "../core/emf";
 import { fullMatrix, seededRandom } from "../core/matrix";
@@ -12,6 +20,7 @@ import {
   type Manifest,
   RUN_FILES,
 } from "../core/run-files";
+import { sameForAll } from "../core/workloads";
 import { LineWriter } from "./lines";
 
 /**
@@ -82,14 +91,20 @@ function runIdOf(ms: number, random: () => number): string {
   return `run_${ms}_${s}`;
 }
 
+/** The latency model of each workload: median latency of a cell with `cpu` of a core, ms. */
+const LATENCY_MODELS: PerCell<number, [objectMb: number, eventBytes: number, cpu: number]> = {
+  events: (cell, _objectMb, eventBytes, cpu) =>
+    35 + (cell.batchEvents * eventBytes) / 4000 / cpu + 8 / cpu,
+  batch: (cell, objectMb, _eventBytes, cpu) => {
+    const partPenalty = cell.multipartMb === 64 && cell.memoryMb <= 512 ? 1.4 : 1;
+    return ((objectMb / 78) * 1000 + (objectMb / cell.multipartMb) * 25) * partPenalty + 200 / cpu;
+  },
+};
+
 /** Median latency of a cell in the model, ms. */
 export function modelLatencyMs(cell: Cell, objectMb: number, eventBytes: number): number {
   const cpu = Math.min(1, cell.memoryMb / LAMBDA.mbPerVcpu);
-  if (cell.workload === "events") {
-    return 35 + (cell.batchEvents * eventBytes) / 4000 / cpu + 8 / cpu;
-  }
-  const partPenalty = cell.multipartMb === 64 && cell.memoryMb <= 512 ? 1.4 : 1;
-  return ((objectMb / 78) * 1000 + (objectMb / cell.multipartMb) * 25) * partPenalty + 200 / cpu;
+  return forCell(LATENCY_MODELS, cell, objectMb, eventBytes, cpu);
 }
 
 /** Writes a synthetic run directory; returns what it contains. */
@@ -130,7 +145,7 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
     })),
     order_seed: options.seed,
     cell_order: cells.map((c) => cellId(c)),
-    invocations: { events: perRun, batch: perRun },
+    invocations: sameForAll(perRun),
     trials,
     concurrency,
     parallel: 1,
@@ -205,7 +220,7 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
           ) / 100;
         const ok = random() >= errorRate;
         const end = start + latency;
-        const parts = cell.workload === "batch" ? Math.ceil(objectMb / cell.multipartMb) : 0;
+        const output = cellOutput(cell, { objectMb, eventBytes });
         const rec: EmfRecord = {
           ts_start_ms: Math.round(start),
           ts_end_ms: Math.round(end),
@@ -216,14 +231,9 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
           region: "us-east-1",
           memory_mb: cell.memoryMb,
           reserved_concurrency: cell.reservedConcurrency,
-          events_generated: cell.workload === "events" && ok ? cell.batchEvents : 0,
-          object_bytes: ok
-            ? cell.workload === "events"
-              ? cell.batchEvents * eventBytes
-              : objectMb * 1024 * 1024
-            : 0,
-          multipart_part_mb: cell.workload === "batch" ? cell.multipartMb : 0,
-          multipart_parts: ok ? parts : 0,
+          events_generated: ok ? output.events : 0,
+          object_bytes: ok ? output.objectBytes : 0,
+          multipart_parts: ok ? output.parts : 0,
           s3_bucket: "synthetic-bucket",
           s3_key: objectKey(cell.workload, cell.memoryMb, runId, Math.round(end), requestId),
           schema_version: 1,
@@ -231,9 +241,7 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
           cold_start: cold,
           ok,
           ...(ok ? {} : { error: "SlowDown: Please reduce your request rate." }),
-          batch_events: cell.workload === "events" ? cell.batchEvents : 0,
-          event_bytes: cell.workload === "events" ? eventBytes : 0,
-          object_mb: cell.workload === "batch" ? objectMb : 0,
+          ...cellRecordFields(cell, { objectMb, eventBytes }),
         };
         const inv: InvocationRecord = {
           ...base,

@@ -1,3 +1,4 @@
+import { cellId, parseCellId } from "../core/cell";
 import type { CellStats } from "./cells";
 import { pairDiffers } from "./compare";
 import type { LoadModel } from "./load-model";
@@ -13,10 +14,12 @@ export function sameTreatmentPairs(
   const ids = p.comparison.cells.map((c) => c.cellId);
   let compared = 0;
   let different = 0;
-  // Cell ids end in -rc<level>: the rest of the id is every other factor.
+  // Every other factor is the key: the id of the cell at reserved concurrency 0.
   const parse = (id: string): { key: string; rc: number } | undefined => {
-    const m = /^(.*)-rc(\d+)$/.exec(id);
-    return m === null ? undefined : { key: m[1] ?? "", rc: Number(m[2]) };
+    const cell = parseCellId(id);
+    return cell === undefined
+      ? undefined
+      : { key: cellId({ ...cell, reservedConcurrency: 0 }), rc: cell.reservedConcurrency };
   };
   for (let i = 0; i < ids.length; i++) {
     for (let j = i + 1; j < ids.length; j++) {

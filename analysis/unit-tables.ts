@@ -1,3 +1,4 @@
+import { workloadSpec } from "../core/workloads";
 import type { CellStats } from "./cells";
 import type { CsvValue } from "./csv";
 import type { Analysis } from "./model";
@@ -101,7 +102,7 @@ export function unitsRows(a: Analysis): CsvValue[][] {
       u?.unitLatency.high,
       u?.unitLatency.precision,
       u?.batchWaitMs,
-      c.workload === "events" ? a.eventRatePerS : undefined,
+      workloadSpec(c.workload).unit.batchesArrivals ? a.eventRatePerS : undefined,
       u?.costPerUnit,
       u?.costUnit,
       u?.throughputPerUnit,

@@ -1,3 +1,4 @@
+import { workloadSpec } from "../core/workloads";
 import type { CellStats } from "./cells";
 import { cellGroups, col, finiteCol, type Group, measuredRows, type RunFrame } from "./frame";
 import { type GeoMeanInterval, geoMeanTInterval } from "./intervals";
@@ -58,7 +59,8 @@ export function computeUnits(
     const warmOk = col(measured, "warm_ok");
     const withWarm = <T>(values: readonly T[]): T[] =>
       values.filter((_, i) => (warmOk[i] ?? 0) > 0);
-    const waitMs = c.workload === "events" ? ((c.size - 1) / eventRatePerS) * 1000 : 0;
+    const unit = workloadSpec(c.workload).unit;
+    const waitMs = unit.batchesArrivals ? ((c.size - 1) / eventRatePerS) * 1000 : 0;
     const trials = withWarm(col(measured, "trial"));
     const warmP95 = withWarm(col(measured, "warm_p95_ms"));
     const replicates = warmP95.map((p95, i) => ({
@@ -71,6 +73,11 @@ export function computeUnits(
     const coldRuns = col(all, "row")
       .map((row) => frame.warm.get(frame.runs[row]?.runId ?? ""))
       .filter((w) => w !== undefined);
+    // Cost and throughput in the workload's unit of work.
+    const perQuantity = {
+      events: { cost: c.usdPer1MEvents, throughput: mean(eventsPerS) },
+      bytes: { cost: c.usdPerGb, throughput: mean(mbPerS) },
+    }[unit.quantity];
     out.set(c.cellId, {
       cell: c,
       warmRuns: warmP95.length,
@@ -80,12 +87,12 @@ export function computeUnits(
       batchWaitMs: waitMs,
       unitLatency: geoMeanTInterval(warmP95.map((p95) => p95 + waitMs)),
       replicates,
-      costPerUnit: c.workload === "events" ? c.usdPer1MEvents : c.usdPerGb,
-      costUnit: c.workload === "events" ? "1M events" : "GB",
-      throughputPerUnit: c.workload === "events" ? mean(eventsPerS) : mean(mbPerS),
-      throughputUnit: c.workload === "events" ? "events/s" : "MB/s",
+      costPerUnit: perQuantity.cost,
+      costUnit: unit.cost,
+      throughputPerUnit: perQuantity.throughput,
+      throughputUnit: unit.throughput,
       mbPerSPerInvocation:
-        c.workload === "batch" && medians.length > 0
+        unit.quantity === "bytes" && medians.length > 0
           ? objectMb / (mean(medians) / 1000)
           : Number.NaN,
       cold: coldStats(coldRuns),

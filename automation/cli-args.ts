@@ -17,7 +17,6 @@ import {
   EVENT_BYTES,
   LOOP_DEFAULTS,
   MAX_IN_FLIGHT,
-  WORKLOADS,
 } from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import { MATRIX_SYNTAX, parseMatrix } from "../core/matrix";
@@ -25,6 +24,13 @@ import { parseNamePrefix } from "../core/names";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import { parseRegion } from "../core/region";
 import type { Backend, LoadModel } from "../core/run-files";
+import {
+  DEFAULT_INVOCATIONS,
+  LOCAL_INVOCATIONS,
+  perWorkload,
+  sameForAll,
+  WORKLOADS,
+} from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
 
 /**
@@ -36,7 +42,7 @@ import type { NetworkEmulation } from "../local/lambda/network";
  * 100 MiB objects (two parts at 64 MiB) with 3 invocations per trial.
  */
 export const LOCAL_DEFAULTS = {
-  invocations: { events: 30, batch: 3 },
+  invocations: LOCAL_INVOCATIONS,
   trials: 3,
   parallel: 1,
 } as const;
@@ -152,7 +158,7 @@ and writes a run directory that \`npm run analyze\` reads.
 
   --matrix SPEC        ${MATRIX_SYNTAX} (default full)
   --invocations N      invocations per trial, both workloads; or per workload:
-                       events=N,batch=M (default events=${LOOP_DEFAULTS.invocations.events},batch=${LOOP_DEFAULTS.invocations.batch} on aws;
+                       events=N,batch=M (default events=${DEFAULT_INVOCATIONS.events},batch=${DEFAULT_INVOCATIONS.batch} on aws;
                        events=${LOCAL_DEFAULTS.invocations.events},batch=${LOCAL_DEFAULTS.invocations.batch} on local)
   --trials T           trials per cell, each with its own run_id (default ${LOOP_DEFAULTS.trials} aws, ${LOCAL_DEFAULTS.trials} local)
   --concurrency C      offered client concurrency (default ${LOOP_DEFAULTS.concurrency})
@@ -227,7 +233,7 @@ function parseInvocations(
   if (/^\d+$/.test(raw)) {
     const n = Number(raw);
     if (n < 1 || n > max) throw bad();
-    return { events: n, batch: n };
+    return sameForAll(n);
   }
   const given: Partial<Record<Workload, number>> = {};
   for (const part of raw.split(",")) {
@@ -238,10 +244,7 @@ function parseInvocations(
     given[w] = n;
   }
   const base = WORKLOADS.every((w) => w in given) ? undefined : dflt();
-  return {
-    events: given.events ?? base?.events ?? 0,
-    batch: given.batch ?? base?.batch ?? 0,
-  };
+  return perWorkload((_, w) => given[w] ?? base?.[w] ?? 0);
 }
 
 /** Open loop: the expected invocations per trial, R × S rounded, for both workloads. */
@@ -249,8 +252,7 @@ function expectedPerTrial(load: {
   readonly arrival_rate_per_s: number;
   readonly duration_s: number;
 }): Readonly<Record<Workload, number>> {
-  const n = Math.max(1, Math.round(load.arrival_rate_per_s * load.duration_s));
-  return { events: n, batch: n };
+  return sameForAll(Math.max(1, Math.round(load.arrival_rate_per_s * load.duration_s)));
 }
 
 /**
@@ -384,7 +386,7 @@ export function parseArgs(
   const invocationsDefault = () =>
     dflt<Readonly<Record<Workload, number>>>(
       "--invocations",
-      LOOP_DEFAULTS.invocations,
+      DEFAULT_INVOCATIONS,
       LOCAL_DEFAULTS.invocations,
     );
   const invocations =
@@ -416,13 +418,10 @@ export function parseArgs(
     warmupRaw === undefined ? undefined : parseIntInRange("--warmup", warmupRaw, 0, 1000);
   const warmup: Readonly<Record<Workload, number>> =
     warmupN !== undefined
-      ? { events: warmupN, batch: warmupN }
+      ? sameForAll(warmupN)
       : load.model === "closed"
-        ? {
-            events: Math.min(concurrency, invocations.events),
-            batch: Math.min(concurrency, invocations.batch),
-          }
-        : { events: LOOP_DEFAULTS.concurrency, batch: LOOP_DEFAULTS.concurrency };
+        ? perWorkload((_, w) => Math.min(concurrency, invocations[w]))
+        : sameForAll(LOOP_DEFAULTS.concurrency);
   const precision = {
     relativePct: parseNumberInRange(
       "--precision",

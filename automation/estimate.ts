@@ -4,7 +4,14 @@
  * printed with the numbers; prices from core/pricing.ts.
  */
 import { billedDurationMs } from "../core/billing";
-import type { Architecture, Cell, Workload } from "../core/cell";
+import {
+  type Architecture,
+  type Cell,
+  cellOutput,
+  forCell,
+  type PerCell,
+  type Workload,
+} from "../core/cell";
 import { LAMBDA, MAX_IN_FLIGHT, MIB } from "../core/constants";
 import {
   DEFAULT_PRICING,
@@ -18,6 +25,7 @@ import {
   s3StorageCost,
 } from "../core/pricing";
 import type { LoadModel } from "../core/run-files";
+import { type PerWorkload, WORKLOADS } from "../core/workloads";
 
 /** The model's constants, printed as its assumptions. */
 export const ESTIMATE_MODEL = {
@@ -56,16 +64,34 @@ export interface Estimate {
   readonly assumptions: readonly string[];
 }
 
+/** The duration model of each workload: one invocation of a cell with `vcpu` of a core, ms. */
+const DURATION_MODELS: PerCell<number, [objectMb: number, eventBytes: number, vcpu: number]> = {
+  events: (cell, _objectMb, eventBytes, vcpu) => {
+    const mib = (cell.batchEvents * eventBytes) / MIB;
+    return ESTIMATE_MODEL.putRoundTripMs + (mib * ESTIMATE_MODEL.eventsCpuMsPerMib) / vcpu;
+  },
+  batch: (_cell, objectMb, _eventBytes, vcpu) => {
+    const m = ESTIMATE_MODEL;
+    const rateMBps = Math.min(m.networkMBps, m.generateMBpsPerVcpu * vcpu);
+    return m.putRoundTripMs * 2 + ((objectMb * MIB) / 1e6 / rateMBps) * 1000;
+  },
+};
+
+/** Each duration model in words, for the estimate's assumptions. */
+const MODEL_ASSUMPTIONS: PerWorkload<string> = {
+  events: `${ESTIMATE_MODEL.putRoundTripMs} ms per PUT + ${ESTIMATE_MODEL.eventsCpuMsPerMib} ms per MiB of events at 1 vCPU (CPU ∝ memory, 1 vCPU at ${LAMBDA.mbPerVcpu} MB)`,
+  batch: `object at min(${ESTIMATE_MODEL.networkMBps} MB/s network, ${ESTIMATE_MODEL.generateMBpsPerVcpu} MB/s per vCPU generation) + 2 round trips`,
+};
+
+/** `50 events / 20 batch`. */
+function perWorkloadText(n: PerWorkload<number>): string {
+  return WORKLOADS.map((w) => `${n[w]} ${w}`).join(" / ");
+}
+
 /** The modelled duration of one invocation of a cell, ms. */
 export function modelledDurationMs(cell: Cell, objectMb: number, eventBytes: number): number {
   const vcpu = Math.min(1, cell.memoryMb / LAMBDA.mbPerVcpu);
-  const m = ESTIMATE_MODEL;
-  if (cell.workload === "events") {
-    const mib = (cell.batchEvents * eventBytes) / MIB;
-    return m.putRoundTripMs + (mib * m.eventsCpuMsPerMib) / vcpu;
-  }
-  const rateMBps = Math.min(m.networkMBps, m.generateMBpsPerVcpu * vcpu);
-  return m.putRoundTripMs * 2 + ((objectMb * MIB) / 1e6 / rateMBps) * 1000;
+  return forCell(DURATION_MODELS, cell, objectMb, eventBytes, vcpu);
 }
 
 /**
@@ -144,10 +170,9 @@ export function estimateRun(input: EstimateInput): Estimate {
     computeUsd += lambdaComputeCost(billedMs, cell.memoryMb, input.architecture, pricing);
     gbSeconds += (billedMs / 1000) * (cell.memoryMb / 1024);
     invocations += n;
-    const parts = cell.workload === "batch" ? Math.ceil(input.objectMb / cell.multipartMb) : 0;
-    puts += n * s3PutRequests(parts);
-    storedBytes +=
-      n * (cell.workload === "batch" ? input.objectMb * MIB : cell.batchEvents * input.eventBytes);
+    const output = cellOutput(cell, input);
+    puts += n * s3PutRequests(output.parts);
+    storedBytes += n * output.objectBytes;
     // One raw-records query per run scans the cell's log group (all its runs) at worst.
     const cellLogBytes = n * m.logBytesPerInvocation;
     insightsBytes += runs * cellLogBytes;
@@ -191,11 +216,10 @@ export function estimateRun(input: EstimateInput): Estimate {
     assumptions: [
       load.model === "open"
         ? `open loop: ${load.arrival_rate_per_s}/s × ${load.duration_s} s = ${load.arrival_rate_per_s * load.duration_s} expected invocations per trial (Poisson)`
-        : `closed loop: ${input.invocations.events} events / ${input.invocations.batch} batch invocations per trial`,
-      `warm-up invocations per cell: ${input.warmup === undefined ? "none" : `${input.warmup.events} events / ${input.warmup.batch} batch`}`,
+        : `closed loop: ${perWorkloadText(input.invocations)} invocations per trial`,
+      `warm-up invocations per cell: ${input.warmup === undefined ? "none" : perWorkloadText(input.warmup)}`,
       `prices: ${pricing.region}, as of ${pricing.asOf}`,
-      `events: ${m.putRoundTripMs} ms per PUT + ${m.eventsCpuMsPerMib} ms per MiB of events at 1 vCPU (CPU ∝ memory, 1 vCPU at ${LAMBDA.mbPerVcpu} MB)`,
-      `batch: object at min(${m.networkMBps} MB/s network, ${m.generateMBpsPerVcpu} MB/s per vCPU generation) + 2 round trips`,
+      ...WORKLOADS.map((w) => `${w}: ${MODEL_ASSUMPTIONS[w]}`),
       `one ${m.initMs} ms cold start per concurrent environment per cell (open loop: rate × modelled duration); every invocation billed (throttles are not: an upper bound)`,
       `${m.logBytesPerInvocation} log bytes per invocation; one Insights scan of the cell's logs per run; objects stored ${m.storageHours} h`,
     ],

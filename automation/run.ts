@@ -10,7 +10,7 @@ import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { type Cell, type CellSettings, cellId, type Workload } from "../core/cell";
-import { LAMBDA, WORKLOADS } from "../core/constants";
+import { LAMBDA } from "../core/constants";
 import type { Deployer } from "../core/deployer";
 import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
@@ -23,6 +23,7 @@ import {
   relativeHalfWidth,
 } from "../core/precision";
 import { type Backend, type Manifest, RUN_FILES, readManifest } from "../core/run-files";
+import { sameForAll, WORKLOADS } from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
 import {
   LOCAL_DEFAULT_REASONS,
@@ -360,7 +361,7 @@ async function execute(
         trials: manifest.trials,
         concurrency: manifest.concurrency,
         parallel: manifest.parallel,
-        warmup: manifest.warmup_invocations ?? { events: 0, batch: 0 },
+        warmup: manifest.warmup_invocations ?? sameForAll(0),
         load: manifest.load ?? { model: "closed" },
         seed: manifest.order_seed,
       },

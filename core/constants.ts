@@ -9,17 +9,13 @@ export const MIB = 1024 * 1024;
 /** Bytes in one gibibyte. */
 export const GIB = 1024 * MIB;
 
-/** The two workloads of the experiment. */
-export const WORKLOADS = ["events", "batch"] as const;
-
-/** Factor levels of the 3×3×3 design. Reserved concurrency level 0 means "unreserved". */
+/**
+ * Levels of the two factors every workload shares (3×3×3 design; each workload's size factor
+ * and its levels are its row in core/workloads.ts). Reserved concurrency 0 means "unreserved".
+ */
 export const LEVELS = {
   /** Lambda memory in MB (`MEMORY_MB`). */
   memoryMb: [512, 1024, 2048],
-  /** Events aggregated into one object (`BATCH_EVENTS`), events workload. */
-  batchEvents: [1, 10, 100],
-  /** Multipart part size in MiB (`MULTIPART_MB`), batch workload. */
-  multipartMb: [8, 32, 64],
   /** Reserved concurrency (`RESERVED_CONCURRENCY`); 0 = unreserved, never a literal 0. */
   reservedConcurrency: [0, 10, 50],
 } as const;
@@ -67,12 +63,11 @@ export const MAX_RESERVED_CONCURRENCY = 100_000;
 /** Object size of the batch workload (`OBJECT_MB`), MiB. The experiment uses ≥ 100; tests may go lower. */
 export const OBJECT_MB = { experimentMin: 100, default: 100, min: 1 } as const;
 
-/** Function timeouts per workload, seconds. */
-export const FUNCTION_TIMEOUT_SECONDS = { events: 60, batch: 900 } as const;
-
-/** Experiment loop defaults (seed: 50 events / 20 batch invocations, 5 trials). */
+/**
+ * Experiment loop defaults (seed: 5 trials; invocations per run are per workload,
+ * core/workloads.ts `DEFAULT_INVOCATIONS`).
+ */
 export const LOOP_DEFAULTS = {
-  invocations: { events: 50, batch: 20 },
   trials: 5,
   /** Offered client concurrency: above reserved level 10 so that level binds. */
   concurrency: 20,

@@ -1,5 +1,5 @@
-import type { Workload } from "./cell";
-import { EMF, WORKLOADS } from "./constants";
+import { EMF } from "./constants";
+import { WORKLOADS, type Workload } from "./workloads";
 
 /**
  * One invocation's record, success or failure: the root fields of the EMF line.
@@ -51,33 +51,69 @@ export interface EmfMetadata {
 /** A whole EMF line as written to stdout. */
 export type EmfLine = EmfRecord & { readonly _aws: EmfMetadata };
 
-const NUMBER_FIELDS = [
-  "ts_start_ms",
-  "ts_end_ms",
-  "latency_ms",
-  "memory_mb",
-  "reserved_concurrency",
-  "events_generated",
-  "object_bytes",
-  "multipart_part_mb",
-  "multipart_parts",
-  "batch_events",
-  "event_bytes",
-  "object_mb",
-] as const;
+/**
+ * Every field of a record with the kind of value it holds, in the order of the EMF line: the
+ * seed's first, ours after. The one list {@link buildEmfLine} orders by and
+ * {@link asEmfRecord} checks against.
+ */
+const RECORD_FIELDS = {
+  ts_start_ms: "number",
+  ts_end_ms: "number",
+  latency_ms: "number",
+  workload: "workload",
+  run_id: "string",
+  function_name: "string",
+  region: "string",
+  memory_mb: "number",
+  reserved_concurrency: "number",
+  events_generated: "number",
+  object_bytes: "number",
+  multipart_part_mb: "number",
+  multipart_parts: "number",
+  s3_bucket: "string",
+  s3_key: "string",
+  schema_version: "schema",
+  request_id: "string",
+  cold_start: "boolean",
+  ok: "boolean",
+  error: "optional string",
+  batch_events: "number",
+  event_bytes: "number",
+  object_mb: "number",
+} as const satisfies Record<keyof EmfRecord, string>;
 
-const STRING_FIELDS = [
-  "run_id",
-  "function_name",
-  "region",
-  "s3_bucket",
-  "s3_key",
-  "request_id",
-] as const;
+const RECORD_ORDER = Object.keys(RECORD_FIELDS) as (keyof EmfRecord)[];
+
+/** True when `v` is a value of the field kind `kind`. */
+function isKind(kind: (typeof RECORD_FIELDS)[keyof EmfRecord], v: unknown): boolean {
+  switch (kind) {
+    case "number":
+      return typeof v === "number" && Number.isFinite(v);
+    case "string":
+      return typeof v === "string";
+    case "optional string":
+      return v === undefined || typeof v === "string";
+    case "boolean":
+      return typeof v === "boolean";
+    case "workload":
+      return (WORKLOADS as readonly unknown[]).includes(v);
+    case "schema":
+      return v === EMF.schemaVersion;
+  }
+}
+
+/** A record's fields in {@link RECORD_ORDER} (absent optional fields left out), any others after. */
+function ordered(record: EmfRecord): EmfRecord {
+  const out: Record<string, unknown> = {};
+  for (const f of RECORD_ORDER) if (record[f] !== undefined) out[f] = record[f];
+  for (const [k, v] of Object.entries(record)) if (!(k in out)) out[k] = v;
+  return out as unknown as EmfRecord;
+}
 
 /**
  * Builds the EMF line for a record: a pure function, so the handler emits exactly what tests
- * check. The timestamp is the invocation's end; the only dimensions are per cell.
+ * check. The timestamp is the invocation's end; the only dimensions are per cell; the fields
+ * follow in one fixed order, however the record was put together.
  */
 export function buildEmfLine(record: EmfRecord): EmfLine {
   return {
@@ -91,7 +127,7 @@ export function buildEmfLine(record: EmfRecord): EmfLine {
         },
       ],
     },
-    ...record,
+    ...ordered(record),
   };
 }
 
@@ -110,15 +146,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export function asEmfRecord(value: unknown): EmfRecord | null {
   if (!isObject(value)) return null;
-  if (value.schema_version !== EMF.schemaVersion) return null;
-  if (!(WORKLOADS as readonly unknown[]).includes(value.workload)) return null;
-  for (const f of NUMBER_FIELDS) {
-    const n = value[f];
-    if (typeof n !== "number" || !Number.isFinite(n)) return null;
-  }
-  for (const f of STRING_FIELDS) if (typeof value[f] !== "string") return null;
-  if (typeof value.ok !== "boolean" || typeof value.cold_start !== "boolean") return null;
-  if (value.error !== undefined && typeof value.error !== "string") return null;
+  for (const f of RECORD_ORDER) if (!isKind(RECORD_FIELDS[f], value[f])) return null;
   const { _aws: _ignored, ...record } = value;
   return record as unknown as EmfRecord;
 }

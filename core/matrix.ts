@@ -1,82 +1,86 @@
-import type { Cell, Workload } from "./cell";
-import { LEVELS, WORKLOADS } from "./constants";
+import { type Cell, makeCell, sizeFactor } from "./cell";
+import { LEVELS } from "./constants";
 import { InvalidInputError } from "./errors";
+import { WORKLOAD_SPECS, WORKLOADS, type Workload, workloadSpec } from "./workloads";
 
 /** Every cell of one workload's 3×3×3 grid, in a stable order (memory, size factor, rc). */
 export function workloadCells(workload: Workload): Cell[] {
   const cells: Cell[] = [];
   for (const memoryMb of LEVELS.memoryMb) {
-    const sizes = workload === "events" ? LEVELS.batchEvents : LEVELS.multipartMb;
-    for (const size of sizes) {
+    for (const size of workloadSpec(workload).factor.levels) {
       for (const reservedConcurrency of LEVELS.reservedConcurrency) {
-        cells.push(
-          workload === "events"
-            ? { workload, memoryMb, batchEvents: size, reservedConcurrency }
-            : { workload, memoryMb, multipartMb: size, reservedConcurrency },
-        );
+        cells.push(makeCell(workload, memoryMb, size, reservedConcurrency));
       }
     }
   }
   return cells;
 }
 
-/** All 54 cells: the events grid, then the batch grid. */
+/** All cells: each workload's grid in the order of core/workloads.ts (events, then batch). */
 export function fullMatrix(): Cell[] {
-  return [...workloadCells("events"), ...workloadCells("batch")];
+  return WORKLOADS.flatMap(workloadCells);
 }
 
-/** Filter keys accepted by {@link parseMatrix}, with the levels each may take. */
-const FILTER_KEYS = {
+/**
+ * Filter keys accepted by {@link parseMatrix}, with the levels each may take: workload, memory,
+ * rc and each workload's size-factor key (`batch`, `part`).
+ */
+const FILTER_KEYS: Readonly<Record<string, readonly (string | number)[]>> = {
   workload: WORKLOADS,
   memory: LEVELS.memoryMb,
-  batch: LEVELS.batchEvents,
-  part: LEVELS.multipartMb,
+  ...Object.fromEntries(
+    WORKLOADS.map((w) => [WORKLOAD_SPECS[w].factor.filterKey, WORKLOAD_SPECS[w].factor.levels]),
+  ),
   rc: LEVELS.reservedConcurrency,
-} as const;
+};
 
-type FilterKey = keyof typeof FILTER_KEYS;
-
-const ALIASES: Record<string, FilterKey> = {
+const ALIASES: Readonly<Record<string, string>> = {
   workload: "workload",
   memory: "memory",
   memory_mb: "memory",
-  batch: "batch",
-  batch_events: "batch",
-  part: "part",
-  multipart: "part",
-  multipart_mb: "part",
+  ...Object.fromEntries(
+    WORKLOADS.flatMap((w) => {
+      const f = WORKLOAD_SPECS[w].factor;
+      return [f.filterKey, ...f.aliases].map((alias) => [alias, f.filterKey]);
+    }),
+  ),
   rc: "rc",
   reserved: "rc",
   reserved_concurrency: "rc",
 };
 
+const KEY_NAMES = Object.keys(FILTER_KEYS).join(", ");
+
 /** What `--matrix` accepts, for messages and `--help`. */
 export const MATRIX_SYNTAX =
-  "full, events, batch, or a filter such as workload=batch,memory=512|1024,rc=0 " +
-  "(keys: workload, memory, batch, part, rc; values separated by |)";
+  `full, ${WORKLOADS.join(", ")}, or a filter such as workload=batch,memory=512|1024,rc=0 ` +
+  `(keys: ${KEY_NAMES}; values separated by |)`;
 
 /**
- * Parses a matrix spec: `full`, `events`, `batch`, or a comma-separated filter
- * `key=v1|v2,...` over the full grid. A cell is kept when it matches every key; `batch` (events
- * per object) only constrains events cells and `part` (multipart MiB) only batch cells.
+ * Parses a matrix spec: `full`, a workload's name, or a comma-separated filter
+ * `key=v1|v2,...` over the full grid. A cell is kept when it matches every key; a size-factor
+ * key (`batch`: events per object, `part`: multipart MiB) only constrains its workload's cells,
+ * and one given without the cell's own excludes the cell's workload entirely.
  * Throws {@link InvalidInputError} naming `--matrix` for unknown keys, levels outside the grid
  * or a filter that selects nothing.
  */
 export function parseMatrix(spec: string, input = "--matrix"): Cell[] {
   const trimmed = spec.trim();
   if (trimmed === "full") return fullMatrix();
-  if (trimmed === "events" || trimmed === "batch") return workloadCells(trimmed);
+  const workload = WORKLOADS.find((w) => w === trimmed);
+  if (workload !== undefined) return workloadCells(workload);
   if (trimmed === "" || !trimmed.includes("="))
     throw new InvalidInputError(input, spec, MATRIX_SYNTAX);
 
-  const wanted = new Map<FilterKey, Set<string>>();
+  const wanted = new Map<string, Set<string>>();
   for (const clause of trimmed.split(",")) {
     const [rawKey, rawValues, ...rest] = clause.split("=");
     const key = ALIASES[(rawKey ?? "").trim().toLowerCase()];
-    if (key === undefined || rawValues === undefined || rest.length > 0) {
+    const levels = key === undefined ? undefined : FILTER_KEYS[key];
+    if (key === undefined || levels === undefined || rawValues === undefined || rest.length > 0) {
       throw new InvalidInputError(input, spec, MATRIX_SYNTAX);
     }
-    const allowed = FILTER_KEYS[key].map(String);
+    const allowed = levels.map(String);
     const values = rawValues.split("|").map((v) => v.trim());
     for (const v of values) {
       if (!allowed.includes(v)) {
@@ -87,23 +91,22 @@ export function parseMatrix(spec: string, input = "--matrix"): Cell[] {
     wanted.set(key, new Set(previous ? values.filter((v) => previous.has(v)) : values));
   }
 
-  const matches = (key: FilterKey, value: string | number): boolean => {
+  const matches = (key: string, value: string | number): boolean => {
     const set = wanted.get(key);
     return set === undefined || set.has(String(value));
   };
-  const cells = fullMatrix().filter(
-    (c) =>
+  const sizeKeys = WORKLOADS.map((w) => WORKLOAD_SPECS[w].factor.filterKey);
+  const cells = fullMatrix().filter((c) => {
+    const own = workloadSpec(c.workload).factor.filterKey;
+    return (
       matches("workload", c.workload) &&
       matches("memory", c.memoryMb) &&
       matches("rc", c.reservedConcurrency) &&
-      (c.workload === "events"
-        ? matches("batch", c.batchEvents)
-        : matches("part", c.multipartMb)) &&
-      // A size key of the other workload excludes this workload entirely.
-      (c.workload === "events"
-        ? !wanted.has("part") || wanted.has("batch")
-        : !wanted.has("batch") || wanted.has("part")),
-  );
+      matches(own, sizeFactor(c)) &&
+      // A size key of another workload, without this one's, excludes this workload entirely.
+      (wanted.has(own) || !sizeKeys.some((k) => wanted.has(k)))
+    );
+  });
   if (cells.length === 0)
     throw new InvalidInputError(
       input,

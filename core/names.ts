@@ -2,6 +2,7 @@ import { type Cell, cellId, type Workload } from "./cell";
 import { LAMBDA } from "./constants";
 import { InvalidInputError } from "./errors";
 import { fullMatrix } from "./matrix";
+import { workloadSpec } from "./workloads";
 
 /** Shape of a run identifier: `run_<epoch ms>_<6 random [a-z0-9]>`. */
 export const RUN_ID_PATTERN = /^run_\d{13}_[a-z0-9]{6}$/;
@@ -133,8 +134,8 @@ export function logGroupName(fnName: string): string {
 }
 
 /**
- * The S3 key of one ingested object: `{workload}/{memory}mb/{run_id}/{ts_ms}-{uuid}.jsonl`
- * (events, NDJSON) or `.bin` (batch).
+ * The S3 key of one ingested object: `{workload}/{memory}mb/{run_id}/{ts_ms}-{uuid}.{suffix}`,
+ * the workload's key suffix (`jsonl` for events, NDJSON; `bin` for batch).
  */
 export function objectKey(
   workload: Workload,
@@ -143,8 +144,7 @@ export function objectKey(
   tsMs: number,
   uuid: string,
 ): string {
-  const ext = workload === "events" ? "jsonl" : "bin";
-  return `${workload}/${memoryMb}mb/${runId}/${tsMs}-${uuid}.${ext}`;
+  return `${workload}/${memoryMb}mb/${runId}/${tsMs}-${uuid}.${workloadSpec(workload).keySuffix}`;
 }
 
 /**

@@ -4,8 +4,8 @@
  * scripts/build-handler.js into dist/handler.js, which both backends load.
  */
 import { randomUUID } from "node:crypto";
-import type { Cell } from "../core/cell";
-import { EMF, FUNCTION_TIMEOUT_SECONDS } from "../core/constants";
+import { cellOutput, cellRecordFields, functionTimeoutSeconds } from "../core/cell";
+import { EMF } from "../core/constants";
 import type { EmfRecord } from "../core/emf";
 import { InvalidInputError } from "../core/errors";
 import {
@@ -15,11 +15,9 @@ import {
   RUN_ID_INPUT_ALLOWED,
   RUN_ID_INPUT_PATTERN,
 } from "../core/names";
-import { uploadBatch } from "./batch-upload";
-import { eventsPayload } from "./generators";
+import { bodyOf, type Outcome } from "./bodies";
 import { emitRecord } from "./metrics";
-import { putObject, s3Client } from "./s3-client";
-import { type BatchSettings, type EventsSettings, readSettings, type Settings } from "./settings";
+import { readSettings, type Settings } from "./settings";
 import { errorMessage, takeColdStart } from "./util";
 
 /** The invocation event: `{"run_id": "..."}`, or anything without it (a run id is generated). */
@@ -63,56 +61,9 @@ function runIdOf(event: unknown, nowMs: number): string {
   return raw;
 }
 
-/** What an ingestion wrote. */
-interface Outcome {
-  readonly objectBytes: number;
-  readonly eventsGenerated: number;
-  readonly multipartParts: number;
-}
-
-async function ingestEvents(s: EventsSettings, key: string, signal: AbortSignal): Promise<Outcome> {
-  const body = eventsPayload(s.batchEvents, s.eventBytes);
-  const client = s3Client({ endpoint: s.s3Endpoint, region: s.region, workload: s.workload });
-  await putObject(client, {
-    bucket: s.outputBucket,
-    key,
-    body,
-    contentType: "application/x-ndjson",
-    signal,
-  });
-  return { objectBytes: body.length, eventsGenerated: s.batchEvents, multipartParts: 0 };
-}
-
-async function ingestBatch(s: BatchSettings, key: string, signal: AbortSignal): Promise<Outcome> {
-  const client = s3Client({ endpoint: s.s3Endpoint, region: s.region, workload: s.workload });
-  const result = await uploadBatch(client, {
-    bucket: s.outputBucket,
-    key,
-    objectBytes: s.objectBytes,
-    partBytes: s.partBytes,
-    queueSize: s.partsInFlight,
-    signal,
-  });
-  return { objectBytes: result.bytes, eventsGenerated: 0, multipartParts: result.parts };
-}
-
 /** The name the cell's function gets (core/names.ts): the fallback outside Lambda. */
 function cellFunctionName(s: Settings): string {
-  const cell: Cell =
-    s.workload === "events"
-      ? {
-          workload: "events",
-          memoryMb: s.memoryMb,
-          batchEvents: s.batchEvents,
-          reservedConcurrency: s.reservedConcurrency,
-        }
-      : {
-          workload: "batch",
-          memoryMb: s.memoryMb,
-          multipartMb: s.multipartMb,
-          reservedConcurrency: s.reservedConcurrency,
-        };
-  return functionName(cell, s.namePrefix);
+  return functionName(s, s.namePrefix);
 }
 
 /**
@@ -124,8 +75,7 @@ function deadline(
   s: Settings,
   context: HandlerContext | undefined,
 ): { signal: AbortSignal; clear: () => void } {
-  const remaining =
-    context?.getRemainingTimeInMillis?.() ?? FUNCTION_TIMEOUT_SECONDS[s.workload] * 1000;
+  const remaining = context?.getRemainingTimeInMillis?.() ?? functionTimeoutSeconds(s) * 1000;
   const margin = deadlineMarginMs(remaining);
   const budget = Math.max(0, remaining - margin);
   const controller = new AbortController();
@@ -155,13 +105,11 @@ export async function handler(event: unknown, context?: HandlerContext): Promise
   const runId = runIdOf(event, tsStart);
   const key = objectKey(settings.workload, settings.memoryMb, runId, tsStart, randomUUID());
   const { signal, clear } = deadline(settings, context);
+  const body = bodyOf(settings);
   let outcome: Outcome | undefined;
   let failure: unknown;
   try {
-    outcome =
-      settings.workload === "events"
-        ? await ingestEvents(settings, key, signal)
-        : await ingestBatch(settings, key, signal);
+    outcome = await body.ingest(settings, key, signal);
   } catch (e: unknown) {
     failure = e;
   } finally {
@@ -178,10 +126,10 @@ export async function handler(event: unknown, context?: HandlerContext): Promise
     region: settings.region,
     memory_mb: settings.memoryMb,
     reserved_concurrency: settings.reservedConcurrency,
-    // A failed events invocation did generate its events; a failed upload keeps no parts.
-    events_generated: settings.workload === "events" ? settings.batchEvents : 0,
+    // A failed invocation did generate its events (if its workload has any).
+    events_generated: outcome?.eventsGenerated ?? cellOutput(settings, settings).events,
     object_bytes: outcome?.objectBytes ?? 0,
-    multipart_part_mb: settings.workload === "batch" ? settings.multipartMb : 0,
+    // A failed upload keeps no parts.
     multipart_parts: outcome?.multipartParts ?? 0,
     s3_bucket: settings.outputBucket,
     s3_key: key,
@@ -190,9 +138,8 @@ export async function handler(event: unknown, context?: HandlerContext): Promise
     cold_start: coldStart,
     ok: outcome !== undefined,
     ...(outcome === undefined ? { error: errorMessage(failure) } : {}),
-    batch_events: settings.workload === "events" ? settings.batchEvents : 0,
-    event_bytes: settings.workload === "events" ? settings.eventBytes : 0,
-    object_mb: settings.workload === "batch" ? settings.objectMb : 0,
+    // The workload fields: this cell's size factor and setting, every other workload's 0.
+    ...cellRecordFields(settings, settings),
   };
   emitRecord(record);
   if (outcome === undefined) throw failure;

@@ -5,21 +5,18 @@
  * payload, see {@link useUnsignedPartPayload}).
  */
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type { Workload } from "../core/cell";
+import { type Workload, workloadSpec } from "../core/workloads";
 import { errorMessage } from "./util";
 
 /**
  * Client timeouts, ms: a dead or silent endpoint fails well inside the function timeout
  * (60 s events, 900 s batch) even after the SDK's retries, instead of hanging until Lambda
- * kills the function without an EMF line.
+ * kills the function without an EMF line. The socket-idle and whole-request timeouts are per
+ * workload (its row's `s3`, core/workloads.ts).
  */
 export const S3_TIMEOUTS = {
   /** TCP connect. */
   connectionMs: 3_000,
-  /** A socket without any traffic (a large CompleteMultipartUpload may be silent a while). */
-  socketIdleMs: { events: 10_000, batch: 60_000 },
-  /** Whole request and response: a 64 MiB part at ≈ 78 MB/s takes ≈ 1 s. */
-  requestMs: { events: 10_000, batch: 120_000 },
   /** Attempts per request (the SDK's standard retry mode). */
   maxAttempts: 3,
 } as const;
@@ -97,8 +94,8 @@ export function s3Client(target: S3Target): S3Client {
     ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint, forcePathStyle: true }),
     requestHandler: {
       connectionTimeout: S3_TIMEOUTS.connectionMs,
-      socketTimeout: S3_TIMEOUTS.socketIdleMs[target.workload],
-      requestTimeout: S3_TIMEOUTS.requestMs[target.workload],
+      socketTimeout: workloadSpec(target.workload).s3.socketIdleMs,
+      requestTimeout: workloadSpec(target.workload).s3.requestMs,
       throwOnRequestTimeout: true,
       httpAgent: { keepAlive: true, maxSockets: 50 },
       httpsAgent: { keepAlive: true, maxSockets: 50 },

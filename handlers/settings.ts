@@ -3,24 +3,31 @@
  * `S3_ENDPOINT`) and validated before any S3 call: every bad or missing value is an
  * {@link InvalidInputError} naming the variable, its value and what is allowed.
  */
-import type { Workload } from "../core/cell";
+import { CELL_ENV, type Cell } from "../core/cell";
 import {
-  DEFAULT_REGION,
-  EVENT_BYTES,
-  LAMBDA,
-  MAX_BATCH_EVENTS,
-  MAX_RESERVED_CONCURRENCY,
-  MIB,
-  OBJECT_MB,
-  S3_MULTIPART,
+  type CellInputField,
+  parseCell,
+  parseMemoryMb,
+  parseWorkloadSetting,
+} from "../core/cell-input";
+import { DEFAULT_REGION, MIB } from "../core/constants";
+import { InvalidInputError } from "../core/errors";
+import {
+  type FactorField,
+  type SettingField,
+  WORKLOAD_SPECS,
   WORKLOADS,
-} from "../core/constants";
-import { InvalidInputError, parseIntInRange, parseOneOf } from "../core/errors";
+  type Workload,
+  workloadSpec,
+} from "../core/workloads";
 
 /** Environment as the handler sees it (`process.env` or a test's copy). */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-/** Settings both workloads share. */
+/** The variable Lambda sets to the function's memory, MB (reserved: a function cannot set it). */
+export const LAMBDA_MEMORY_VARIABLE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+
+/** Settings all workloads share. */
 export interface CommonSettings {
   readonly outputBucket: string;
   readonly memoryMb: number;
@@ -32,18 +39,16 @@ export interface CommonSettings {
   readonly region: string;
 }
 
-/** Settings of the events workload. */
-export interface EventsSettings extends CommonSettings {
-  readonly workload: "events";
-  readonly batchEvents: number;
-  readonly eventBytes: number;
-}
+/** Settings of a cell of workload `W`: its size factor and its setting under their cell names. */
+export type CellSettingsOf<W extends Workload> = CommonSettings & {
+  readonly workload: W;
+} & { readonly [K in FactorField<W> | SettingField<W>]: number };
 
-/** Settings of the batch workload, with the derived multipart plan. */
-export interface BatchSettings extends CommonSettings {
-  readonly workload: "batch";
-  readonly multipartMb: number;
-  readonly objectMb: number;
+/** Settings of the events workload. */
+export type EventsSettings = CellSettingsOf<"events">;
+
+/** The derived multipart plan of the batch workload. */
+export interface BatchPlan {
   readonly partBytes: number;
   readonly objectBytes: number;
   readonly partCount: number;
@@ -51,8 +56,20 @@ export interface BatchSettings extends CommonSettings {
   readonly partsInFlight: number;
 }
 
+/** The derived plan of each workload that has one ({@link PLANS}). */
+interface Plans {
+  readonly batch: BatchPlan;
+}
+
+/** Settings of workload `W`: with its derived plan where it has one. */
+export type SettingsOf<W extends Workload> = CellSettingsOf<W> &
+  (W extends keyof Plans ? Plans[W] : unknown);
+
+/** Settings of the batch workload, with the derived multipart plan. */
+export type BatchSettings = SettingsOf<"batch">;
+
 /** Validated settings of one invocation. */
-export type Settings = EventsSettings | BatchSettings;
+export type Settings = { [W in Workload]: SettingsOf<W> }[Workload];
 
 /**
  * Memory the Node runtime, the bundled SDK and sockets need besides part buffers, MiB
@@ -70,9 +87,6 @@ export const PART_MEMORY_SHARE = 0.5;
 
 /** Upper bound on parts in flight: more adds sockets, not throughput, at ≈ 78 MB/s per function. */
 export const MAX_PARTS_IN_FLIGHT = 8;
-
-/** Largest S3 object, MiB (5 TiB). */
-export const MAX_OBJECT_MB = 5 * 1024 * 1024;
 
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]*$/;
@@ -101,17 +115,6 @@ function required(env: Environment, name: string, allowed: string): string {
   return raw;
 }
 
-function optionalInt(
-  env: Environment,
-  name: string,
-  min: number,
-  max: number,
-  fallback: number,
-): number {
-  const raw = env[name];
-  return raw === undefined || raw === "" ? fallback : parseIntInRange(name, raw, min, max);
-}
-
 function parseEndpoint(raw: string | undefined): string | undefined {
   if (raw === undefined || raw === "") return undefined;
   let url: URL | undefined;
@@ -126,15 +129,67 @@ function parseEndpoint(raw: string | undefined): string | undefined {
   return raw;
 }
 
+/** The environment variable of a cell's field (`MEMORY_MB`, `BATCH_EVENTS`, `OBJECT_MB`…). */
+function envName(field: CellInputField | SettingField): string {
+  for (const w of WORKLOADS) {
+    const { factor, setting } = WORKLOAD_SPECS[w];
+    if (field === factor.field) return factor.env;
+    if (field === setting.field) return setting.env;
+  }
+  return CELL_ENV[field as keyof typeof CELL_ENV];
+}
+
+/** A variable's value, undefined when absent or empty (the optional variables' default). */
+function optional(env: Environment, name: string): string | undefined {
+  const raw = env[name];
+  return raw === "" ? undefined : raw;
+}
+
+/**
+ * Checks `MEMORY_MB` against the memory Lambda gives the function
+ * ({@link LAMBDA_MEMORY_VARIABLE}): a cell whose recorded memory is not the memory it runs with
+ * would be measured under the wrong factor level. Outside Lambda (tests, `invoke-local` without
+ * it) the variable is absent and `MEMORY_MB` is taken as given.
+ * @throws InvalidInputError naming `MEMORY_MB` on a mismatch.
+ */
+export function checkLambdaMemory(env: Environment, memoryMb: number): void {
+  const raw = env[LAMBDA_MEMORY_VARIABLE];
+  if (raw === undefined || raw === "") return;
+  const actual = parseMemoryMb(LAMBDA_MEMORY_VARIABLE, raw);
+  if (actual !== memoryMb) {
+    throw new InvalidInputError(
+      "MEMORY_MB",
+      env.MEMORY_MB,
+      `${actual}, the memory Lambda runs the function with (${LAMBDA_MEMORY_VARIABLE}=${raw})`,
+    );
+  }
+}
+
+/** Derived settings of the workloads that have any, from the cell's settings. */
+const PLANS: {
+  readonly [W in keyof Plans]: (s: CellSettingsOf<W>, env: Environment) => Plans[W];
+} = {
+  batch: batchPlan,
+};
+
 /**
  * Reads and validates the settings of one invocation. Only the variables of the configured
  * workload are read (a cell's environment carries no others): `BATCH_EVENTS` and
- * `EVENT_BYTES` for events, `MULTIPART_MB` and `OBJECT_MB` for batch.
+ * `EVENT_BYTES` for events, `MULTIPART_MB` and `OBJECT_MB` for batch. `MEMORY_MB` must be the
+ * memory Lambda set ({@link checkLambdaMemory}).
  *
  * @throws InvalidInputError for any missing or invalid value, before any S3 call.
  */
 export function readSettings(env: Environment): Settings {
-  const workload: Workload = parseOneOf("WORKLOAD", env.WORKLOAD, WORKLOADS);
+  const cell: Cell = parseCell(
+    {
+      get: (field) =>
+        field === "reservedConcurrency" ? optional(env, envName(field)) : env[envName(field)],
+      label: envName,
+    },
+    { reservedConcurrencyDefault: 0, rejectOtherFactors: false },
+  );
+  checkLambdaMemory(env, cell.memoryMb);
   const outputBucket = required(env, "OUTPUT_BUCKET", "an S3 bucket name");
   if (!BUCKET_PATTERN.test(outputBucket)) {
     throw new InvalidInputError(
@@ -147,38 +202,29 @@ export function readSettings(env: Environment): Settings {
   if (!NAME_PREFIX_PATTERN.test(namePrefix)) {
     throw new InvalidInputError("NAME_PREFIX", namePrefix, "letters, digits, '-' and '_'");
   }
-  const common: CommonSettings = {
+  const spec = workloadSpec(cell.workload);
+  const setting = parseWorkloadSetting(cell.workload, cell, {
+    get: (field) => optional(env, envName(field)),
+    label: envName,
+  });
+  const settings = {
+    ...cell,
     outputBucket,
-    memoryMb: parseIntInRange("MEMORY_MB", env.MEMORY_MB, LAMBDA.minMemoryMb, LAMBDA.maxMemoryMb),
-    reservedConcurrency: optionalInt(env, "RESERVED_CONCURRENCY", 0, MAX_RESERVED_CONCURRENCY, 0),
     namePrefix,
     s3Endpoint: parseEndpoint(env.S3_ENDPOINT),
     region: env.AWS_REGION || DEFAULT_REGION,
-  };
-  if (workload === "events") {
-    return {
-      ...common,
-      workload,
-      batchEvents: parseIntInRange("BATCH_EVENTS", env.BATCH_EVENTS, 1, MAX_BATCH_EVENTS),
-      eventBytes: optionalInt(
-        env,
-        "EVENT_BYTES",
-        EVENT_BYTES.min,
-        EVENT_BYTES.max,
-        EVENT_BYTES.default,
-      ),
-    };
-  }
-  return { ...common, workload, ...batchPlan(env, common.memoryMb) };
+    [spec.setting.field]: setting,
+  } as unknown as CellSettingsOf<Workload>;
+  const plan = (
+    (PLANS as Partial<Record<Workload, unknown>>)[cell.workload] as
+      | ((s: CellSettingsOf<Workload>, env: Environment) => object)
+      | undefined
+  )?.(settings, env);
+  return { ...settings, ...plan } as Settings;
 }
 
-function batchPlan(
-  env: Environment,
-  memoryMb: number,
-): Omit<BatchSettings, keyof CommonSettings | "workload"> {
-  const minMb = S3_MULTIPART.minPartBytes / MIB;
-  const maxMb = S3_MULTIPART.maxPartBytes / MIB;
-  const multipartMb = parseIntInRange("MULTIPART_MB", env.MULTIPART_MB, minMb, maxMb);
+function batchPlan(s: CellSettingsOf<"batch">, env: Environment): BatchPlan {
+  const { memoryMb, multipartMb, objectMb } = s;
   const budget = partBudgetMib(memoryMb);
   if (multipartMb > budget) {
     throw new InvalidInputError(
@@ -188,19 +234,8 @@ function batchPlan(
         `(${PART_MEMORY_SHARE * 100}% of memory beyond ${RUNTIME_RESERVE_MIB} MiB)`,
     );
   }
-  const maxObjectMb = multipartMb * S3_MULTIPART.maxParts;
-  const objectMb = optionalInt(env, "OBJECT_MB", OBJECT_MB.min, MAX_OBJECT_MB, OBJECT_MB.default);
-  if (objectMb > maxObjectMb) {
-    throw new InvalidInputError(
-      "OBJECT_MB",
-      env.OBJECT_MB,
-      `at most ${maxObjectMb} with MULTIPART_MB=${multipartMb} (${S3_MULTIPART.maxParts} parts)`,
-    );
-  }
   const partCount = Math.ceil(objectMb / multipartMb);
   return {
-    multipartMb,
-    objectMb,
     partBytes: multipartMb * MIB,
     objectBytes: objectMb * MIB,
     partCount,

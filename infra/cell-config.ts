@@ -4,49 +4,30 @@
  * every message can be pinned by a unit test.
  */
 import type { Cell, CellSettings } from "../core/cell";
-import {
-  ARCHITECTURES,
-  DEFAULT_REGION,
-  EVENT_BYTES,
-  LAMBDA,
-  MAX_BATCH_EVENTS,
-  MAX_RESERVED_CONCURRENCY,
-  MIB,
-  OBJECT_MB,
-  S3_MULTIPART,
-  WORKLOADS,
-} from "../core/constants";
-import {
-  InvalidInputError,
-  isInvalidInputError,
-  parseIntInRange,
-  parseOneOf,
-} from "../core/errors";
+import { type CellInputField, parseCell, parseWorkloadSetting } from "../core/cell-input";
+import { ARCHITECTURES, DEFAULT_REGION } from "../core/constants";
+import { InvalidInputError, isInvalidInputError, parseOneOf } from "../core/errors";
 import { functionName } from "../core/names";
 import { parseRegion } from "../core/region";
+import { type SettingField, WORKLOAD_SPECS, WORKLOADS } from "../core/workloads";
 
 /** The Pulumi config namespace of the project (`name` in Pulumi.yaml). */
 export const CONFIG_NAMESPACE = "s3ingest";
 
 /** The fields that describe one cell, as config keys (`s3ingest:<field>`) and as args. */
-export const CELL_FIELDS = [
+export const CELL_FIELDS: readonly CellField[] = [
   "workload",
   "memoryMb",
-  "batchEvents",
-  "multipartMb",
+  ...WORKLOADS.map((w) => WORKLOAD_SPECS[w].factor.field),
   "reservedConcurrency",
-  "objectMb",
-  "eventBytes",
+  ...WORKLOADS.map((w) => WORKLOAD_SPECS[w].setting.field),
   "architecture",
   "namePrefix",
   "runTag",
-] as const;
+];
 
-/** One of {@link CELL_FIELDS}. */
-export type CellField = (typeof CELL_FIELDS)[number];
-
-/** Largest S3 object, MiB (5 TiB). */
-export const MAX_OBJECT_MB = 5 * 1024 * 1024;
+/** One of {@link CELL_FIELDS}: a cell's factors, the workloads' settings and the run-wide ones. */
+export type CellField = CellInputField | SettingField | "architecture" | "namePrefix" | "runTag";
 
 /** A validated cell and the settings it is deployed with, minus the region (not a cell property). */
 export interface CellInputs {
@@ -61,94 +42,38 @@ export interface CellConfig {
 }
 
 /**
- * Validates the raw (string) values of one cell. `get` returns a field's raw value (undefined
- * when absent), `label` the name users know the field by (`s3ingest:memoryMb`,
- * `IngestCellArgs.memoryMb`), so every error names the input as the user wrote it.
+ * Validates the raw values of one cell (strings from stack config, numbers from IngestCell
+ * args). `get` returns a field's raw value (undefined when absent), `label` the name users know
+ * the field by (`s3ingest:memoryMb`, `IngestCellArgs.memoryMb`), so every error names the input
+ * as the user wrote it and the value as given.
  *
  * The factors (workload, memory, size factor, reserved concurrency) are required: a cell is
- * never guessed. Run-wide settings (object size, event size, architecture, name prefix) default
- * to the experiment's defaults. The size factor of the other workload must be absent, so a cell
- * is never ambiguous.
+ * never guessed (core/cell-input.ts `parseCell`). Run-wide settings (object size, event size,
+ * architecture, name prefix) default to the experiment's defaults. The size factor of the other
+ * workload must be absent, so a cell is never ambiguous.
  *
  * @throws InvalidInputError for the first missing or invalid value.
  */
 export function parseCellInputs(
-  get: (field: CellField) => string | undefined,
+  get: (field: CellField) => unknown,
   label: (field: CellField) => string,
 ): CellInputs {
-  const workload = parseOneOf(label("workload"), get("workload"), WORKLOADS);
-  const memoryMb = parseIntInRange(
-    label("memoryMb"),
-    get("memoryMb"),
-    LAMBDA.minMemoryMb,
-    LAMBDA.maxMemoryMb,
-  );
-  const reservedConcurrency = parseIntInRange(
-    label("reservedConcurrency"),
-    get("reservedConcurrency"),
-    0,
-    MAX_RESERVED_CONCURRENCY,
-  );
-  const otherFactor: CellField = workload === "events" ? "multipartMb" : "batchEvents";
-  const factor: CellField = workload === "events" ? "batchEvents" : "multipartMb";
-  if (get(otherFactor) !== undefined) {
-    throw new InvalidInputError(
-      label(otherFactor),
-      get(otherFactor),
-      `no value when ${label("workload")} is ${workload} (set ${label(factor)} instead)`,
-    );
-  }
-
-  let cell: Cell;
-  if (workload === "events") {
-    const batchEvents = parseIntInRange(
-      label("batchEvents"),
-      get("batchEvents"),
-      1,
-      MAX_BATCH_EVENTS,
-    );
-    cell = { workload, memoryMb, batchEvents, reservedConcurrency };
-  } else {
-    const multipartMb = parseIntInRange(
-      label("multipartMb"),
-      get("multipartMb"),
-      S3_MULTIPART.minPartBytes / MIB,
-      S3_MULTIPART.maxPartBytes / MIB,
-    );
-    cell = { workload, memoryMb, multipartMb, reservedConcurrency };
-  }
-
-  const objectMb = optionalInt(
-    get,
-    label,
-    "objectMb",
-    OBJECT_MB.min,
-    MAX_OBJECT_MB,
-    OBJECT_MB.default,
-  );
-  if (cell.workload === "batch" && objectMb > cell.multipartMb * S3_MULTIPART.maxParts) {
-    throw new InvalidInputError(
-      label("objectMb"),
-      get("objectMb"),
-      `at most ${cell.multipartMb * S3_MULTIPART.maxParts} with ${label("multipartMb")}=${cell.multipartMb} ` +
-        `(${S3_MULTIPART.maxParts} parts)`,
-    );
-  }
-  const eventBytes = optionalInt(
-    get,
-    label,
-    "eventBytes",
-    EVENT_BYTES.min,
-    EVENT_BYTES.max,
-    EVENT_BYTES.default,
-  );
+  const cell = parseCell({ get, label }, { rejectOtherFactors: true });
+  // Every workload's setting is a run-wide setting: each is checked, the cell's own also
+  // against the cap its size factor sets.
+  const workloadSettings = Object.fromEntries(
+    WORKLOADS.map((w) => [
+      WORKLOAD_SPECS[w].setting.field,
+      parseWorkloadSetting(w, cell, { get, label }),
+    ]),
+  ) as Pick<CellSettings, "eventBytes" | "objectMb">;
   const rawArchitecture = get("architecture");
   const architecture =
     rawArchitecture === undefined
       ? "arm64"
-      : parseOneOf(label("architecture"), rawArchitecture, ARCHITECTURES);
-  const namePrefix = get("namePrefix") ?? "";
-  const runTag = get("runTag") ?? "";
+      : parseOneOf(label("architecture"), String(rawArchitecture), ARCHITECTURES);
+  const namePrefix = get("namePrefix") === undefined ? "" : String(get("namePrefix"));
+  const runTag = get("runTag") === undefined ? "" : String(get("runTag"));
   try {
     // The function name is the one place prefix and tag matter: validate them there.
     functionName(cell, namePrefix, runTag);
@@ -163,25 +88,12 @@ export function parseCellInputs(
   return {
     cell,
     settings: {
-      eventBytes,
-      objectMb,
+      ...workloadSettings,
       architecture,
       namePrefix,
       ...(runTag === "" ? {} : { runTag }),
     },
   };
-}
-
-function optionalInt(
-  get: (field: CellField) => string | undefined,
-  label: (field: CellField) => string,
-  field: CellField,
-  min: number,
-  max: number,
-  fallback: number,
-): number {
-  const raw = get(field);
-  return raw === undefined ? fallback : parseIntInRange(label(field), raw, min, max);
 }
 
 /** The config key of a field: `s3ingest:<field>`. */

@@ -4,7 +4,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { type Cell, type CellSettings, cellId } from "../core/cell";
-import { IngestCell, ingestCellArgs } from "./ingest-cell";
+import { IngestCell } from "./ingest-cell";
+import { ingestCellArgs } from "./ingest-cell-args";
 
 /** The stack outputs of a cell's program. */
 export interface IngestCellOutputs {
@@ -16,11 +17,11 @@ export interface IngestCellOutputs {
 
 /** Options of {@link ingestCellProgram}. */
 export interface IngestCellProgramOptions {
-  /** The handler bundle, default `HANDLER_BUNDLE` (see {@link IngestCellArgs.bundlePath}). */
+  /** The handler bundle, default `HANDLER_BUNDLE` (see `IngestCellArgs.bundlePath`). */
   readonly bundlePath?: string;
   /** Resource options of the component, e.g. `{ providers: [provider] }` for an explicit provider. */
   readonly resourceOptions?: pulumi.ComponentResourceOptions;
-  /** The cell's deploy attempt in its run (see {@link IngestCellArgs.deployAttempt}), default 1. */
+  /** The cell's deploy attempt in its run (see `IngestCellArgs.deployAttempt`), default 1. */
   readonly deployAttempt?: number;
 }
 

@@ -3,25 +3,21 @@
  * function's role, its log group and the function itself. Used by `index.ts` (`pulumi up`, one
  * manual cell) and by the Automation API loop (one ephemeral stack per cell) alike.
  */
-import { existsSync } from "node:fs";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  type Architecture,
   type Cell,
   type CellSettings,
   cellEnvironment,
   cellId,
   functionTimeoutSeconds,
   reservedConcurrencySetting,
-  type Workload,
 } from "../core/cell";
 import { DEFAULT_REGION } from "../core/constants";
-import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { CELL_LOG_FORMAT } from "../core/lambda-logs";
-import { functionName, logGroupName } from "../core/names";
-import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
-import { type CellField, type CellInputs, parseCellInputs } from "./cell-config";
+import { logGroupName } from "../core/names";
+import { HANDLER_EXPORT } from "../core/paths";
+import { type IngestCellArgs, validateCell } from "./ingest-cell-args";
 import { functionPolicy, lambdaTrustPolicy, tlsOnlyBucketPolicy } from "./policies";
 
 /** The Pulumi type token of {@link IngestCell}. */
@@ -42,135 +38,9 @@ export const ABORT_INCOMPLETE_MULTIPART_DAYS = 1;
 /** The Lambda runtime of every cell. */
 export const NODE_RUNTIME = "nodejs22.x";
 
-/**
- * Longest component name: the bucket is auto-named `<name>-bucket-<7 random>` and S3 allows
- * 63 characters.
- */
-export const MAX_CELL_NAME_LENGTH = 63 - "-bucket-".length - 7;
-
-const ARGS_LABEL = "IngestCellArgs.";
-
-const CELL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
-
-/** The inputs of one {@link IngestCell}: a cell and its run-wide settings, as plain values. */
-export interface IngestCellArgs {
-  readonly workload: Workload;
-  /** Lambda memory, MB (128–10240). */
-  readonly memoryMb: number;
-  /** Events per object; required for the events workload, absent for batch. */
-  readonly batchEvents?: number;
-  /** Multipart part size, MiB (5–5120); required for the batch workload, absent for events. */
-  readonly multipartMb?: number;
-  /** 0 = unreserved (no reserved concurrency set at all); otherwise reserved. */
-  readonly reservedConcurrency: number;
-  /** Object size of the batch workload, MiB (default 100). */
-  readonly objectMb?: number;
-  /** Bytes per generated event of the events workload (default 1024). */
-  readonly eventBytes?: number;
-  /** Default arm64. */
-  readonly architecture?: Architecture;
-  /** Prefix of the function name (`NAME_PREFIX`), default none. */
-  readonly namePrefix?: string;
-  /**
-   * The experiment run's tag, appended to the function name so names are unique per run
-   * (core/names.ts `newRunTag`); default none (the dev stack).
-   */
-  readonly runTag?: string;
-  /**
-   * The cell's deploy attempt in its run, default 1: from 2 on the function and its log group
-   * get a `-{attempt}` suffix, because the log group of an earlier attempt outlives its stack
-   * (core/names.ts `functionName`).
-   */
-  readonly deployAttempt?: number;
-  /**
-   * The handler bundle to deploy, default {@link HANDLER_BUNDLE} (`npm run build`). Absolute,
-   * so it resolves from an Automation API work dir. Must exist when the cell is created.
-   */
-  readonly bundlePath?: string;
-}
-
 /** The tags every taggable resource of a cell carries, so a leaked resource is findable. */
 export function cellTags(cell: Cell): Record<string, string> {
   return { experiment: EXPERIMENT_TAG, workload: cell.workload, cell: cellId(cell) };
-}
-
-/** {@link IngestCellArgs} for a cell and its settings. */
-export function ingestCellArgs(
-  cell: Cell,
-  settings: Omit<CellSettings, "region">,
-  bundlePath?: string,
-  deployAttempt?: number,
-): IngestCellArgs {
-  return {
-    workload: cell.workload,
-    memoryMb: cell.memoryMb,
-    ...(cell.workload === "events"
-      ? { batchEvents: cell.batchEvents }
-      : { multipartMb: cell.multipartMb }),
-    reservedConcurrency: cell.reservedConcurrency,
-    objectMb: settings.objectMb,
-    eventBytes: settings.eventBytes,
-    architecture: settings.architecture,
-    namePrefix: settings.namePrefix,
-    ...(settings.runTag === undefined || settings.runTag === "" ? {} : { runTag: settings.runTag }),
-    ...(bundlePath === undefined ? {} : { bundlePath }),
-    ...(deployAttempt === undefined ? {} : { deployAttempt }),
-  };
-}
-
-interface ValidatedCell {
-  readonly cell: Cell;
-  readonly settings: Omit<CellSettings, "region">;
-  readonly bundlePath: string;
-  readonly fnName: string;
-}
-
-function validateCell(name: string, args: IngestCellArgs): ValidatedCell {
-  if (!CELL_NAME_PATTERN.test(name) || name.length > MAX_CELL_NAME_LENGTH) {
-    throw new InvalidInputError(
-      "IngestCell name",
-      name,
-      `lowercase letters, digits and '-', at most ${MAX_CELL_NAME_LENGTH} characters (it names the bucket)`,
-    );
-  }
-  let inputs: CellInputs;
-  try {
-    inputs = parseCellInputs(
-      (field) => argValue(args, field),
-      (field) => `${ARGS_LABEL}${field}`,
-    );
-  } catch (e: unknown) {
-    // Report the value as passed (a number), not as the string the parser saw.
-    if (isInvalidInputError(e) && e.input.startsWith(ARGS_LABEL)) {
-      const field = e.input.slice(ARGS_LABEL.length) as CellField;
-      throw new InvalidInputError(e.input, args[field], e.allowed);
-    }
-    throw e;
-  }
-  const { cell, settings } = inputs;
-  const bundlePath = args.bundlePath ?? HANDLER_BUNDLE;
-  if (!existsSync(bundlePath)) {
-    throw new InvalidInputError(
-      "IngestCellArgs.bundlePath",
-      bundlePath,
-      "an existing handler bundle: run `npm run build` first",
-    );
-  }
-  let fnName: string;
-  try {
-    fnName = functionName(cell, settings.namePrefix, settings.runTag, args.deployAttempt ?? 1);
-  } catch (e: unknown) {
-    if (isInvalidInputError(e) && e.input === "deploy attempt") {
-      throw new InvalidInputError(`${ARGS_LABEL}deployAttempt`, args.deployAttempt, e.allowed);
-    }
-    throw e;
-  }
-  return { cell, settings, bundlePath, fnName };
-}
-
-function argValue(args: IngestCellArgs, field: CellField): string | undefined {
-  const value = args[field];
-  return value === undefined ? undefined : String(value);
 }
 
 /**

@@ -11,11 +11,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FlagSpecs, parseFlags as parseCli } from "../core/cli";
-import { FUNCTION_TIMEOUT_SECONDS } from "../core/constants";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { RUN_ID_INPUT_ALLOWED, RUN_ID_INPUT_PATTERN } from "../core/names";
 import { HANDLER_BUNDLE, HANDLER_EXPORT } from "../core/paths";
 import { parseRegion } from "../core/region";
+import { WORKLOADS, workloadSpec } from "../core/workloads";
 import { readSettings } from "../handlers/settings";
 import type { S3Server } from "./s3/server";
 
@@ -176,8 +176,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         `invoke-local: local S3 server at ${server.endpoint} (data in ${dataDir})\n`,
       );
     }
-    const workload = flags.env.WORKLOAD === "batch" ? "batch" : "events";
-    const timeoutMs = FUNCTION_TIMEOUT_SECONDS[workload] * 1000;
+    // An unknown workload gets the first's timeout: the handler rejects it before any S3 call.
+    const workload = WORKLOADS.find((w) => w === flags.env.WORKLOAD) ?? "events";
+    const timeoutMs = workloadSpec(workload).timeoutSeconds * 1000;
     const started = Date.now();
     const context = {
       awsRequestId: randomUUID(),

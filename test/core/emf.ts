@@ -79,3 +79,20 @@ t.test("foreign and malformed lines are not records", async (t) => {
   const { run_id: _omitted, ...missing } = record;
   t.equal(asEmfRecord(missing), null, "missing field");
 });
+
+t.test("the line's fields follow one order, however the record was put together", async (t) => {
+  const reversed = Object.fromEntries(
+    Object.entries({ ...record, ok: false, error: "SlowDown" }).reverse(),
+  ) as unknown as EmfRecord;
+  const order = [
+    "_aws",
+    ...["ts_start_ms", "ts_end_ms", "latency_ms", "workload", "run_id", "function_name"],
+    ...["region", "memory_mb", "reserved_concurrency", "events_generated", "object_bytes"],
+    ...["multipart_part_mb", "multipart_parts", "s3_bucket", "s3_key", "schema_version"],
+    ...["request_id", "cold_start", "ok", "error", "batch_events", "event_bytes", "object_mb"],
+  ];
+  t.same(Object.keys(buildEmfLine(reversed)), order, "the seed's fields, then ours");
+  const withExtra = Object.keys(buildEmfLine({ ...record, extra: 1 } as unknown as EmfRecord));
+  t.same(withExtra.slice(-2), ["object_mb", "extra"], "a field outside the contract is kept, last");
+  t.notOk(withExtra.includes("error"), "an absent error stays absent");
+});

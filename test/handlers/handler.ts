@@ -137,28 +137,37 @@ t.test(
   },
 );
 
-t.test("bad settings reject before any S3 call and write nothing", async (t) => {
-  useHandlerEnv(t, {
-    OUTPUT_BUCKET: "ingest-bucket",
-    WORKLOAD: "batch",
-    MEMORY_MB: "512",
-    MULTIPART_MB: "4",
-    S3_ENDPOINT: "http://127.0.0.1:9",
+for (const [what, env, message] of [
+  [
+    "bad settings",
+    { WORKLOAD: "batch", MEMORY_MB: "512", MULTIPART_MB: "4" },
+    'MULTIPART_MB="4" is invalid: allowed an integer from 5 to 5120',
+  ],
+  [
+    "MEMORY_MB other than the memory Lambda set",
+    {
+      WORKLOAD: "events",
+      MEMORY_MB: "1024",
+      BATCH_EVENTS: "1",
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512",
+    },
+    'MEMORY_MB="1024" is invalid: allowed 512, the memory Lambda runs the function with (AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512)',
+  ],
+] as const) {
+  t.test(`${what}: the handler rejects before any S3 call and writes nothing`, async (t) => {
+    useHandlerEnv(t, {
+      OUTPUT_BUCKET: "ingest-bucket",
+      S3_ENDPOINT: "http://127.0.0.1:9",
+      ...env,
+    });
+    const { stdout: writes, result } = await captureOutput(() => handler({}));
+    t.equal(result.status, "rejected", "the handler rejects");
+    if (result.status === "rejected") {
+      t.match(result.reason, { name: "InvalidInputError", message }, "the settings error");
+    }
+    t.equal(writes.length, 0, "no EMF line for a misconfigured cell");
   });
-  const { stdout: writes, result } = await captureOutput(() => handler({}));
-  t.equal(result.status, "rejected", "the handler rejects");
-  if (result.status === "rejected") {
-    t.match(
-      result.reason,
-      {
-        name: "InvalidInputError",
-        message: 'MULTIPART_MB="4" is invalid: allowed an integer from 5 to 5120',
-      },
-      "the settings error",
-    );
-  }
-  t.equal(writes.length, 0, "no EMF line for a misconfigured cell");
-});
+}
 
 t.test("a run_id that cannot be part of an S3 key is rejected", async (t) => {
   useHandlerEnv(t, {

@@ -160,6 +160,16 @@ const errors: [string, Record<string, string>, string][] = [
     'OBJECT_MB="50001" is invalid: allowed at most 50000 with MULTIPART_MB=5 (10000 parts)',
   ],
   [
+    "MEMORY_MB other than the memory Lambda set",
+    { ...EVENTS, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "1024" },
+    'MEMORY_MB="512" is invalid: allowed 1024, the memory Lambda runs the function with (AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024)',
+  ],
+  [
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE not a memory size",
+    { ...EVENTS, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512MB" },
+    'AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512MB" is invalid: allowed an integer from 128 to 10240',
+  ],
+  [
     "OBJECT_MB zero",
     { ...BATCH, OBJECT_MB: "0" },
     'OBJECT_MB="0" is invalid: allowed an integer from 1 to 5242880',
@@ -174,6 +184,15 @@ for (const [what, env, message] of errors) {
     },
   );
 }
+
+t.test("MEMORY_MB equal to the memory Lambda set is accepted, and so is its absence", async (t) => {
+  t.equal(
+    readSettings({ ...BATCH, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512" }).memoryMb,
+    512,
+    "on Lambda, the same memory",
+  );
+  t.equal(readSettings(BATCH).memoryMb, 512, "outside Lambda, MEMORY_MB as given");
+});
 
 t.test("exactly 10,000 parts are accepted", async (t) => {
   const s = readSettings({ ...BATCH, MULTIPART_MB: "5", OBJECT_MB: "50000" });

@@ -5,12 +5,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import t from "tap";
 import { type Cell, type CellSettings, cellId } from "../../core/cell";
+import { IngestCell } from "../../infra/ingest-cell";
 import {
-  IngestCell,
   type IngestCellArgs,
   ingestCellArgs,
   MAX_CELL_NAME_LENGTH,
-} from "../../infra/ingest-cell";
+} from "../../infra/ingest-cell-args";
 import { ingestCellProgram } from "../../infra/ingest-cell-program";
 
 /** A resource as the mock engine saw it. */
