@@ -78,10 +78,10 @@ export type Settings = { [W in Workload]: SettingsOf<W> }[Workload];
 export const RUNTIME_RESERVE_MIB = 128;
 
 /**
- * Share of the remaining memory that the parts in flight may take. The rest is headroom for the
- * part lib-storage is assembling (its chunks and their copy into one part buffer) and for
- * buffers not yet garbage-collected: measured peak RSS at 512 MB with 64 MiB parts is ≈ 330–430
- * MiB (`npm run bench:upload`).
+ * Share of the remaining memory that the parts in flight may take (one reused part buffer each,
+ * `handlers/part-body.ts`; lib-storage sends views of them, no copy). The rest is headroom for
+ * the SDK's request buffers and garbage not yet collected: measured peak RSS at 512 MB with
+ * 64 MiB parts is ≈ 263 MiB (`npm run bench:upload`).
  */
 export const PART_MEMORY_SHARE = 0.5;
 
