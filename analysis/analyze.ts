@@ -4,7 +4,7 @@ import { recommend } from "./best-cells";
 import { computeCellStats } from "./cells";
 import { analyseEffects, mainEffects } from "./effects";
 import { ineligibility } from "./eligibility";
-import { cellServiceMs, isMeasured, runFrame } from "./frame";
+import { isMeasured, runFrame } from "./frame";
 import { loadModelOf } from "./load-model";
 import { loadRun } from "./load-run";
 import type { LoadedRun } from "./loaded-run";
@@ -55,7 +55,6 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
   const cells = computeCellStats(frame, loaded.manifest.architecture, pricing);
   const units = computeUnits(cells, frame, eventRatePerS, loaded.manifest.object_mb);
   const warmP95 = (r: RunStats): number => warm.get(r.runId)?.warmP95Ms ?? Number.NaN;
-  const byCell = cellServiceMs(frame);
   // Pool the latencies of every run of an analysed cell (warm-up included) for the overall figures.
   const inCells = new Set(cells.map((c) => c.cellId));
   const runInCells = new Set(runs.filter((r) => inCells.has(r.cellId)).map((r) => r.runId));
@@ -79,7 +78,6 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
       eventRatePerS,
       nonBindingRc: loadTreatment(
         cells,
-        byCell,
         load,
         rec.workload,
         loaded.manifest.invocations[rec.workload],
@@ -99,7 +97,6 @@ export function analyseLoaded(loaded: LoadedRun, options: AnalyseOptions = {}): 
     unassigned,
     cells,
     overall: pooled(all),
-    byCell,
     effects,
     mainEffects: main,
     effectRatios: effectRatios(effects, main),

@@ -151,15 +151,3 @@ export function cellSums(df: dfd.DataFrame): Map<string, Record<SumColumn, numbe
   return out;
 }
 
-/**
- * Mean latency of each cell's successful invocations over all its runs, warm-up included
- * (Σ latency ÷ Σ ok from the frame): the service time of the offered-load model.
- */
-export function cellServiceMs(f: RunFrame): Map<string, { ok: number; meanMs: number }> {
-  const out = new Map<string, { ok: number; meanMs: number }>();
-  if (f.runs.length === 0) return out;
-  for (const [id, s] of cellSums(f.df)) {
-    out.set(id, { ok: s.ok, meanMs: s.ok > 0 ? s.latency_sum_ms / s.ok : Number.NaN });
-  }
-  return out;
-}

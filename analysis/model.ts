@@ -40,11 +40,6 @@ export interface Analysis {
   readonly unassigned: readonly string[];
   readonly cells: readonly CellStats[];
   readonly overall: PooledLatency;
-  /**
-   * Per cell id, its successful invocations over all its runs, warm-up included, and their mean
-   * latency: the service time of the offered-load model (treatments.ts).
-   */
-  readonly byCell: ReadonlyMap<string, { readonly ok: number; readonly meanMs: number }>;
   readonly effects: readonly EffectAnalysis[];
   readonly mainEffects: readonly MainEffect[];
   readonly recommendations: readonly Recommendation[];

@@ -47,18 +47,18 @@ export interface LoadTreatment {
 
 /**
  * Offered concurrency of a workload (closed loop: C; open loop: arrival rate × mean service
- * time, the mean latency of its cells' successful invocations) and its non-binding levels.
+ * time, the mean latency of its cells' successful invocations in the measured trials, the
+ * cells' own `meanMs`) and its non-binding levels.
  */
 export function loadTreatment(
   cells: readonly CellStats[],
-  byCell: ReadonlyMap<string, { readonly meanMs: number }>,
   load: LoadModel,
   workload: string,
   invocationsPerRun: number,
 ): LoadTreatment {
   const mine = cells.filter((c) => c.workload === workload);
   const service = mine
-    .map((c) => byCell.get(c.cellId)?.meanMs ?? Number.NaN)
+    .map((c) => c.meanMs)
     .filter(Number.isFinite);
   const meanServiceMs =
     service.length > 0 ? service.reduce((x, y) => x + y, 0) / service.length : Number.NaN;
@@ -74,7 +74,6 @@ export function rcTreatment(
 ): LoadTreatment & { pairs: { compared: number; different: number } } {
   const t = loadTreatment(
     a.cells,
-    a.byCell,
     a.load,
     p.workload,
     a.manifest.invocations[p.workload],

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import t from "tap";
 import { analyseRun } from "../../analysis/analyze";
 import { computeCellStats } from "../../analysis/cells";
-import { cellServiceMs, measuredRows, runFrame } from "../../analysis/frame";
+import { measuredRows, runFrame } from "../../analysis/frame";
 import { outputPaths, writeOutputs } from "../../analysis/outputs";
 import type { RunStats } from "../../analysis/runs";
 import { writeSyntheticRun } from "../../analysis/synthetic";
@@ -107,6 +107,5 @@ t.test("a frame without runs (every run's cell unknown) aggregates to nothing", 
   t.equal(measuredRows(f), undefined, "no measured rows");
   t.same(computeCellStats(f, "arm64", DEFAULT_PRICING), [], "no cells");
   t.same(computeUnits([], f, 1000, 100).size, 0, "no units");
-  t.same(cellServiceMs(f).size, 0, "no service times");
   t.same(pivotTable(f), { columns: ["workload", "memory_mb"], rows: [] }, "an empty pivot");
 });
