@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { USAGE } from "../../automation/cli-args";
+import { USAGE } from "../../automation/usage";
 import { PROJECT_ROOT } from "../../core/paths";
 
 const TRANSPILER = "./scripts/ts-node-esbuild.js";
