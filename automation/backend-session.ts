@@ -141,7 +141,8 @@ export async function openBackend(
       },
     };
   }
-  const { PulumiDeployer, resolvePassphrase, stackName } = await import("./pulumi-deployer");
+  const { PulumiDeployer } = await import("./pulumi-deployer");
+  const { resolvePassphrase, stackName } = await import("./pulumi-env");
   const passphrase = resolvePassphrase(runDir, io.env);
   io.stdout.write(
     `Pulumi secrets passphrase: ${passphrase.source === "env" ? "from PULUMI_CONFIG_PASSPHRASE" : `generated, saved in ${passphrase.source}`}\n`,
