@@ -31,6 +31,9 @@ exports.create = (options) => {
         // tsconfig.json's target
         target: "es2022",
         platform: "node",
+        // import() as TypeScript compiles it for CommonJS (a require in a promise): kept as
+        // import(), Node's ES module loader would resolve "./x" without its .ts extension.
+        supported: { "dynamic-import": false },
         sourcefile: fileName,
         sourcemap: "external",
         logLevel: "silent",

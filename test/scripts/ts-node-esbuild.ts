@@ -57,6 +57,20 @@ t.test(
       "exact message",
     );
     t.equal(bad.stdout, "", "no plan");
+    // The commands load by import() once the flags parse: under it too.
+    const dry = tsNode([
+      "automation/run.ts",
+      "--matrix",
+      "workload=events,memory=512,batch=1,rc=0",
+      "--dry-run",
+    ]);
+    t.equal(dry.stderr, "", "a dry run: nothing on stderr");
+    t.equal(dry.status, 0, "a dry run exits 0");
+    t.match(
+      dry.stdout,
+      /^Plan: 1 cells .*\nDry run: nothing was created\.\n$/s,
+      "plan, estimate, dry run",
+    );
   },
 );
 
