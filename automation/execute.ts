@@ -8,7 +8,7 @@ import type { Cell } from "../core/cell";
 import { type Manifest, RUN_FILES } from "../core/run-files";
 import type { BackendSession } from "./backend-session";
 import { Journal, missingRecords, readJournal } from "./journal";
-import { JsonlAppender } from "./jsonl";
+import { JsonlAppender, readJsonl } from "./jsonl";
 import { Ledger, liveEntries } from "./ledger";
 import { Progress } from "./progress";
 import { EXIT, type RunIo } from "./run-io";
@@ -50,6 +50,27 @@ export async function destroyLive(
     removeSignals();
   }
   return failures;
+}
+
+/**
+ * The harvested records that report a failed ingestion (`ok: false`: the function ran but its
+ * S3 writes failed, e.g. a full disk under the local S3 server), with the first one's error.
+ */
+export function ingestionFailures(recordsFile: string): {
+  readonly failed: number;
+  readonly total: number;
+  readonly first?: string;
+} {
+  const records = readJsonl(recordsFile).filter(
+    (r): r is { ok: unknown; error?: unknown } => typeof r === "object" && r !== null && "ok" in r,
+  );
+  const failed = records.filter((r) => r.ok === false);
+  const first = failed.find((r) => typeof r.error === "string")?.error;
+  return {
+    failed: failed.length,
+    total: records.length,
+    ...(typeof first === "string" ? { first } : {}),
+  };
 }
 
 /** Runs the loop over `cells` in a run directory whose manifest exists; returns the exit code. */
@@ -125,6 +146,13 @@ export async function execute(
       `\n${summary.done.length} cells done, ${summary.failed.length} failed, ${summary.notStarted.length} not started; ${missing} records missing in total.\n`,
     );
     for (const f of summary.failed) io.stderr.write(`failed: ${f.cellId}: ${f.error}\n`);
+    // Failed ingestions are data, not a failed run, but they must not pass unseen.
+    const ingest = ingestionFailures(join(runDir, RUN_FILES.records));
+    if (ingest.failed > 0) {
+      io.stderr.write(
+        `${ingest.failed} of ${ingest.total} records report a failed ingestion (the analysis counts them as failures); the first: ${ingest.first ?? "no error text"}\n`,
+      );
+    }
     if (summary.leftLive.length > 0) {
       io.stderr.write(
         `still live (destroy failed): ${summary.leftLive.join(", ")}; run --cleanup ${runDir}\n`,
