@@ -3,8 +3,7 @@ import { type FlagSpecs, parseFlags } from "../core/cli";
 import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { DEFAULT_PRICING, loadPricing, type Pricing } from "../core/pricing";
-import { analyseRun } from "./analyze";
-import { OUTPUT_FILES, type OutputPaths, outputPaths, writeOutputs } from "./outputs";
+import { OUTPUT_FILES, type OutputPaths, outputPaths } from "./output-paths";
 import { DEFAULT_BALANCED_WEIGHT, parseBalancedWeight, parseStrategy, STRATEGIES } from "./pick";
 import { DEFAULT_EVENT_RATE_PER_S } from "./units";
 
@@ -105,6 +104,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     const paths = outputPaths(outDir, overrides);
     // Before the analysis: an --out-dir that cannot be made is bad input, said at once.
     if (v["--out-dir"] !== undefined) makeDirectory("--out-dir", v["--out-dir"], outDir);
+    // Loaded only now: the analysis and its outputs (danfojs, TensorFlow.js) take a second to
+    // load, which --help and bad flags must not wait for.
+    const { analyseRun } = await import("./analyze");
+    const { writeOutputs } = await import("./outputs");
     const analysis = analyseRun(runDir, {
       pricing,
       strategy,

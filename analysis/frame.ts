@@ -150,4 +150,3 @@ export function cellSums(df: dfd.DataFrame): Map<string, Record<SumColumn, numbe
   }
   return out;
 }
-

@@ -1,10 +1,10 @@
 /** Where the analysis's outputs go and the one function that writes them all. */
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { makeDirectory } from "../core/dirs";
 import { toCsv } from "./csv";
 import { EFFECTS_COLUMNS, effectsRows } from "./effects";
 import type { Analysis } from "./model";
+import type { OutputPaths } from "./output-paths";
 import { recommendationJson } from "./recommendation";
 import { renderReport } from "./report-html";
 import { renderSummary } from "./summary";
@@ -26,46 +26,7 @@ import {
   warmRunRow,
 } from "./unit-tables";
 
-/** Where each output goes. */
-export interface OutputPaths {
-  readonly results: string;
-  readonly summary: string;
-  readonly pivot: string;
-  readonly p95: string;
-  readonly cost: string;
-  readonly effects: string;
-  readonly report: string;
-  readonly recommendation: string;
-  readonly units: string;
-}
-
-/** Output file names in the output directory. */
-export const OUTPUT_FILES = {
-  results: "results.csv",
-  summary: "summary.txt",
-  pivot: "pivot.csv",
-  p95: "p95.csv",
-  cost: "cost.csv",
-  effects: "effects.csv",
-  report: "report.html",
-  recommendation: "recommendation.json",
-  units: "units.csv",
-} as const;
-
-/** Default output paths in `outDir`, with any overrides applied. */
-export function outputPaths(outDir: string, overrides: Partial<OutputPaths> = {}): OutputPaths {
-  return {
-    results: overrides.results ?? join(outDir, OUTPUT_FILES.results),
-    summary: overrides.summary ?? join(outDir, OUTPUT_FILES.summary),
-    pivot: overrides.pivot ?? join(outDir, OUTPUT_FILES.pivot),
-    p95: overrides.p95 ?? join(outDir, OUTPUT_FILES.p95),
-    cost: overrides.cost ?? join(outDir, OUTPUT_FILES.cost),
-    effects: overrides.effects ?? join(outDir, OUTPUT_FILES.effects),
-    report: overrides.report ?? join(outDir, OUTPUT_FILES.report),
-    recommendation: overrides.recommendation ?? join(outDir, OUTPUT_FILES.recommendation),
-    units: overrides.units ?? join(outDir, OUTPUT_FILES.units),
-  };
-}
+export { OUTPUT_FILES, type OutputPaths, outputPaths } from "./output-paths";
 
 /** Writes every output of an analysis. */
 export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): void {

@@ -57,9 +57,7 @@ export function loadTreatment(
   invocationsPerRun: number,
 ): LoadTreatment {
   const mine = cells.filter((c) => c.workload === workload);
-  const service = mine
-    .map((c) => c.meanMs)
-    .filter(Number.isFinite);
+  const service = mine.map((c) => c.meanMs).filter(Number.isFinite);
   const meanServiceMs =
     service.length > 0 ? service.reduce((x, y) => x + y, 0) / service.length : Number.NaN;
   const offered = offeredConcurrency(load, meanServiceMs, invocationsPerRun);
@@ -72,11 +70,6 @@ export function rcTreatment(
   a: Analysis,
   p: WorkloadPick,
 ): LoadTreatment & { pairs: { compared: number; different: number } } {
-  const t = loadTreatment(
-    a.cells,
-    a.load,
-    p.workload,
-    a.manifest.invocations[p.workload],
-  );
+  const t = loadTreatment(a.cells, a.load, p.workload, a.manifest.invocations[p.workload]);
   return { ...t, pairs: sameTreatmentPairs(p, t.same) };
 }

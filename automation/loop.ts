@@ -11,18 +11,14 @@ import { MAX_IN_FLIGHT } from "../core/constants";
 import type { DeployedCell, Deployer } from "../core/deployer";
 import { newRunId } from "../core/names";
 import type { CellPhase, InvocationRecord, LoadModel } from "../core/run-files";
-import { arrivalSeed, poissonSchedule } from "./arrivals";
+import { arrivalSeed } from "./arrivals";
 import { type Harvester, type HarvestResult, harvestedDetail } from "./harvest";
-import {
-  type InvokeClient,
-  type InvokeRun,
-  invokeOpenRun,
-  invokeRun,
-  type OpenLoopClock,
-} from "./invoker";
+import type { InvokeClient, OpenLoopClock } from "./invoker";
 import type { Journal } from "./journal";
 import type { JsonlAppender } from "./jsonl";
 import type { Ledger } from "./ledger";
+import { Overlaps } from "./overlaps";
+import { invokeTrial } from "./trial";
 
 /** What the loop reports as it goes (the progress view listens). */
 export interface LoopEvents {
@@ -97,99 +93,8 @@ const EMPTY_HARVEST: HarvestResult = {
   counts: {},
 };
 
-/**
- * Sends one run's invocations, writing each record as it completes, and returns them with the
- * load the run offered, for its journal line. A warm-up is always closed-loop.
- */
-async function invokeTrial(
-  ctx: LoopContext,
-  plan: LoopPlan,
-  client: InvokeClient,
-  run: InvokeRun,
-): Promise<{ records: InvocationRecord[]; load: Record<string, unknown> }> {
-  const onRecord = (r: InvocationRecord): void => {
-    ctx.invocationsOut.append(r);
-    ctx.events.invocation(r);
-  };
-  if (run.warmup === true || plan.load.model === "closed") {
-    const records = await invokeRun(client, run, onRecord, ctx.signal);
-    // The budget: a throttled call returns at once and its slot fires again, so under the
-    // closed loop the throttle rate depends on it (issue 12).
-    return {
-      records,
-      load: {
-        load: "closed",
-        offered_concurrency: run.concurrency,
-        budget: run.invocations,
-        sent: records.length,
-      },
-    };
-  }
-  const { arrival_rate_per_s: rate, duration_s: duration } = plan.load;
-  const result = await invokeOpenRun(
-    client,
-    run,
-    poissonSchedule(rate, duration, arrivalSeed(plan.seed, run.trial)),
-    MAX_IN_FLIGHT,
-    onRecord,
-    ctx.signal,
-    ctx.clock,
-  );
-  // Service time of the calls that were served: a throttle's ≈ 20 ms is not service.
-  const served = result.records.filter((r) => !r.throttled);
-  const meanServiceS =
-    served.reduce((s, r) => s + (r.client_end_ms - r.client_start_ms), 0) /
-    Math.max(1, served.length) /
-    1000;
-  return {
-    records: result.records,
-    load: {
-      load: "open",
-      arrival_rate_per_s: rate,
-      duration_s: duration,
-      scheduled: result.scheduled,
-      sent: result.records.length,
-      dropped: result.dropped,
-      max_in_flight: MAX_IN_FLIGHT,
-      peak_in_flight: result.peakInFlight,
-      // Little's law: the concurrency the arrivals offer (rate × mean service time).
-      offered_load: rate * meanServiceS,
-    },
-  };
-}
-
 function message(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}
-
-/**
- * Which cells are live (deploying to destroyed) while each trial runs, so that a trial run
- * beside other cells (`--parallel` > 1) says which ones shared the machine with it: the
- * analysis can tell interference from an effect.
- */
-class Overlaps {
-  private readonly live = new Set<string>();
-  private readonly watchers = new Set<Set<string>>();
-  started(id: string): void {
-    this.live.add(id);
-    for (const w of this.watchers) w.add(id);
-  }
-  ended(id: string): void {
-    this.live.delete(id);
-  }
-  /** Starts watching for `id`'s trial: the cells live now and those starting before `stop`. */
-  watch(id: string): { stop(): string[] } {
-    const seen = new Set([...this.live].filter((c) => c !== id));
-    const watcher = new Set<string>();
-    this.watchers.add(watcher);
-    return {
-      stop: () => {
-        this.watchers.delete(watcher);
-        for (const c of watcher) if (c !== id) seen.add(c);
-        return [...seen].sort();
-      },
-    };
-  }
 }
 
 /** Runs the plan's cells, at most `parallel` at once. */

@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { type Cell, DEFAULT_CELL_SETTINGS } from "../core/cell";
 import { type FlagSpecs, parseFlags } from "../core/cli";
 import type { DeployedCell } from "../core/deployer";
+import { makeDirectory } from "../core/dirs";
 import {
   InvalidInputError,
   isInvalidInputError,
@@ -152,6 +153,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     options = parsed;
+    // Before anything starts, one level at a time: Node's recursive mkdir (the log store's)
+    // spins forever on procfs, so --data-dir /proc/x never answered.
+    if (options.dataDir !== undefined) makeDirectory("--data-dir", options.dataDir);
   } catch (e: unknown) {
     if (!isInvalidInputError(e)) throw e;
     process.stderr.write(`serve: ${e.message}\n(see --help)\n`);

@@ -1,10 +1,7 @@
 import t from "tap";
-import {
-  LOCAL_DEFAULTS,
-  localDefaultFlag,
-  parseArgs,
-  type RunOptions,
-} from "../../automation/cli-args";
+import { parseArgs, type RunOptions } from "../../automation/cli-args";
+import { localDefaultFlag } from "../../automation/load-flags";
+import { LOCAL_DEFAULTS } from "../../automation/run-defaults";
 
 function run(argv: string[]): RunOptions {
   const p = parseArgs(argv, () => 0.5);

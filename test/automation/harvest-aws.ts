@@ -11,17 +11,15 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { CredentialsProviderError } from "@smithy/core/config";
 import t from "tap";
+import { AwsHarvester } from "../../automation/harvest-aws";
+import { remainingWindows, rowTimestampMs, runInsightsQuery } from "../../automation/insights";
 import {
-  AwsHarvester,
   cloudWatchLogsApi,
   harvestLogsClient,
   type LogsApi,
   type QueryStatus,
-  remainingWindows,
-  rowTimestampMs,
-  runInsightsQuery,
   sharedLimiter,
-} from "../../automation/harvest-aws";
+} from "../../automation/logs-api";
 import { LogsLimiter } from "../../automation/logs-quota";
 import {
   classifyLogsError,

@@ -5,13 +5,12 @@ import * as pulumi from "@pulumi/pulumi";
 import t, { type Test } from "tap";
 import {
   type AutomationSeam,
-  PASSPHRASE_FILE,
   PulumiDeployer,
   pulumiAwsVersion,
-  resolvePassphrase,
   type StackArgs,
   type StackHandle,
 } from "../../automation/pulumi-deployer";
+import { PASSPHRASE_FILE, resolvePassphrase } from "../../automation/pulumi-env";
 import { type Cell, type CellSettings, cellId } from "../../core/cell";
 
 // The inline program runs against Pulumi's mock engine: no CLI, no AWS.

@@ -109,23 +109,53 @@ t.test("--help exits 0 and bad flags exit 2 with the exact message", async (t) =
     '--concurrency="lots" is invalid: allowed an integer from 1 to 1000\n',
     "exact message",
   );
-  for (const [out, why] of [
-    ["/proc/x", "its parent cannot hold new directories: /proc/x"],
-    ["/sys/x", "operation not permitted: /sys/x"],
-    [join("/etc/hostname", "run"), "a file is in the way: /etc/hostname"],
-  ] as const) {
-    const io = fakeIo();
-    t.equal(
-      await main(["--out", out, "--matrix", "workload=events,memory=512,batch=1,rc=0"], io),
-      EXIT.usage,
-      `--out ${out} exits 2`,
-    );
-    t.equal(
-      io.err(),
-      `--out=${JSON.stringify(out)} is invalid: allowed a directory that can be created (${why})\n`,
-      `--out ${out}: exact message, no stack, no spin`,
-    );
+  const full = join(root, "full");
+  mkdirSync(full);
+  writeFileSync(join(full, "x"), "");
+  for (const dryRun of [[], ["--dry-run"]]) {
+    for (const [out, why] of [
+      [
+        "/proc/x",
+        "a directory that can be created (its parent cannot hold new directories: /proc/x)",
+      ],
+      ["/sys/x", "a directory that can be created (operation not permitted: /sys/x)"],
+      [
+        join("/etc/hostname", "run"),
+        "a directory that can be created (a file is in the way: /etc/hostname)",
+      ],
+      [full, "a new or empty directory (continue an existing run with --resume DIR)"],
+    ] as const) {
+      const io = fakeIo();
+      const what = `--out ${out} ${dryRun.join(" ")}`;
+      t.equal(
+        await main(
+          ["--out", out, "--matrix", "workload=events,memory=512,batch=1,rc=0", ...dryRun],
+          io,
+        ),
+        EXIT.usage,
+        `${what} exits 2`,
+      );
+      t.equal(
+        io.err(),
+        `--out=${JSON.stringify(out)} is invalid: allowed ${why}\n`,
+        `${what}: exact message, no stack, no spin`,
+      );
+      t.equal(io.out(), "", `${what}: said before the plan, which never prints`);
+    }
   }
+  // The check creates nothing: a dry run into a new nested --out leaves no directory behind.
+  const fresh = join(root, "fresh", "a", "b");
+  const dry = fakeIo();
+  t.equal(
+    await main(
+      ["--out", fresh, "--matrix", "workload=events,memory=512,batch=1,rc=0", "--dry-run"],
+      dry,
+    ),
+    EXIT.ok,
+    `a dry run into a new --out exits 0 (${dry.err()})`,
+  );
+  t.match(dry.out(), /^Plan: 1 cells/, "the plan printed");
+  t.notOk(existsSync(join(root, "fresh")), "nothing of the --out path was created");
 });
 
 t.test("--help and bad flags load neither the AWS SDK, Pulumi nor the local backend", async (t) => {

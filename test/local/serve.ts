@@ -91,3 +91,24 @@ t.test("main exits 2 on a bad --name-prefix before starting anything", async (t)
   );
   t.equal(stdout.join(""), "", "nothing served");
 });
+
+t.test(
+  "main exits 2 on a --data-dir that cannot be made, at once, before starting anything",
+  async (t) => {
+    for (const [dir, why] of [
+      ["/proc/x", "its parent cannot hold new directories: /proc/x"],
+      ["/etc/hostname/x", "a file is in the way: /etc/hostname"],
+    ] as const) {
+      const { stdout, stderr, result } = await captureOutput(() => main(["--data-dir", dir]), {
+        stderr: true,
+      });
+      t.same(result, { status: "fulfilled", value: 2 }, `${dir}: exit 2`);
+      t.equal(
+        stderr.join(""),
+        `serve: --data-dir=${JSON.stringify(dir)} is invalid: allowed a directory that can be created (${why})\n(see --help)\n`,
+        `${dir}: names the flag, its value and why`,
+      );
+      t.equal(stdout.join(""), "", `${dir}: nothing served`);
+    }
+  },
+);
