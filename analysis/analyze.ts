@@ -10,13 +10,18 @@ import { loadRun } from "./load-run";
 import type { LoadedRun } from "./loaded-run";
 import { localFidelityNotes } from "./local-fidelity";
 import type { Analysis, PooledLatency } from "./model";
-import { DEFAULT_BALANCED_WEIGHT, pickWorkload, type Strategy } from "./pick";
+import {
+  DEFAULT_BALANCED_WEIGHT,
+  DEFAULT_EVENT_RATE_PER_S,
+  pickWorkload,
+  type Strategy,
+} from "./pick";
 import { effectRatios } from "./ratios";
 import { computeRunStats, groupRecords, okLatencies, type RunStats } from "./runs";
 import { factorSignificance } from "./significance";
 import { mean, percentileSorted } from "./stats";
 import { loadTreatment } from "./treatments";
-import { type CellUnits, computeUnits, DEFAULT_EVENT_RATE_PER_S } from "./units";
+import { type CellUnits, computeUnits } from "./units";
 import { computeWarmStats } from "./warm";
 
 /** Options of {@link analyseRun}. */

@@ -4,8 +4,13 @@ import { makeDirectory } from "../core/dirs";
 import { InvalidInputError, isInvalidInputError } from "../core/errors";
 import { DEFAULT_PRICING, loadPricing, type Pricing } from "../core/pricing";
 import { OUTPUT_FILES, type OutputPaths, outputPaths } from "./output-paths";
-import { DEFAULT_BALANCED_WEIGHT, parseBalancedWeight, parseStrategy, STRATEGIES } from "./pick";
-import { DEFAULT_EVENT_RATE_PER_S } from "./units";
+import {
+  DEFAULT_BALANCED_WEIGHT,
+  DEFAULT_EVENT_RATE_PER_S,
+  parseBalancedWeight,
+  parseStrategy,
+  STRATEGIES,
+} from "./pick";
 
 /** Usage text of `npm run analyze`. */
 export const USAGE = `Usage: npm run analyze -- <run directory> [options]

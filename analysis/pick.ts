@@ -9,6 +9,13 @@ export const STRATEGIES = ["cost", "speed", "balanced"] as const;
 /** A pick strategy. */
 export type Strategy = (typeof STRATEGIES)[number];
 
+/**
+ * Stated arrival rate of events (events/s) at which the per-event latency of the events
+ * workload is computed: the first event of a batch of B waits (B − 1) / R for the rest. Here,
+ * beside the pick's other defaults, so that analyze's --help loads no analysis (nor danfojs).
+ */
+export const DEFAULT_EVENT_RATE_PER_S = 1000;
+
 /** Power Tuning's default balanced weight: cost and speed count alike. */
 export const DEFAULT_BALANCED_WEIGHT = 0.5;
 

@@ -5,12 +5,6 @@ import { type GeoMeanInterval, geoMeanTInterval } from "./intervals";
 import { mean } from "./stats";
 import { type ColdStats, coldStats } from "./warm";
 
-/**
- * Stated arrival rate of events (events/s) at which the per-event latency of the events
- * workload is computed: the first event of a batch of B waits (B − 1) / R for the rest.
- */
-export const DEFAULT_EVENT_RATE_PER_S = 1000;
-
 /** Per-unit-of-work figures of one cell: events per event, batch per byte. */
 export interface CellUnits {
   readonly cell: CellStats;

@@ -81,6 +81,30 @@ const SPECS = {
 } as const satisfies FlagSpecs;
 
 /**
+ * A flag the user set that only another workload reads (`--multipart-mb` with `--workload
+ * events`) would be ignored without a word: refused, naming the workload that reads it.
+ */
+function refuseOtherWorkloadFlags(
+  values: Readonly<Partial<Record<Flag, string>>>,
+  workload: string | undefined,
+): void {
+  for (const [flag, spec] of Object.entries(FLAGS) as [Flag, (typeof FLAGS)[Flag]][]) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    const readers = WORKLOADS.filter((w) => {
+      const row = workloadSpec(w);
+      return row.factor.env === spec.env || row.setting.env === spec.env;
+    });
+    if (readers.length === 0 || readers.some((w) => w === workload)) continue;
+    throw new InvalidInputError(
+      `--${flag}`,
+      value,
+      `only with --workload ${readers.join(" or ")} (this is --workload ${workload})`,
+    );
+  }
+}
+
+/**
  * Parses the flags into the handler's environment and event; bad flags throw
  * InvalidInputError naming the flag (or, with `S3_ENDPOINT` set, the `AWS_REGION` the
  * handler will read from `env`).
@@ -111,6 +135,7 @@ export function parseFlags(
     )?.[0];
     throw new InvalidInputError(flag === undefined ? e.input : `--${flag}`, e.value, e.allowed);
   }
+  refuseOtherWorkloadFlags(values, handlerEnv.WORKLOAD);
   // Without S3_ENDPOINT the local server sets the region; with it, the handler reads AWS_REGION.
   if (env.S3_ENDPOINT && env.AWS_REGION) parseRegion("AWS_REGION", env.AWS_REGION);
   const runId = values["run-id"];

@@ -84,9 +84,16 @@ export async function sendError(
   res.end(body);
 }
 
-/** What an unexpected error was, for the log: its code (ENOSPC, …) and message. */
+/**
+ * What an unexpected error was, for the log: a system call's error (ENOSPC, EIO, …) in one line,
+ * its message naming the code and the call, since its stack says nothing more; anything else,
+ * a defect of ours, with its stack.
+ */
 export function describeError(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
-  const code = (e as NodeJS.ErrnoException).code;
+  const { code, syscall } = e as NodeJS.ErrnoException;
+  if (code !== undefined && syscall !== undefined) {
+    return e.message.startsWith(code) ? e.message : `${code}: ${e.message}`;
+  }
   return `${code === undefined ? "" : `${code}: `}${e.stack ?? e.message}`;
 }

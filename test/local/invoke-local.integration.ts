@@ -61,6 +61,18 @@ t.test("bad flags exit 2 naming the flag, the value and what is allowed", async 
       '--event-bytes="100" is invalid: allowed an integer from 256 to 8192',
     ],
     [["--workload", "stream"], '--workload="stream" is invalid: allowed one of events, batch'],
+    [
+      ["--multipart-mb", "16"],
+      '--multipart-mb="16" is invalid: allowed only with --workload batch (this is --workload events)\n',
+    ],
+    [
+      ["--workload", "batch", "--batch-events", "10"],
+      '--batch-events="10" is invalid: allowed only with --workload events (this is --workload batch)\n',
+    ],
+    [
+      ["--object-mb", "0"],
+      '--object-mb="0" is invalid: allowed only with --workload batch (this is --workload events)\n',
+    ],
     [["--bogus", "1"], 'flag="--bogus" is invalid: allowed one of --workload, --memory-mb'],
     [["--batch-events"], "--batch-events=(missing) is invalid: allowed a value after the flag\n"],
     [

@@ -21,6 +21,7 @@ import {
 } from "@aws-sdk/client-s3";
 import t from "tap";
 import { MIB } from "../../../core/constants";
+import { describeError } from "../../../local/s3/error-response";
 import { OPERATIONS } from "../../../local/s3/operations";
 import { startS3Server } from "../../../local/s3/server";
 import {
@@ -371,4 +372,18 @@ t.test("an operation that settles without answering is answered 500 and logged",
     lines[0],
     /GET \/\?x-id=ListBuckets: InternalError: Error: ListBuckets settled without a response/,
   );
+});
+
+t.test("the log names a system call's error in one line, a defect with its stack", async (t) => {
+  const full = Object.assign(new Error("ENOSPC: no space left on device, write"), {
+    code: "ENOSPC",
+    syscall: "write",
+    errno: -28,
+  });
+  t.equal(describeError(full), "ENOSPC: no space left on device, write");
+  const bare = Object.assign(new Error("stream ended"), { code: "EIO", syscall: "read" });
+  t.equal(describeError(bare), "EIO: stream ended");
+  const defect = new TypeError("x is not a function");
+  t.match(describeError(defect), /^TypeError: x is not a function\n\s+at /);
+  t.equal(describeError("plain"), "plain");
 });
