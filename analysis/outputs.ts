@@ -26,7 +26,7 @@ import {
   warmRunRow,
 } from "./unit-tables";
 
-export { OUTPUT_FILES, type OutputPaths, outputPaths } from "./output-paths";
+export { outputPaths } from "./output-paths";
 
 /** Writes every output of an analysis. */
 export function writeOutputs(a: Analysis, paths: OutputPaths, outDir: string): void {

@@ -10,8 +10,11 @@ import { perWorkload, sameForAll, WORKLOADS } from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
 import { OPEN_LOOP } from "./run-defaults";
 
+/** `--invocations` per workload, in letters: `events=N,batch=M`. */
+export const INVOCATIONS_EXAMPLE = WORKLOADS.map((w, i) => `${w}=${"NMKLJ"[i] ?? "N"}`).join(",");
+
 /** What `--invocations` takes, for its error message and the plan's hint. */
-export const INVOCATIONS_SYNTAX = `N for both workloads or events=N,batch=M (either or both), N from 1 to ${OPEN_LOOP.maxExpectedPerTrial}`;
+export const INVOCATIONS_SYNTAX = `N for both workloads or ${INVOCATIONS_EXAMPLE} (either or both), N from 1 to ${OPEN_LOOP.maxExpectedPerTrial}`;
 
 /** `--invocations` as the user can type it: `events=30,batch=3`. */
 export function formatInvocations(inv: Readonly<Partial<Record<Workload, number>>>): string {

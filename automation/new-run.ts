@@ -47,8 +47,14 @@ function makeRunDir(value: string, runDir: string): void {
 function checkRunDir(value: string, runDir: string): void {
   let existing = runDir;
   while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-  makeRunDir(value, runDir);
-  for (let p = runDir; p !== existing; p = dirname(p)) rmdirSync(p);
+  try {
+    makeRunDir(value, runDir);
+  } finally {
+    // Also when a deeper part of the path failed: the parts made before it go again.
+    for (let p = runDir; p !== existing; p = dirname(p)) {
+      if (existsSync(p)) rmdirSync(p);
+    }
+  }
 }
 
 /** Runs a new experiment; returns the exit code. */

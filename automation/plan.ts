@@ -12,16 +12,21 @@ import { estimateRun, formatEstimate } from "./estimate";
 import { localDefaultFlag } from "./load-flags";
 import type { RunIo } from "./run-io";
 
+/** A count per workload in words: `30 events / 3 batch`. */
+function perWorkloadText(n: Readonly<Record<Workload, number>>): string {
+  return WORKLOADS.map((w) => `${n[w]} ${w}`).join(" / ");
+}
+
 /** Prints the plan and its AWS cost estimate. */
 export function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void {
   const o = options;
   const load =
     o.load.model === "closed"
-      ? `${o.invocations.events} events / ${o.invocations.batch} batch invocations per trial, concurrency ${o.concurrency}`
+      ? `${perWorkloadText(o.invocations)} invocations per trial, concurrency ${o.concurrency}`
       : `open loop: Poisson arrivals at ${o.load.arrival_rate_per_s}/s for ${o.load.duration_s} s per trial (≈ ${o.load.arrival_rate_per_s * o.load.duration_s} invocations, sent at their times)`;
   io.stdout.write(
     `Plan: ${order.length} cells (--matrix ${o.matrix}) on ${o.backend}, ${o.trials} trials, ` +
-      `${load}, warm-up ${o.warmup.events + o.warmup.batch === 0 ? "off" : `${o.warmup.events} events / ${o.warmup.batch} batch invocations per cell`}, ` +
+      `${load}, warm-up ${WORKLOADS.every((w) => o.warmup[w] === 0) ? "off" : `${perWorkloadText(o.warmup)} invocations per cell`}, ` +
       `parallel ${o.parallel}, object ${o.settings.objectMb} MiB, ` +
       `event ${o.settings.eventBytes} B, ${o.settings.architecture}, ${o.settings.region}, order seed ${o.seed}\n`,
   );

@@ -10,6 +10,7 @@ import {
 import { MATRIX_SYNTAX } from "../core/matrix";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import { DEFAULT_INVOCATIONS } from "../core/workloads";
+import { formatInvocations, INVOCATIONS_EXAMPLE } from "./load-flags";
 import { AWS_DEFAULT_PARALLEL, LOCAL_DEFAULTS, OPEN_LOOP } from "./run-defaults";
 
 /** `--help` text. */
@@ -20,8 +21,8 @@ and writes a run directory that \`npm run analyze\` reads.
 
   --matrix SPEC        ${MATRIX_SYNTAX} (default full)
   --invocations N      invocations per trial, both workloads; or per workload:
-                       events=N,batch=M (default events=${DEFAULT_INVOCATIONS.events},batch=${DEFAULT_INVOCATIONS.batch} on aws;
-                       events=${LOCAL_DEFAULTS.invocations.events},batch=${LOCAL_DEFAULTS.invocations.batch} on local)
+                       ${INVOCATIONS_EXAMPLE} (default ${formatInvocations(DEFAULT_INVOCATIONS)} on aws;
+                       ${formatInvocations(LOCAL_DEFAULTS.invocations)} on local)
   --trials T           trials per cell, each with its own run_id (default ${LOOP_DEFAULTS.trials} aws, ${LOCAL_DEFAULTS.trials} local)
   --concurrency C      offered client concurrency (default ${LOOP_DEFAULTS.concurrency})
                        --invocations and --concurrency make the closed loop (the default): C slots,

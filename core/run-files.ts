@@ -6,7 +6,6 @@ export {
   type Backend,
   type LoadModel,
   type Manifest,
-  type ManifestCell,
   readManifest,
 } from "./run-manifest";
 

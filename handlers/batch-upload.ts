@@ -108,27 +108,13 @@ export async function uploadBatch(
   // One part buffer per part in flight: lib-storage's workers each take the next part only
   // once their last one has settled.
   const body = new GeneratedBody(req.objectBytes, req.partBytes, req.queueSize);
+  const upload = newUpload(client, req, body, stop);
+  // Registered only once nothing before the try below can throw, so the finally removes them.
   const scope: UploadScope = { bucket: req.bucket, body, stop, inFlight: new Map() };
   scopes.set(req.key, scope);
   const onDeadline = (): void => stop.abort(req.signal?.reason);
   req.signal?.addEventListener("abort", onDeadline, { once: true });
   const expected = Math.ceil(req.objectBytes / req.partBytes);
-  const upload = new Upload({
-    client,
-    params: {
-      Bucket: req.bucket,
-      Key: req.key,
-      Body: body,
-      // Known length: lib-storage then checks the part count before completing.
-      ContentLength: req.objectBytes,
-      ContentType: req.contentType ?? "application/octet-stream",
-      ChecksumAlgorithm: "CRC32",
-    },
-    partSize: req.partBytes,
-    queueSize: req.queueSize,
-    leavePartsOnError: false,
-    abortController: stop,
-  });
   const partsSeen = new Set<number>();
   upload.on("httpUploadProgress", (p) => {
     if (p.part !== undefined) partsSeen.add(p.part);
@@ -157,6 +143,36 @@ export async function uploadBatch(
     req.signal?.removeEventListener("abort", onDeadline);
     scopes.delete(req.key);
     body.close();
+  }
+}
+
+/** lib-storage's Upload of one object from its generated body; a throw leaves nothing behind. */
+function newUpload(
+  client: S3Client,
+  req: BatchUploadRequest,
+  body: GeneratedBody,
+  stop: AbortController,
+): Upload {
+  try {
+    return new Upload({
+      client,
+      params: {
+        Bucket: req.bucket,
+        Key: req.key,
+        Body: body,
+        // Known length: lib-storage then checks the part count before completing.
+        ContentLength: req.objectBytes,
+        ContentType: req.contentType ?? "application/octet-stream",
+        ChecksumAlgorithm: "CRC32",
+      },
+      partSize: req.partBytes,
+      queueSize: req.queueSize,
+      leavePartsOnError: false,
+      abortController: stop,
+    });
+  } catch (e: unknown) {
+    body.close();
+    throw e;
   }
 }
 

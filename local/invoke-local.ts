@@ -201,7 +201,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         `invoke-local: local S3 server at ${server.endpoint} (data in ${dataDir})\n`,
       );
     }
-    // An unknown workload gets the first's timeout: the handler rejects it before any S3 call.
+    // An unknown workload gets the events timeout: the handler rejects it before any S3 call.
     const workload = WORKLOADS.find((w) => w === flags.env.WORKLOAD) ?? "events";
     const timeoutMs = workloadSpec(workload).timeoutSeconds * 1000;
     const started = Date.now();

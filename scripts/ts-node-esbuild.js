@@ -35,6 +35,9 @@ exports.create = (options) => {
         // import(), Node's ES module loader would resolve "./x" without its .ts extension.
         supported: { "dynamic-import": false },
         sourcefile: fileName,
+        // "use strict" in every module, as tsc emits it under tsconfig.json's `strict`
+        // (esbuild emits it only when told the tsconfig's alwaysStrict).
+        tsconfigRaw: { compilerOptions: { alwaysStrict: true } },
         sourcemap: "external",
         logLevel: "silent",
       });

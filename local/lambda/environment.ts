@@ -74,7 +74,11 @@ export class ExecutionEnvironment {
    */
   get alive(): boolean {
     const c = this.child;
-    return !this.closed && (c === undefined || (c.exitCode === null && c.signalCode === null));
+    return (
+      !this.closed &&
+      (this.proxy?.alive ?? true) &&
+      (c === undefined || (c.exitCode === null && c.signalCode === null))
+    );
   }
 
   /** The child's pid (for tests that check no process is left behind). */

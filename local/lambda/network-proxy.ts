@@ -88,7 +88,7 @@ class Throttle extends Transform {
 export async function startProxyServer(
   target: string,
   network: NetworkEmulation,
-): Promise<S3Proxy> {
+): Promise<Omit<S3Proxy, "alive">> {
   const url = new URL(target);
   const port = Number(url.port || 80);
   const host = url.hostname;
@@ -134,6 +134,9 @@ export async function startProxyServer(
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolveListen());
   });
+  // After listening, an error is a failed accept (EMFILE, ENFILE): that one connection is lost,
+  // which its client sees and retries. Unhandled, it would end the worker and every proxy in it.
+  server.on("error", () => undefined);
   server.unref();
   const address = server.address();
   const bound = typeof address === "object" && address !== null ? address.port : 0;

@@ -21,7 +21,7 @@ export type ProxyRequest = ProxyCall & { id: number };
 /** Its answer. */
 export type ProxyReply = { id: number; endpoint?: string; error?: string };
 
-const proxies = new Map<string, S3Proxy>();
+const proxies = new Map<string, Omit<S3Proxy, "alive">>();
 
 async function serve(m: ProxyRequest): Promise<ProxyReply> {
   if (m.op === "ping") return { id: m.id };

@@ -57,6 +57,11 @@ export function bytesPerSecond(mbps: number): number {
 export interface S3Proxy {
   /** `http://127.0.0.1:<port>`: the environment's S3 endpoint. */
   readonly endpoint: string;
+  /**
+   * False once the worker that runs it has stopped: the endpoint refuses connections, so an
+   * environment behind it is discarded (its next invocation cold-starts with a new proxy).
+   */
+  readonly alive: boolean;
   /** Closes the listener and every connection. */
   close(): Promise<void>;
 }
@@ -76,8 +81,17 @@ export async function startS3Proxy(target: string, network: NetworkEmulation): P
   let closing: Promise<void> | undefined;
   return {
     endpoint,
+    get alive() {
+      return !host.dead;
+    },
     close() {
-      closing ??= host.ask({ op: "close", endpoint }).then(() => undefined);
+      // A stopped worker's proxies are gone with it: nothing is left to close.
+      closing ??= host.ask({ op: "close", endpoint }).then(
+        () => undefined,
+        (e: unknown) => {
+          if (!host.dead) throw e;
+        },
+      );
       return closing;
     },
   };
@@ -93,14 +107,36 @@ export async function startProxyWorker(): Promise<void> {
 
 type Ask = (call: ProxyCall) => Promise<ProxyReply>;
 
-let host: { ask: Ask; worker: Worker } | undefined;
+/** A proxy worker: `dead` once it stopped (its proxies with it). */
+interface ProxyHost {
+  readonly ask: Ask;
+  readonly worker: Worker;
+  dead: boolean;
+}
+
+let host: ProxyHost | undefined;
+
+/** Where a stopped worker is reported (stderr; tests replace it). */
+let report: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
+
+/** Replaces where a stopped proxy worker is reported; returns the previous reporter. */
+export function setProxyWorkerReporter(r: (line: string) => void): (line: string) => void {
+  const previous = report;
+  report = r;
+  return previous;
+}
+
+/** Stops the proxy worker (tests: what a crash of it does). */
+export async function stopProxyWorkerForTest(): Promise<void> {
+  await host?.worker.terminate();
+}
 
 /**
  * The process's proxy worker, started on first use. It never keeps the process alive, and a
  * worker that died is replaced on the next use (its proxies are gone with it). Under ts-node
  * or tap the worker loads its TypeScript with ts-node's transpile-only hook.
  */
-function proxyHost(): { ask: Ask } {
+function proxyHost(): ProxyHost {
   if (host !== undefined) return host;
   const ts = __filename.endsWith(".ts");
   const file = resolve(__dirname, `network-worker${ts ? ".ts" : ".js"}`);
@@ -111,28 +147,44 @@ function proxyHost(): { ask: Ask } {
   const pending = new Map<number, { resolve(r: ProxyReply): void; reject(e: Error): void }>();
   let next = 0;
   const fail = (e: Error) => {
-    if (host?.worker === worker) host = undefined;
+    if (self.dead) return;
+    self.dead = true;
+    if (host === self) host = undefined;
+    report(
+      `local Lambda runtime: the S3 network proxy worker stopped (${e.message}); environments behind its proxies are discarded and cold-start again`,
+    );
     for (const p of pending.values()) p.reject(e);
     pending.clear();
   };
+  // Only an ask in flight holds the process open (a ping at start may be all there is).
+  const settle = (id: number): void => {
+    pending.delete(id);
+    if (pending.size === 0) worker.unref();
+  };
   worker.on("message", (r: ProxyReply) => {
     const p = pending.get(r.id);
-    pending.delete(r.id);
+    settle(r.id);
     if (r.error !== undefined) p?.reject(new Error(r.error));
     else p?.resolve(r);
   });
   worker.on("error", fail);
-  worker.on("exit", (code) => fail(new Error(`the proxy worker exited (${code})`)));
+  worker.on("exit", (code) => fail(new Error(`exit code ${code}`)));
   // After the listeners, which would otherwise hold the process open again.
   worker.unref();
   const ask: Ask = (call) =>
     new Promise((resolveReply, reject) => {
+      if (self.dead) {
+        reject(new Error("the proxy worker has stopped"));
+        return;
+      }
       const id = next++;
       pending.set(id, { resolve: resolveReply, reject });
+      worker.ref();
       worker.postMessage({ ...call, id });
     });
-  host = { ask, worker };
-  return host;
+  const self: ProxyHost = { ask, worker, dead: false };
+  host = self;
+  return self;
 }
 
 /** One line saying what a run's network emulation was (manifest notes, report caveats). */

@@ -24,7 +24,6 @@ import { type NetworkEmulation, startProxyWorker, validateNetwork } from "./netw
 import { DEFAULT_IDLE_TIMEOUT_MS, startIdleReaper } from "./reaper";
 
 export { LOCAL_ACCOUNT_ID, type LocalFunctionDefinition } from "./functions";
-export { DEFAULT_IDLE_TIMEOUT_MS } from "./reaper";
 
 /** Options of {@link startLambdaRuntime}. */
 export interface LambdaRuntimeOptions {

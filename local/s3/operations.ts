@@ -26,8 +26,6 @@ import { deleteObject, deleteObjects, getObjectTagging, putObject } from "./ops/
 import { getObject, headObject } from "./ops/read";
 import type { S3Request } from "./ops/request";
 
-export type { S3Request } from "./ops/request";
-
 /** The implementation of each operation. */
 export const OPERATIONS: Record<S3Operation, (r: S3Request) => Promise<void>> = {
   ListBuckets: listBuckets,

@@ -19,13 +19,7 @@ import { loadIndex } from "./store-load";
 import { type ObjectMeta, type PartMeta, partFileName, type UploadMeta } from "./store-meta";
 import { ObjectStore } from "./store-objects";
 
-export {
-  isValidBucketName,
-  type ObjectMeta,
-  type PartMeta,
-  type Segment,
-  type UploadMeta,
-} from "./store-meta";
+export type { ObjectMeta, PartMeta, UploadMeta } from "./store-meta";
 
 /** The file system store behind the S3 server: buckets, objects and multipart uploads. */
 export class Store extends ObjectStore {

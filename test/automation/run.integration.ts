@@ -156,6 +156,16 @@ t.test("--help exits 0 and bad flags exit 2 with the exact message", async (t) =
   );
   t.match(dry.out(), /^Plan: 1 cells/, "the plan printed");
   t.notOk(existsSync(join(root, "fresh")), "nothing of the --out path was created");
+  // A deeper part that cannot be made (a name over 255 bytes): the parts made before it go.
+  const tooLong = join(root, "made", "x".repeat(300));
+  const long = fakeIo();
+  t.equal(
+    await main(["--out", tooLong, "--matrix", "workload=events,memory=512,batch=1,rc=0"], long),
+    EXIT.usage,
+    "an --out with a name too long exits 2",
+  );
+  t.match(long.err(), /^--out=".*" is invalid: allowed a directory that can be created/);
+  t.notOk(existsSync(join(root, "made")), "the part of the path made before the failure is gone");
 });
 
 t.test("--help and bad flags load neither the AWS SDK, Pulumi nor the local backend", async (t) => {

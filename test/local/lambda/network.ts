@@ -4,7 +4,9 @@ import t from "tap";
 import {
   bytesPerSecond,
   DEFAULT_NETWORK,
+  setProxyWorkerReporter,
   startS3Proxy,
+  stopProxyWorkerForTest,
   validateNetwork,
 } from "../../../local/lambda/network";
 import { TokenBucket } from "../../../local/lambda/network-proxy";
@@ -131,5 +133,50 @@ t.test(
     t.teardown(() => direct.close());
     const fast = await send(direct.endpoint, "GET", "/10");
     t.ok(fast.ms >= 99, `a fast server's answer still waits the latency: ${fast.ms.toFixed(0)} ms`);
+  },
+);
+
+t.test(
+  "a stopped proxy worker is reported once, its proxies are no longer alive, a new one serves",
+  async (t) => {
+    const lines: string[] = [];
+    const previous = setProxyWorkerReporter((l) => lines.push(l));
+    t.teardown(() => {
+      setProxyWorkerReporter(previous);
+    });
+    const target = await upstream(t);
+    const before = await startS3Proxy(target, { s3LatencyMs: 0 });
+    t.equal(before.alive, true, "alive while its worker runs");
+    t.equal((await send(before.endpoint, "GET", "/10")).body.length, 10, "it serves");
+    await stopProxyWorkerForTest();
+    t.equal(before.alive, false, "not alive once its worker stopped");
+    t.same(
+      lines,
+      [
+        "local Lambda runtime: the S3 network proxy worker stopped (exit code 1); environments behind its proxies are discarded and cold-start again",
+      ],
+      "one line says what happened and what follows",
+    );
+    await t.rejects(
+      send(before.endpoint, "GET", "/10"),
+      { code: "ECONNREFUSED" },
+      "its port is gone",
+    );
+    const timeout = new Promise<string>((r) => setTimeout(() => r("close never settled"), 2000));
+    t.equal(
+      await Promise.race([
+        before.close().then(
+          () => "settled",
+          () => "settled",
+        ),
+        timeout,
+      ]),
+      "settled",
+      "closing a proxy of a stopped worker settles at once",
+    );
+    const after = await startS3Proxy(target, { s3LatencyMs: 0 });
+    t.teardown(() => after.close());
+    t.equal(after.alive, true, "a new worker starts on the next use");
+    t.equal((await send(after.endpoint, "GET", "/10")).body.length, 10, "and serves");
   },
 );
