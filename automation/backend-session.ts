@@ -13,6 +13,7 @@ import type { Backend, Manifest } from "../core/run-files";
 import type { NetworkEmulation } from "../local/lambda/network";
 import type { Harvester } from "./harvest";
 import type { AwsHarvesterOptions } from "./harvest-aws";
+import { chooseS3Storage, releaseS3Storage, type S3StorageRequest } from "./local-s3-storage";
 import type { LocalFidelity } from "./manifest";
 import type { RunIo } from "./run-io";
 
@@ -21,9 +22,10 @@ function localNotes(
   cpuScaling: boolean,
   accountConcurrency: number,
   networkNote: string,
+  storageNote: string,
 ): string[] {
   return [
-    "S3 is the embedded local server on this machine's disk",
+    storageNote,
     networkNote,
     cpuScaling
       ? "CPU share proportional to memory is emulated with cgroups"
@@ -90,13 +92,18 @@ export function networkOfManifest(m: Manifest): NetworkEmulation | "off" {
     : { mbps: n.mbps, s3LatencyMs: n.s3_latency_ms };
 }
 
-/** Opens `backend` for the run directory `runDir`. */
+/**
+ * Opens `backend` for the run directory `runDir`. `s3`: what the run holds in the local S3
+ * server at most and `--local-s3-storage` (local-s3-storage.ts), which decide where its data
+ * lives; none keeps it where an earlier attempt of the run left it.
+ */
 export async function openBackend(
   backend: Backend,
   runDir: string,
   settings: CellSettings,
   io: RunIo,
   network?: NetworkEmulation | "off",
+  s3: S3StorageRequest = {},
 ): Promise<BackendSession> {
   const runName = basename(runDir);
   const { AwsHarvester, cloudWatchLogsApi, harvestLogsClient } = await import("./harvest-aws");
@@ -106,8 +113,10 @@ export async function openBackend(
     const { LocalDeployer } = await import("../local/deployer");
     const { LOGS_CLIENT_CONFIG } = await import("./logs-retry");
     const { describeNetwork } = await import("../local/lambda/network");
+    const storage = chooseS3Storage(runDir, s3);
     const local = await startLocalBackend({
       dataDir: join(runDir, ".local"),
+      s3DataDir: storage.dir,
       ...(network === undefined ? {} : { network }),
     });
     const emulated = local.runtime.network;
@@ -132,12 +141,14 @@ export async function openBackend(
           local.runtime.cpuScalingEmulated,
           local.runtime.accountConcurrency,
           describeNetwork(emulated),
+          storage.note,
         ),
       },
       async stop() {
         await deployer.close();
         logsClient.destroy();
         await local.stop();
+        releaseS3Storage(storage);
       },
     };
   }

@@ -20,7 +20,14 @@ import { parseRegion } from "../core/region";
 import type { Backend, LoadModel } from "../core/run-files";
 import { DEFAULT_INVOCATIONS, perWorkload, sameForAll } from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
-import { expectedPerTrial, parseInvocations, parseLoad, parseLocalNetwork } from "./load-flags";
+import {
+  expectedPerTrial,
+  type LocalS3Storage,
+  parseInvocations,
+  parseLoad,
+  parseLocalNetwork,
+  parseLocalS3Storage,
+} from "./load-flags";
 import { AWS_DEFAULT_PARALLEL, LOCAL_DEFAULTS } from "./run-defaults";
 
 /** What the CLI was asked to do. */
@@ -57,6 +64,8 @@ export interface RunOptions {
    * Undefined on aws.
    */
   readonly localNetwork?: NetworkEmulation | "off";
+  /** Local backend: where the S3 server keeps the run's data (`--local-s3-storage`). */
+  readonly localS3Storage?: LocalS3Storage;
 }
 
 /** The parsed command line. */
@@ -97,6 +106,7 @@ const FLAGS = {
   sigma: { type: "string" },
   "local-network-mbps": { type: "string" },
   "local-s3-latency-ms": { type: "string" },
+  "local-s3-storage": { type: "string" },
   "dry-run": { type: "boolean" },
   yes: { type: "boolean" },
 } as const satisfies FlagSpecs;
@@ -276,6 +286,7 @@ export function parseArgs(
     get("--local-network-mbps"),
     get("--local-s3-latency-ms"),
   );
+  const localS3Storage = parseLocalS3Storage(local, get("--local-s3-storage"));
   const out = get("--out");
   return {
     mode: "run",
@@ -297,6 +308,7 @@ export function parseArgs(
       yes: flags.has("--yes"),
       localDefaults,
       ...(localNetwork === undefined ? {} : { localNetwork }),
+      ...(localS3Storage === undefined ? {} : { localS3Storage }),
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 import type { Workload } from "../core/cell";
 import { DEFAULT_NETWORK_MBPS, DEFAULT_S3_LATENCY_MS } from "../core/constants";
-import { InvalidInputError, parseIntInRange, parseNumberInRange } from "../core/errors";
+import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import type { LoadModel } from "../core/run-files";
 import { perWorkload, sameForAll, WORKLOADS } from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
@@ -112,6 +112,26 @@ export function parseLoad(
     );
   }
   return { model: "open", arrival_rate_per_s: rate, duration_s: duration };
+}
+
+/** Where the local S3 server keeps a run's data (local-s3-storage.ts). */
+export const LOCAL_S3_STORAGE = ["auto", "memory", "disk"] as const;
+export type LocalS3Storage = (typeof LOCAL_S3_STORAGE)[number];
+
+/** `--local-s3-storage auto|memory|disk`: local only; undefined when not given. */
+export function parseLocalS3Storage(
+  local: boolean,
+  raw: string | undefined,
+): LocalS3Storage | undefined {
+  if (raw === undefined) return undefined;
+  if (!local) {
+    throw new InvalidInputError(
+      "--local-s3-storage",
+      raw,
+      "nothing with --backend aws (local backend only)",
+    );
+  }
+  return parseOneOf("--local-s3-storage", raw, LOCAL_S3_STORAGE);
 }
 
 /** `--local-network-mbps N|off` and `--local-s3-latency-ms L`: local only. */

@@ -14,6 +14,7 @@ import { openBackend } from "./backend-session";
 import type { RunOptions } from "./cli-args";
 import { execute } from "./execute";
 import { localDefaultFlag } from "./load-flags";
+import { peakS3Bytes } from "./local-s3-storage";
 import { buildManifest, writeManifest } from "./manifest";
 import { DRY_RUN_AWS_CHECKS, printPlan } from "./plan";
 import { offeredLoad, PreflightError, preflight } from "./preflight";
@@ -113,6 +114,10 @@ export async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
     options.settings,
     io,
     options.localNetwork,
+    {
+      peakBytes: peakS3Bytes(options),
+      ...(options.localS3Storage === undefined ? {} : { mode: options.localS3Storage }),
+    },
   );
   try {
     // Loaded only for a local run: it reads the local runtime's CPU model.

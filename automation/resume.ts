@@ -5,6 +5,7 @@
 import { join, resolve } from "node:path";
 import { cellId } from "../core/cell";
 import { type Manifest, RUN_FILES, readManifest } from "../core/run-files";
+import { sameForAll } from "../core/workloads";
 import {
   cellsOfManifest,
   networkOfManifest,
@@ -14,6 +15,7 @@ import {
 import { destroyLive, execute } from "./execute";
 import { doneCells, Journal, readJournal, unfinishedCells } from "./journal";
 import { liveEntries } from "./ledger";
+import { peakS3Bytes } from "./local-s3-storage";
 import { offeredLoad, PreflightError, preflight } from "./preflight";
 import { confirm, EXIT, type RunIo } from "./run-io";
 
@@ -88,6 +90,16 @@ export async function resumeRun(
     settings,
     io,
     networkOfManifest(manifest),
+    {
+      peakBytes: peakS3Bytes({
+        cells: cellsOfManifest(manifest),
+        settings,
+        invocations: manifest.invocations,
+        warmup: manifest.warmup_invocations ?? sameForAll(0),
+        trials: manifest.trials,
+        parallel: manifest.parallel,
+      }),
+    },
   );
   try {
     // Leftovers of the interrupted attempt go first, so no cell is deployed twice.

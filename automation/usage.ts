@@ -11,6 +11,7 @@ import { MATRIX_SYNTAX } from "../core/matrix";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import { DEFAULT_INVOCATIONS } from "../core/workloads";
 import { formatInvocations, INVOCATIONS_EXAMPLE } from "./load-flags";
+import { MEMORY_ROOT } from "./local-s3-storage";
 import { AWS_DEFAULT_PARALLEL, LOCAL_DEFAULTS, OPEN_LOOP } from "./run-defaults";
 
 /** `--help` text. */
@@ -48,6 +49,9 @@ and writes a run directory that \`npm run analyze\` reads.
                        (default ${DEFAULT_NETWORK_MBPS}, Lambda's ≈ 78 MB/s); off for none
   --local-s3-latency-ms L
                        local: added before each S3 response, ms (default ${DEFAULT_S3_LATENCY_MS}); 0 for none
+  --local-s3-storage auto|memory|disk
+                       local: the S3 server's data in memory (${MEMORY_ROOT}, kept out of the figures) or
+                       on disk; auto (default): memory when it has room for the run
   --seed S             seed of the randomised cell order and of the open loop's arrivals
                        (default: random, recorded)
   --name-prefix P      prefix of every function name (NAME_PREFIX)

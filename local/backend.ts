@@ -20,6 +20,8 @@ export interface LocalBackend {
 export interface LocalBackendOptions {
   /** Root of the backend's state: S3 data in `<dataDir>/s3`, function logs in `<dataDir>/logs`. */
   dataDir: string;
+  /** The S3 server's data elsewhere (e.g. in memory); default `<dataDir>/s3`. */
+  s3DataDir?: string;
   /** Concurrency of the unreserved pool (see DEFAULT_ACCOUNT_CONCURRENCY). */
   accountConcurrency?: number;
   /** "auto" puts environments under CPU cgroups where the machine allows it. */
@@ -43,7 +45,7 @@ export interface LocalBackendOptions {
  */
 export async function startLocalBackend(options: LocalBackendOptions): Promise<LocalBackend> {
   const s3 = await startS3Server({
-    dataDir: join(options.dataDir, "s3"),
+    dataDir: options.s3DataDir ?? join(options.dataDir, "s3"),
     ...(options.s3Port === undefined ? {} : { port: options.s3Port }),
   });
   let runtime: LambdaRuntime;

@@ -100,7 +100,7 @@ t.test("bad flags and values name the flag, the value and what is allowed", asyn
   const cases: [string[], string][] = [
     [
       ["--bogus"],
-      'flag="--bogus" is invalid: allowed one of --matrix, --invocations, --trials, --concurrency, --backend, --region, --architecture, --object-mb, --event-bytes, --parallel, --out, --resume, --cleanup, --reharvest, --seed, --name-prefix, --warmup, --arrival-rate, --duration, --precision, --sigma, --local-network-mbps, --local-s3-latency-ms, --dry-run, --yes, --help (-h)',
+      'flag="--bogus" is invalid: allowed one of --matrix, --invocations, --trials, --concurrency, --backend, --region, --architecture, --object-mb, --event-bytes, --parallel, --out, --resume, --cleanup, --reharvest, --seed, --name-prefix, --warmup, --arrival-rate, --duration, --precision, --sigma, --local-network-mbps, --local-s3-latency-ms, --local-s3-storage, --dry-run, --yes, --help (-h)',
     ],
     [["--trials", "0"], '--trials="0" is invalid: allowed an integer from 1 to 100'],
     [["--trials"], "--trials=(missing) is invalid: allowed a value after the flag"],
@@ -111,6 +111,14 @@ t.test("bad flags and values name the flag, the value and what is allowed", asyn
     [["--trials", "-1"], '--trials="-1" is invalid: allowed an integer from 1 to 100'],
     [["--help=1"], '--help="1" is invalid: allowed no value (a switch)'],
     [["--backend", "gcp"], '--backend="gcp" is invalid: allowed one of local, aws'],
+    [
+      ["--local-s3-storage", "ram"],
+      '--local-s3-storage="ram" is invalid: allowed one of auto, memory, disk',
+    ],
+    [
+      ["--backend", "aws", "--local-s3-storage", "disk"],
+      '--local-s3-storage="disk" is invalid: allowed nothing with --backend aws (local backend only)',
+    ],
     [["--architecture", "arm"], '--architecture="arm" is invalid: allowed one of arm64, x86_64'],
     [
       ["--event-bytes", "100"],

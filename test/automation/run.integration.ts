@@ -22,6 +22,7 @@ import { arrivalSeed, poissonSchedule } from "../../automation/arrivals";
 import { readJournal, unfinishedCells } from "../../automation/journal";
 import { readJsonl } from "../../automation/jsonl";
 import { Ledger, liveEntries } from "../../automation/ledger";
+import { memoryDirOf } from "../../automation/local-s3-storage";
 import { EXIT, main } from "../../automation/run";
 import { billedDurationMs } from "../../core/billing";
 import type { Cell } from "../../core/cell";
@@ -370,6 +371,8 @@ t.test(
         "2",
         "--concurrency",
         "20",
+        "--local-s3-storage",
+        "disk",
         "--out",
         out,
         "--seed",
@@ -704,6 +707,8 @@ t.test("resume after a killed run finishes the remaining cells only", async (t) 
     "1",
     "--seed",
     "3",
+    "--local-s3-storage",
+    "disk",
     "--out",
     out,
   ];
@@ -763,6 +768,8 @@ for (const signal of ["SIGINT", "SIGHUP"] as const) {
         "3",
         "--object-mb",
         "16",
+        "--local-s3-storage",
+        "disk",
         "--out",
         out,
       ]);
@@ -862,7 +869,10 @@ t.test("--cleanup destroys what a killed run left live", async (t) => {
     1,
     "the killed cell is live in the ledger",
   );
-  t.equal(readdirSync(join(out, ".local", "s3", "buckets")).length, 1, "its bucket is on disk");
+  // By default the S3 data is in memory (a tmpfs), where a killed run leaves it for --cleanup.
+  const memory = memoryDirOf(out);
+  t.equal(readdirSync(join(memory, "buckets")).length, 1, "its bucket is in memory");
+  t.notOk(existsSync(join(out, ".local", "s3")), "nothing of S3 on disk");
   const io = fakeIo();
   t.equal(await main(["--cleanup", out], io), EXIT.ok, `cleanup exits 0 (${io.err()})`);
   const { run_tag: tag } = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as Manifest;
@@ -872,7 +882,7 @@ t.test("--cleanup destroys what a killed run left live", async (t) => {
     "says what it destroys, by the run's tagged name",
   );
   t.same(liveEntries(join(out, "ledger.jsonl")), [], "nothing live");
-  t.same(readdirSync(join(out, ".local", "s3", "buckets")), [], "the bucket is gone");
+  t.notOk(existsSync(memory), "the bucket is gone, and the run's S3 data with it");
   const again = fakeIo();
   t.equal(await main(["--cleanup", out], again), EXIT.ok, "a second cleanup is a no-op");
   t.match(again.out(), "Nothing live in", "and says so");
