@@ -1,7 +1,7 @@
 import type { Architecture, Cell, Workload } from "../core/cell";
 import type { Pricing } from "../core/pricing";
 import { type CostBreakdown, costOf } from "./cost";
-import { cellGroups, cellSums, col, finiteCol, measuredRows, type RunFrame } from "./frame";
+import { cellGroups, cellSums, col, finiteCol, type RunFrame } from "./frame";
 import { mean, sampleStd } from "./stats";
 
 /** Per-cell statistics over its measured trials, aggregated from the per-run frame (frame.ts). */
@@ -63,7 +63,7 @@ export function computeCellStats(
   architecture: Architecture,
   pricing: Pricing,
 ): CellStats[] {
-  const df = measuredRows(frame);
+  const df = frame.measured;
   if (df === undefined) return [];
   const sums = cellSums(df);
   const out: CellStats[] = [];

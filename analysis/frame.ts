@@ -23,6 +23,8 @@ export function isMeasured(r: RunStats, warm: ReadonlyMap<string, WarmRunStats>)
 export interface RunFrame {
   /** One row per run in `runs` order; column `row` is the run's index in `runs`. */
   readonly df: dfd.DataFrame;
+  /** `df` restricted to measured runs, made once ({@link measuredRows}). */
+  readonly measured: dfd.DataFrame | undefined;
   readonly runs: readonly RunStats[];
   readonly warm: ReadonlyMap<string, WarmRunStats>;
 }
@@ -99,7 +101,8 @@ export function runFrame(
       warm_median_ms: w?.warmMedianMs ?? Number.NaN,
     };
   });
-  return { df: new dfd.DataFrame(rows), runs, warm };
+  const df = new dfd.DataFrame(rows);
+  return { df, measured: measuredRows({ df, runs }), runs, warm };
 }
 
 /** One group of the frame: each column's values for the group's rows, in frame order. */
@@ -116,7 +119,7 @@ export function finiteCol(g: Group, column: string): number[] {
 }
 
 /** The frame restricted to measured runs (undefined when there are none: danfojs has no empty frame). */
-export function measuredRows(f: RunFrame): dfd.DataFrame | undefined {
+export function measuredRows(f: Pick<RunFrame, "df" | "runs">): dfd.DataFrame | undefined {
   if (f.runs.length === 0) return undefined;
   const mask = f.df.column("measured").eq(1);
   return mask.values.some((v) => v === true) ? f.df.query(mask) : undefined;

@@ -1,7 +1,7 @@
 import type { Architecture } from "../core/cell";
 import type { CellStats } from "./cells";
 import type { CsvValue } from "./csv";
-import { finiteCol, type Group, measuredRows, type RunFrame } from "./frame";
+import { finiteCol, type Group, type RunFrame } from "./frame";
 import type { RunStats } from "./runs";
 
 /** Columns of results.csv: the seed's eight first (docs/architecture.md "The run directory"), then ours. */
@@ -179,7 +179,7 @@ export function costRows(cells: readonly CellStats[], architecture: Architecture
  * memory_mb, size).
  */
 export function pivotTable(frame: RunFrame): { columns: string[]; rows: CsvValue[][] } {
-  const df = measuredRows(frame);
+  const df = frame.measured;
   if (df === undefined) return { columns: ["workload", "memory_mb"], rows: [] };
   const groups = Object.values(
     df.groupby(["workload", "memory_mb", "size"]).groups as Record<string, Group>,

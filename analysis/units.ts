@@ -1,6 +1,6 @@
 import { workloadSpec } from "../core/workloads";
 import type { CellStats } from "./cells";
-import { cellGroups, col, finiteCol, type Group, measuredRows, type RunFrame } from "./frame";
+import { cellGroups, col, finiteCol, type Group, type RunFrame } from "./frame";
 import { type GeoMeanInterval, geoMeanTInterval } from "./intervals";
 import { mean } from "./stats";
 import { type ColdStats, coldStats } from "./warm";
@@ -45,7 +45,7 @@ export function computeUnits(
   const out = new Map<string, CellUnits>();
   if (frame.runs.length === 0) return out;
   const allOf = cellGroups(frame.df);
-  const df = measuredRows(frame);
+  const df = frame.measured;
   const measuredOf = df === undefined ? new Map<string, Group>() : cellGroups(df);
   for (const c of cells) {
     const all = allOf.get(c.cellId) ?? {};

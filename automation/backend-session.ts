@@ -10,6 +10,7 @@ import type { Cell, CellSettings } from "../core/cell";
 import type { Deployer } from "../core/deployer";
 import { functionName } from "../core/names";
 import type { Backend, Manifest } from "../core/run-files";
+import type { LocalBackend } from "../local/backend";
 import type { NetworkEmulation } from "../local/lambda/network";
 import type { Harvester } from "./harvest";
 import type { AwsHarvesterOptions } from "./harvest-aws";
@@ -114,11 +115,18 @@ export async function openBackend(
     const { LOGS_CLIENT_CONFIG } = await import("./logs-retry");
     const { describeNetwork } = await import("../local/lambda/network");
     const storage = chooseS3Storage(runDir, s3);
-    const local = await startLocalBackend({
-      dataDir: join(runDir, ".local"),
-      s3DataDir: storage.dir,
-      ...(network === undefined ? {} : { network }),
-    });
+    let local: LocalBackend;
+    try {
+      local = await startLocalBackend({
+        dataDir: join(runDir, ".local"),
+        s3DataDir: storage.dir,
+        ...(network === undefined ? {} : { network }),
+      });
+    } catch (e: unknown) {
+      // Nothing runs against it: memory holds nothing for a later attempt (NoSuchBucket is gone).
+      releaseS3Storage(storage);
+      throw e;
+    }
     const emulated = local.runtime.network;
     const deployer = new LocalDeployer(local, settings, { bucketSuffix: bucketSuffix(runName) });
     // The same harvester as on AWS, against the CloudWatch Logs API the local backend serves.

@@ -25,7 +25,7 @@ import {
   s3StorageCost,
 } from "../core/pricing";
 import type { LoadModel } from "../core/run-files";
-import { type PerWorkload, WORKLOADS } from "../core/workloads";
+import { type PerWorkload, perWorkloadText, WORKLOADS } from "../core/workloads";
 
 /** The model's constants, printed as its assumptions. */
 export const ESTIMATE_MODEL = {
@@ -82,11 +82,6 @@ const MODEL_ASSUMPTIONS: PerWorkload<string> = {
   events: `${ESTIMATE_MODEL.putRoundTripMs} ms per PUT + ${ESTIMATE_MODEL.eventsCpuMsPerMib} ms per MiB of events at 1 vCPU (CPU ∝ memory, 1 vCPU at ${LAMBDA.mbPerVcpu} MB)`,
   batch: `object at min(${ESTIMATE_MODEL.networkMBps} MB/s network, ${ESTIMATE_MODEL.generateMBpsPerVcpu} MB/s per vCPU generation) + 2 round trips`,
 };
-
-/** `50 events / 20 batch`. */
-function perWorkloadText(n: PerWorkload<number>): string {
-  return WORKLOADS.map((w) => `${n[w]} ${w}`).join(" / ");
-}
 
 /** The modelled duration of one invocation of a cell, ms. */
 export function modelledDurationMs(cell: Cell, objectMb: number, eventBytes: number): number {

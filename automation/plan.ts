@@ -6,16 +6,11 @@ import {
   invocationsToBoundQuantile,
   relativeHalfWidth,
 } from "../core/precision";
-import { WORKLOADS } from "../core/workloads";
+import { perWorkloadText, WORKLOADS } from "../core/workloads";
 import type { RunOptions } from "./cli-args";
 import { estimateRun, formatEstimate } from "./estimate";
 import { localDefaultFlag } from "./load-flags";
 import type { RunIo } from "./run-io";
-
-/** A count per workload in words: `30 events / 3 batch`. */
-function perWorkloadText(n: Readonly<Record<Workload, number>>): string {
-  return WORKLOADS.map((w) => `${n[w]} ${w}`).join(" / ");
-}
 
 /** Prints the plan and its AWS cost estimate. */
 export function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]): void {

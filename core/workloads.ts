@@ -236,3 +236,8 @@ export const LOCAL_INVOCATIONS: PerWorkload<number> = perWorkload((s) => s.local
 export function sameForAll(n: number): PerWorkload<number> {
   return perWorkload(() => n);
 }
+
+/** A count per workload in words, in the rows' order: `50 events / 20 batch`. */
+export function perWorkloadText(n: PerWorkload<number>): string {
+  return WORKLOADS.map((w) => `${n[w]} ${w}`).join(" / ");
+}
