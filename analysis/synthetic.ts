@@ -147,7 +147,7 @@ export function writeSyntheticRun(dir: string, options: SyntheticOptions): Synth
     cell_order: cells.map((c) => cellId(c)),
     invocations: sameForAll(perRun),
     trials,
-    concurrency,
+    concurrency: sameForAll(concurrency),
     parallel: 1,
     object_mb: objectMb,
     event_bytes: eventBytes,

@@ -1,4 +1,4 @@
-import { cellId, parseCellId } from "../core/cell";
+import { cellId, parseCellId, type Workload } from "../core/cell";
 import type { CellStats } from "./cells";
 import { pairDiffers } from "./compare";
 import type { LoadModel } from "./load-model";
@@ -53,14 +53,14 @@ export interface LoadTreatment {
 export function loadTreatment(
   cells: readonly CellStats[],
   load: LoadModel,
-  workload: string,
+  workload: Workload,
   invocationsPerRun: number,
 ): LoadTreatment {
   const mine = cells.filter((c) => c.workload === workload);
   const service = mine.map((c) => c.meanMs).filter(Number.isFinite);
   const meanServiceMs =
     service.length > 0 ? service.reduce((x, y) => x + y, 0) / service.length : Number.NaN;
-  const offered = offeredConcurrency(load, meanServiceMs, invocationsPerRun);
+  const offered = offeredConcurrency(load, workload, meanServiceMs, invocationsPerRun);
   const levels = [...new Set(mine.map((c) => c.reservedConcurrency))].sort((x, y) => x - y);
   return { offered, meanServiceMs, levels, same: nonBindingLevels(levels, offered) };
 }

@@ -3,6 +3,7 @@
  * {@link InvalidInputError} naming the flag, the value and what is allowed (exit 2). The load
  * flags are parsed in load-flags.ts, the usage text is usage.ts, the defaults run-defaults.ts.
  */
+import { availableParallelism } from "node:os";
 import {
   type Architecture,
   type Cell,
@@ -11,7 +12,7 @@ import {
   type Workload,
 } from "../core/cell";
 import { type FlagSpecs, parseFlags } from "../core/cli";
-import { ARCHITECTURES, EVENT_BYTES, LOOP_DEFAULTS, MAX_IN_FLIGHT } from "../core/constants";
+import { ARCHITECTURES, EVENT_BYTES, LOOP_DEFAULTS } from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import { parseMatrix } from "../core/matrix";
 import { parseNamePrefix } from "../core/names";
@@ -23,11 +24,13 @@ import type { NetworkEmulation } from "../local/lambda/network";
 import {
   expectedPerTrial,
   type LocalS3Storage,
+  parseConcurrency,
   parseInvocations,
   parseLoad,
   parseLocalNetwork,
   parseLocalS3Storage,
 } from "./load-flags";
+import { localConcurrency } from "./local-capacity";
 import { AWS_DEFAULT_PARALLEL, LOCAL_DEFAULTS } from "./run-defaults";
 
 /** What the CLI was asked to do. */
@@ -42,7 +45,8 @@ export interface RunOptions {
   /** Invocations per trial: closed loop as set; open loop the expected R × S, rounded. */
   readonly invocations: Readonly<Record<Workload, number>>;
   readonly trials: number;
-  readonly concurrency: number;
+  /** Closed loop: offered client concurrency per workload (open loop: the seed's, unused). */
+  readonly concurrency: Readonly<Record<Workload, number>>;
   readonly parallel: number;
   /** Seed of the randomised cell order. */
   readonly seed: number;
@@ -116,12 +120,14 @@ type ValueFlag = {
 }[keyof typeof FLAGS];
 
 /**
- * Parses the command line. `random` draws the order seed when `--seed` is not given.
+ * Parses the command line. `random` draws the order seed when `--seed` is not given; `cores`
+ * sizes the local default `--concurrency` (automation/local-capacity.ts `localConcurrency`).
  */
 export function parseArgs(
   argv: readonly string[],
   random: () => number = Math.random,
   env: NodeJS.ProcessEnv = {},
+  cores: number = availableParallelism(),
 ): ParsedArgs {
   const parsed = parseFlags(argv, FLAGS);
   if (parsed.help) return { mode: "help" };
@@ -211,12 +217,20 @@ export function parseArgs(
     trialsRaw === undefined
       ? dflt<number>("--trials", LOOP_DEFAULTS.trials, LOCAL_DEFAULTS.trials)
       : parseIntInRange("--trials", trialsRaw, 1, 100);
-  const concurrency = parseIntInRange(
-    "--concurrency",
-    get("--concurrency") ?? String(LOOP_DEFAULTS.concurrency),
-    1,
-    MAX_IN_FLIGHT,
-  );
+  const concurrencyDefault = () =>
+    dflt<Readonly<Record<Workload, number>>>(
+      "--concurrency",
+      sameForAll(LOOP_DEFAULTS.concurrency),
+      localConcurrency(cores),
+    );
+  const concurrencyRaw = get("--concurrency");
+  // The open loop has no client concurrency; its warm-up below sends the seed's at once.
+  const concurrency =
+    load.model === "open"
+      ? sameForAll(LOOP_DEFAULTS.concurrency)
+      : concurrencyRaw === undefined
+        ? concurrencyDefault()
+        : parseConcurrency(concurrencyRaw, concurrencyDefault);
   const parallelRaw = get("--parallel");
   const parallel =
     parallelRaw === undefined
@@ -231,7 +245,7 @@ export function parseArgs(
     warmupN !== undefined
       ? sameForAll(warmupN)
       : load.model === "closed"
-        ? perWorkload((_, w) => Math.min(concurrency, invocations[w]))
+        ? perWorkload((_, w) => Math.min(concurrency[w], invocations[w]))
         : sameForAll(LOOP_DEFAULTS.concurrency);
   const precision = {
     relativePct: parseNumberInRange(

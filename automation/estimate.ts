@@ -112,8 +112,8 @@ export interface EstimateInput {
   /** Closed loop: invocations per trial (ignored by the open loop). */
   readonly invocations: Readonly<Record<Workload, number>>;
   readonly trials: number;
-  /** Closed loop: offered client concurrency. */
-  readonly concurrency: number;
+  /** Closed loop: offered client concurrency per workload. */
+  readonly concurrency: Readonly<Record<Workload, number>>;
   /** Open loop: rate × duration invocations per trial. Default closed. */
   readonly load?: LoadModel;
   /** Warm-up invocations per cell (trial 0), by workload. Default none. */
@@ -153,7 +153,7 @@ export function estimateRun(input: EstimateInput): Estimate {
     const offered =
       load.model === "open"
         ? Math.ceil((load.arrival_rate_per_s * durationMs) / 1000)
-        : Math.min(input.concurrency, perTrial);
+        : Math.min(input.concurrency[cell.workload], perTrial);
     const environments = Math.min(
       Math.max(offered, warmup),
       cell.reservedConcurrency === 0 ? Number.POSITIVE_INFINITY : cell.reservedConcurrency,

@@ -1,45 +1,61 @@
 /**
- * The run CLI's load flags: `--invocations` (per workload or both), the open loop's
+ * The run CLI's load flags: `--invocations` and `--concurrency` (per workload or both), the open loop's
  * `--arrival-rate` and `--duration`, and the local backend's network emulation flags.
  */
 import type { Workload } from "../core/cell";
-import { DEFAULT_NETWORK_MBPS, DEFAULT_S3_LATENCY_MS } from "../core/constants";
+import { DEFAULT_NETWORK_MBPS, DEFAULT_S3_LATENCY_MS, MAX_IN_FLIGHT } from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import type { LoadModel } from "../core/run-files";
 import { perWorkload, sameForAll, WORKLOADS } from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
 import { OPEN_LOOP } from "./run-defaults";
 
-/** `--invocations` per workload, in letters: `events=N,batch=M`. */
-export const INVOCATIONS_EXAMPLE = WORKLOADS.map((w, i) => `${w}=${"NMKLJ"[i] ?? "N"}`).join(",");
+/** A per-workload flag's value in letters: `events=N,batch=M`. */
+export const PER_WORKLOAD_EXAMPLE = WORKLOADS.map((w, i) => `${w}=${"NMKLJ"[i] ?? "N"}`).join(",");
+
+/** What a per-workload flag takes (`--invocations`, `--concurrency`), for its error message. */
+function perWorkloadSyntax(max: number): string {
+  return `N for both workloads or ${PER_WORKLOAD_EXAMPLE} (either or both), N from 1 to ${max}`;
+}
 
 /** What `--invocations` takes, for its error message and the plan's hint. */
-export const INVOCATIONS_SYNTAX = `N for both workloads or ${INVOCATIONS_EXAMPLE} (either or both), N from 1 to ${OPEN_LOOP.maxExpectedPerTrial}`;
+export const INVOCATIONS_SYNTAX = perWorkloadSyntax(OPEN_LOOP.maxExpectedPerTrial);
 
-/** `--invocations` as the user can type it: `events=30,batch=3`. */
-export function formatInvocations(inv: Readonly<Partial<Record<Workload, number>>>): string {
-  return WORKLOADS.flatMap((w) => (inv[w] === undefined ? [] : [`${w}=${inv[w]}`])).join(",");
+/** What `--concurrency` takes. */
+export const CONCURRENCY_SYNTAX = perWorkloadSyntax(MAX_IN_FLIGHT);
+
+/** A per-workload value as the user can type it: `events=30,batch=3`. */
+export function formatPerWorkload(v: Readonly<Partial<Record<Workload, number>>>): string {
+  return WORKLOADS.flatMap((w) => (v[w] === undefined ? [] : [`${w}=${v[w]}`])).join(",");
+}
+
+/** A value of `--concurrency` as typed: `20` when every workload has it, else `events=1,batch=20`. */
+export function formatConcurrency(c: number | Readonly<Record<Workload, number>>): string {
+  if (typeof c === "number") return String(c);
+  const first = c[WORKLOADS[0] as Workload];
+  return WORKLOADS.every((w) => c[w] === first) ? String(first) : formatPerWorkload(c);
 }
 
 /** A local default as the flag that sets it, e.g. `--invocations events=30,batch=3`. */
 export function localDefaultFlag(name: string, value: unknown): string {
   const text =
-    name === "invocations" && typeof value === "object" && value !== null
-      ? formatInvocations(value as Partial<Record<Workload, number>>)
+    typeof value === "object" && value !== null
+      ? formatPerWorkload(value as Partial<Record<Workload, number>>)
       : String(value);
   return `--${name} ${text}`;
 }
 
 /**
- * `--invocations N` (both workloads) or `events=N,batch=M` (either or both; an unnamed one
- * keeps its default, from `dflt`).
+ * A per-workload flag: `N` (both workloads) or `events=N,batch=M` (either or both; an unnamed
+ * one keeps its default, from `dflt`), each from 1 to `max`.
  */
-export function parseInvocations(
+function parsePerWorkload(
+  flag: string,
   raw: string,
+  max: number,
   dflt: () => Readonly<Record<Workload, number>>,
 ): Readonly<Record<Workload, number>> {
-  const max = OPEN_LOOP.maxExpectedPerTrial;
-  const bad = () => new InvalidInputError("--invocations", raw, INVOCATIONS_SYNTAX);
+  const bad = () => new InvalidInputError(flag, raw, perWorkloadSyntax(max));
   if (/^\d+$/.test(raw)) {
     const n = Number(raw);
     if (n < 1 || n > max) throw bad();
@@ -55,6 +71,22 @@ export function parseInvocations(
   }
   const base = WORKLOADS.every((w) => w in given) ? undefined : dflt();
   return perWorkload((_, w) => given[w] ?? base?.[w] ?? 0);
+}
+
+/** `--invocations N` or `events=N,batch=M`, N from 1 to the open loop's per-trial bound. */
+export function parseInvocations(
+  raw: string,
+  dflt: () => Readonly<Record<Workload, number>>,
+): Readonly<Record<Workload, number>> {
+  return parsePerWorkload("--invocations", raw, OPEN_LOOP.maxExpectedPerTrial, dflt);
+}
+
+/** `--concurrency C` or `events=C,batch=D`, C from 1 to {@link MAX_IN_FLIGHT}. */
+export function parseConcurrency(
+  raw: string,
+  dflt: () => Readonly<Record<Workload, number>>,
+): Readonly<Record<Workload, number>> {
+  return parsePerWorkload("--concurrency", raw, MAX_IN_FLIGHT, dflt);
 }
 
 /** Open loop: the expected invocations per trial, R × S rounded, for both workloads. */

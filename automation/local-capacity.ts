@@ -7,27 +7,48 @@
  */
 import { availableParallelism } from "node:os";
 import { type Cell, cellId, type Workload } from "../core/cell";
+import { LEVELS, LOOP_DEFAULTS } from "../core/constants";
 import type { LoadModel } from "../core/run-files";
+import { type PerWorkload, perWorkload } from "../core/workloads";
 import { quotaCores } from "../local/lambda/cpu-meter";
+
+/** The concurrency whose environments' quotas fit the host beside one core for the servers. */
+export function fittingConcurrency(memoryMb: number, cores: number): number {
+  return Math.max(1, Math.floor((cores - 1) / quotaCores(memoryMb)));
+}
+
+/**
+ * The local backend's default `--concurrency` per workload (its row's `localConcurrency`): the
+ * seed's, or what fits the host at the experiment's largest memory level (one memory level
+ * must not get more environments than another), never more than the seed's.
+ */
+export function localConcurrency(cores: number = availableParallelism()): PerWorkload<number> {
+  const fit = fittingConcurrency(Math.max(...LEVELS.memoryMb), cores);
+  return perWorkload((s) =>
+    s.localConcurrency.rule === "fit-host"
+      ? Math.min(fit, LOOP_DEFAULTS.concurrency)
+      : LOOP_DEFAULTS.concurrency,
+  );
+}
 
 /** Environments a cell's trials keep busy at once: offered slots, capped by its reservation. */
 export function busySlots(
   cell: Cell,
   load: LoadModel,
-  concurrency: number,
+  concurrency: Readonly<Record<Workload, number>>,
   invocations: Readonly<Record<Workload, number>>,
 ): number | undefined {
   const reserved =
     cell.reservedConcurrency > 0 ? cell.reservedConcurrency : Number.POSITIVE_INFINITY;
   if (load.model === "open") return Number.isFinite(reserved) ? reserved : undefined;
-  return Math.min(concurrency, invocations[cell.workload], reserved);
+  return Math.min(concurrency[cell.workload], invocations[cell.workload], reserved);
 }
 
 /** The cores a cell's busy environments ask for (undefined when its slots are unbounded). */
 export function cpuDemand(
   cell: Cell,
   load: LoadModel,
-  concurrency: number,
+  concurrency: Readonly<Record<Workload, number>>,
   invocations: Readonly<Record<Workload, number>>,
 ): number | undefined {
   const slots = busySlots(cell, load, concurrency, invocations);
@@ -38,7 +59,7 @@ export function cpuDemand(
 export function capacityNote(
   cells: readonly Cell[],
   load: LoadModel,
-  concurrency: number,
+  concurrency: Readonly<Record<Workload, number>>,
   invocations: Readonly<Record<Workload, number>>,
   cores: number = availableParallelism(),
 ): string {

@@ -54,8 +54,8 @@ export interface LoopPlan {
   /** Closed loop: invocations per trial (the open loop draws its count from the schedule). */
   readonly invocations: Readonly<Record<Workload, number>>;
   readonly trials: number;
-  /** Closed loop: offered client concurrency. */
-  readonly concurrency: number;
+  /** Closed loop: offered client concurrency per workload. */
+  readonly concurrency: Readonly<Record<Workload, number>>;
   readonly parallel: number;
   /**
    * Warm-up invocations before trial 1 of each cell (trial 0), by workload, 0 for none:
@@ -80,8 +80,8 @@ export interface LoopSummary {
 }
 
 /** The warm-up's client concurrency: one slot per invocation, at most the trials' own. */
-function warmupConcurrency(plan: LoopPlan, n: number): number {
-  return plan.load.model === "closed" ? Math.min(n, plan.concurrency) : n;
+function warmupConcurrency(plan: LoopPlan, workload: Workload, n: number): number {
+  return plan.load.model === "closed" ? Math.min(n, plan.concurrency[workload]) : n;
 }
 
 const EMPTY_HARVEST: HarvestResult = {
@@ -166,7 +166,7 @@ async function runCell(
     const client = ctx.invokeClientFor(
       deployed,
       cell,
-      plan.load.model === "closed" ? plan.concurrency : MAX_IN_FLIGHT,
+      plan.load.model === "closed" ? plan.concurrency[cell.workload] : MAX_IN_FLIGHT,
     );
     const runs: { runId: string; trial: number; records: InvocationRecord[] }[] = [];
     // The client's sockets are released however the trials end.
@@ -190,7 +190,9 @@ async function runCell(
           runId,
           trial,
           invocations: warmup ? warmupN : plan.invocations[cell.workload],
-          concurrency: warmup ? warmupConcurrency(plan, warmupN) : plan.concurrency,
+          concurrency: warmup
+            ? warmupConcurrency(plan, cell.workload, warmupN)
+            : plan.concurrency[cell.workload],
           ...(warmup ? { warmup: true } : {}),
         }).finally(() => {
           concurrentCells = overlap.stop();

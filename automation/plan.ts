@@ -6,7 +6,7 @@ import {
   invocationsToBoundQuantile,
   relativeHalfWidth,
 } from "../core/precision";
-import { perWorkloadText, WORKLOADS } from "../core/workloads";
+import { perWorkloadCompact, perWorkloadText, WORKLOADS } from "../core/workloads";
 import type { RunOptions } from "./cli-args";
 import { estimateRun, formatEstimate } from "./estimate";
 import { localDefaultFlag } from "./load-flags";
@@ -17,7 +17,7 @@ export function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]
   const o = options;
   const load =
     o.load.model === "closed"
-      ? `${perWorkloadText(o.invocations)} invocations per trial, concurrency ${o.concurrency}`
+      ? `${perWorkloadText(o.invocations)} invocations per trial, concurrency ${perWorkloadCompact(o.concurrency)}`
       : `open loop: Poisson arrivals at ${o.load.arrival_rate_per_s}/s for ${o.load.duration_s} s per trial (≈ ${o.load.arrival_rate_per_s * o.load.duration_s} invocations, sent at their times)`;
   io.stdout.write(
     `Plan: ${order.length} cells (--matrix ${o.matrix}) on ${o.backend}, ${o.trials} trials, ` +
@@ -29,7 +29,7 @@ export function printPlan(io: RunIo, options: RunOptions, order: readonly Cell[]
   const defaults = Object.entries(o.localDefaults);
   if (defaults.length > 0) {
     io.stdout.write(
-      `Local defaults (so the full matrix finishes within ~10 minutes; set the flags to override): ${defaults
+      `Local defaults (so the full matrix finishes within ~10 minutes and events measure the emulation, not this host's contention; the manifest says why; set the flags to override): ${defaults
         .map(([k, v]) => localDefaultFlag(k, v))
         .join(", ")}\n`,
     );

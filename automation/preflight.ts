@@ -5,10 +5,11 @@
  * cells without reserved concurrency are offered. Each failure is one clear error.
  */
 import { execFile } from "node:child_process";
-import type { Cell } from "../core/cell";
+import type { Cell, Workload } from "../core/cell";
 import { LAMBDA, MAX_IN_FLIGHT } from "../core/constants";
 import type { LoadModel } from "../core/run-files";
 import { offeredConcurrency } from "./estimate";
+import { formatConcurrency as concurrencyText } from "./load-flags";
 
 /** A preflight check that failed; the message says what to do. */
 export class PreflightError extends Error {
@@ -61,10 +62,17 @@ export function peakReservedConcurrency(cells: readonly Cell[], parallel: number
 }
 
 /**
- * The concurrency offered to each cell: the closed loop's `--concurrency` for all, or per cell
- * (the open loop's, automation/estimate.ts `offeredConcurrency`).
+ * The concurrency offered to each cell: the closed loop's `--concurrency`, for all or per
+ * workload, or per cell (the open loop's, automation/estimate.ts `offeredConcurrency`).
  */
-export type Offered = number | ((cell: Cell) => number);
+export type Offered = number | Readonly<Record<Workload, number>> | ((cell: Cell) => number);
+
+/** {@link Offered} as a function of the cell. */
+function offeredPerCell(concurrency: Offered): (cell: Cell) => number {
+  if (typeof concurrency === "number") return () => concurrency;
+  if (typeof concurrency === "function") return concurrency;
+  return (cell) => concurrency[cell.workload];
+}
 
 /**
  * What a run offers its cells, for {@link preflight}: `--concurrency` under the closed loop,
@@ -72,13 +80,13 @@ export type Offered = number | ((cell: Cell) => number);
  */
 export function offeredLoad(
   load: LoadModel,
-  concurrency: number,
+  concurrency: Readonly<Record<Workload, number>>,
   objectMb: number,
   eventBytes: number,
 ): Offered {
   return load.model === "closed"
     ? concurrency
-    : (cell) => offeredConcurrency(cell, load, concurrency, objectMb, eventBytes);
+    : (cell) => offeredConcurrency(cell, load, concurrency[cell.workload], objectMb, eventBytes);
 }
 
 /** The worst demand on the account's unreserved pool, see {@link peakUnreservedDemand}. */
@@ -103,7 +111,7 @@ export function peakUnreservedDemand(
   parallel: number,
   concurrency: Offered,
 ): UnreservedDemand {
-  const offered = typeof concurrency === "number" ? () => concurrency : concurrency;
+  const offered = offeredPerCell(concurrency);
   // The k most demanding unreserved cells are the worst k to deploy at once.
   const unreserved = cells
     .filter((c) => c.reservedConcurrency === 0)
@@ -199,8 +207,8 @@ export async function preflight(
         ? `, beside ${demand.reservedBeside} reserved by the cell(s) deployed with them,`
         : "";
     throw new PreflightError(
-      typeof concurrency === "number"
-        ? `${demand.cells} cell(s) without reserved concurrency deployed at once (--parallel ${parallel}) × --concurrency ${concurrency} = ${demand.executions} concurrent executions${beside} but the unreserved pool in ${region} holds ${pool} (account limit ${settings.concurrentExecutions}): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas`
+      typeof concurrency !== "function"
+        ? `${demand.cells} cell(s) without reserved concurrency deployed at once (--parallel ${parallel}) × --concurrency ${concurrencyText(concurrency)} = ${demand.executions} concurrent executions${beside} but the unreserved pool in ${region} holds ${pool} (account limit ${settings.concurrentExecutions}): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas`
         : `${demand.cells} cell(s) without reserved concurrency deployed at once (--parallel ${parallel}) are offered ${demand.executions} concurrent executions (open loop: arrival rate × modelled duration per cell, at most ${MAX_IN_FLIGHT} each)${beside} but the unreserved pool in ${region} holds ${pool} (account limit ${settings.concurrentExecutions}): the account, not the function, would throttle them. Lower --arrival-rate or --parallel, or request a higher "Concurrent executions" quota in Service Quotas`,
     );
   }

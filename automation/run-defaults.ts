@@ -1,13 +1,13 @@
 /** Defaults of the run CLI that differ by backend, and the open loop's limits. */
-import { LOCAL_INVOCATIONS } from "../core/workloads";
+import { LOCAL_INVOCATIONS, WORKLOAD_SPECS, WORKLOADS } from "../core/workloads";
 
 /**
  * Defaults of the local backend where the seed's AWS defaults (50/20 invocations, 5 trials)
  * would not finish the full matrix within 10 minutes on a 2-core machine. Applied only to
  * flags the user did not set; recorded in the manifest and printed. Three trials keep
- * within-cell replicates for the analysis; 30 events invocations at concurrency 20 still
- * exceed reserved level 10 (so it throttles, as on AWS); the batch workload keeps the seed's
- * 100 MiB objects (two parts at 64 MiB) with 3 invocations per trial.
+ * within-cell replicates for the analysis; the batch workload keeps the seed's 100 MiB objects
+ * (two parts at 64 MiB) with 3 invocations per trial. The local `--concurrency` depends on the
+ * host's cores: automation/local-capacity.ts `localConcurrency`.
  */
 export const LOCAL_DEFAULTS = {
   invocations: LOCAL_INVOCATIONS,
@@ -20,6 +20,7 @@ export const LOCAL_DEFAULT_REASONS: Readonly<Record<string, string>> = {
   invocations:
     "fewer than the seed's 50 events / 20 batch so the full matrix finishes within 10 minutes on 2 cores",
   trials: "fewer than the seed's 5 for the same reason; still replicated within each cell",
+  concurrency: WORKLOADS.map((w) => `${w}: ${WORKLOAD_SPECS[w].localConcurrency.why}`).join("; "),
   parallel:
     "one cell at a time: two cells at once share this machine's cores and disk and slow each other down (batch ×1.8 when overlapped); more with --parallel, and each trial journals the cells that ran beside it (concurrent_cells)",
 };

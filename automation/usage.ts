@@ -10,7 +10,8 @@ import {
 import { MATRIX_SYNTAX } from "../core/matrix";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import { DEFAULT_INVOCATIONS } from "../core/workloads";
-import { formatInvocations, INVOCATIONS_EXAMPLE } from "./load-flags";
+import { formatPerWorkload, PER_WORKLOAD_EXAMPLE } from "./load-flags";
+import { localConcurrency } from "./local-capacity";
 import { MEMORY_ROOT } from "./local-s3-storage";
 import { AWS_DEFAULT_PARALLEL, LOCAL_DEFAULTS, OPEN_LOOP } from "./run-defaults";
 
@@ -22,10 +23,12 @@ and writes a run directory that \`npm run analyze\` reads.
 
   --matrix SPEC        ${MATRIX_SYNTAX} (default full)
   --invocations N      invocations per trial, both workloads; or per workload:
-                       ${INVOCATIONS_EXAMPLE} (default ${formatInvocations(DEFAULT_INVOCATIONS)} on aws;
-                       ${formatInvocations(LOCAL_DEFAULTS.invocations)} on local)
+                       ${PER_WORKLOAD_EXAMPLE} (default ${formatPerWorkload(DEFAULT_INVOCATIONS)} on aws;
+                       ${formatPerWorkload(LOCAL_DEFAULTS.invocations)} on local)
   --trials T           trials per cell, each with its own run_id (default ${LOOP_DEFAULTS.trials} aws, ${LOCAL_DEFAULTS.trials} local)
-  --concurrency C      offered client concurrency (default ${LOOP_DEFAULTS.concurrency})
+  --concurrency C      offered client concurrency, both workloads; or per workload: ${PER_WORKLOAD_EXAMPLE}
+                       (default ${LOOP_DEFAULTS.concurrency} on aws; on local ${formatPerWorkload(localConcurrency())} on this
+                       host: events only as many as its cores hold at 2048 MB's CPU quota)
                        --invocations and --concurrency make the closed loop (the default): C slots,
                        each sending its next invocation when the previous one returns
   --arrival-rate R     open loop instead: Poisson arrivals, R invocations per second (${OPEN_LOOP.minRate}-${OPEN_LOOP.maxRate}),
@@ -34,7 +37,7 @@ and writes a run directory that \`npm run analyze\` reads.
   --duration S         open loop: seconds of arrivals per trial (1-${OPEN_LOOP.maxDurationS}; R x S <= ${OPEN_LOOP.maxExpectedPerTrial})
   --warmup N           warm-up invocations per cell before trial 1, recorded as trial 0 and
                        excluded from warm statistics; 0 turns it off (default: one per slot the
-                       trials use, min(C, N) closed loop; ${LOOP_DEFAULTS.concurrency} open loop, sent all at once)
+                       trials use, min(C, N) closed loop per workload; ${LOOP_DEFAULTS.concurrency} open loop, sent all at once)
   --precision X        the plan says how many invocations a cell needs for +-X % on its warm p95
                        (default ${PRECISION_DEFAULTS.relativePct})
   --sigma S            the log-normal spread (sigma of ln latency) that figure assumes (default ${PRECISION_DEFAULTS.sigma})

@@ -59,7 +59,11 @@ export interface Manifest {
    */
   readonly invocations: Readonly<Record<Workload, number>>;
   readonly trials: number;
-  readonly concurrency: number;
+  /**
+   * Closed loop: the client concurrency offered per workload. A number in run directories made
+   * before it was per workload: {@link readManifest} gives it to every workload.
+   */
+  readonly concurrency: Readonly<Record<Workload, number>>;
   readonly parallel: number;
   readonly object_mb: number;
   readonly event_bytes: number;
@@ -196,5 +200,17 @@ export function readManifest(dir: string, input: string): Manifest {
       `{ ${WORKLOADS.map((w) => `${w}: N`).join(", ")} } with integers N ≥ 0`,
     );
   }
-  return { ...parsed, load, warmup_invocations: warmup } as unknown as Manifest;
+  const concurrency =
+    typeof parsed.concurrency === "number" ? sameForAll(parsed.concurrency) : parsed.concurrency;
+  if (
+    !isObject(concurrency) ||
+    !WORKLOADS.every((w) => count(concurrency[w]) && (concurrency[w] as number) >= 1)
+  ) {
+    throw new InvalidInputError(
+      name("concurrency"),
+      JSON.stringify(parsed.concurrency),
+      `{ ${WORKLOADS.map((w) => `${w}: N`).join(", ")} } with integers N ≥ 1, or one such N`,
+    );
+  }
+  return { ...parsed, load, warmup_invocations: warmup, concurrency } as unknown as Manifest;
 }

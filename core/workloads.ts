@@ -73,6 +73,13 @@ interface WorkloadSpecShape {
   readonly defaultInvocations: number;
   readonly localInvocations: number;
   /**
+   * Offered concurrency on the local backend by default: `"fit-host"` — as many environments as
+   * the host's cores hold at the largest memory level's CPU quota beside a core for the servers
+   * (automation/local-capacity.ts `fittingConcurrency`), for a workload whose latency is this
+   * machine's contention when more run at once; `"seed"` — the seed's `--concurrency`.
+   */
+  readonly localConcurrency: { readonly rule: "fit-host" | "seed"; readonly why: string };
+  /**
    * The handler's S3 client timeouts, ms (handlers/s3-client.ts): a socket without any traffic,
    * and a whole request and response.
    */
@@ -133,6 +140,10 @@ export const WORKLOAD_SPECS = {
     timeoutSeconds: 60,
     defaultInvocations: 50,
     localInvocations: 30,
+    localConcurrency: {
+      rule: "fit-host",
+      why: "as many environments as this host's cores hold at 2048 MB's CPU quota beside a core for the servers: at the seed's 20, 20 environments of ≈ 5 ms CPU each made every invocation wait for the host (warm p95 39-140 ms per cell where one at a time takes 24-27 ms) and two seeds agreed on only 13 of 27 events cells; reserved concurrency 10 and 50 then do not bind (no throttles): --concurrency events=20 offers the seed's load, on a saturated host",
+    },
     s3: { socketIdleMs: 10_000, requestMs: 10_000 },
     unit: {
       quantity: "events",
@@ -182,6 +193,10 @@ export const WORKLOAD_SPECS = {
     timeoutSeconds: 900,
     defaultInvocations: 20,
     localInvocations: 3,
+    localConcurrency: {
+      rule: "seed",
+      why: "the seed's: a trial's 3 invocations run at once, each bound by the emulated network ceiling rather than the host's CPU (two seeds agreed on 27 of 27 batch cells within ±15 %, the median cell within 1.4 %); one at a time would triple the matrix's time",
+    },
     // A large CompleteMultipartUpload may be silent a while; a 64 MiB part at ≈ 78 MB/s ≈ 1 s.
     s3: { socketIdleMs: 60_000, requestMs: 120_000 },
     unit: {
@@ -235,6 +250,14 @@ export const LOCAL_INVOCATIONS: PerWorkload<number> = perWorkload((s) => s.local
 /** The same number for every workload. */
 export function sameForAll(n: number): PerWorkload<number> {
   return perWorkload(() => n);
+}
+
+/** A value per workload, one number when all are equal: `20`, else `1 (events) / 20 (batch)`. */
+export function perWorkloadCompact(n: PerWorkload<number>): string {
+  const first = n[WORKLOADS[0] as Workload];
+  return WORKLOADS.every((w) => n[w] === first)
+    ? String(first)
+    : WORKLOADS.map((w) => `${n[w]} (${w})`).join(" / ");
 }
 
 /** A count per workload in words, in the rows' order: `50 events / 20 batch`. */

@@ -14,6 +14,7 @@ import {
   type Manifest,
   RUN_FILES,
 } from "../../core/run-files";
+import { sameForAll } from "../../core/workloads";
 
 const A: EventsCell = { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 0 };
 const B: EventsCell = { ...A, batchEvents: 10 };
@@ -194,7 +195,7 @@ function writeRunDir(dir: string): void {
     cell_order: cells.map(cellId),
     invocations: { events: 4, batch: 1 },
     trials: 2,
-    concurrency: 4,
+    concurrency: sameForAll(4),
     parallel: 1,
     object_mb: 100,
     event_bytes: 1024,

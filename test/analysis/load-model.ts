@@ -15,7 +15,17 @@ t.test("an old manifest without load is the closed loop at its concurrency", asy
     trials: 2,
     invocations: 5,
   });
-  t.same(loadModelOf(manifest), { model: "closed", concurrency: 20 }, "closed, C = 20");
+  t.same(
+    loadModelOf(manifest),
+    { model: "closed", concurrency: { events: 20, batch: 20 } },
+    "closed, C = 20",
+  );
+  t.match(throttleBasis(loadModelOf(manifest)), /^closed loop at concurrency 20: /, "one C");
+  t.match(
+    throttleBasis({ model: "closed", concurrency: { events: 1, batch: 20 } }),
+    /^closed loop at concurrency 1 \(events\) \/ 20 \(batch\): /,
+    "per workload",
+  );
   t.match(
     throttleBasis(loadModelOf(manifest)),
     /depends on the invocation budget per run/,

@@ -135,11 +135,14 @@ t.test("bad strategy and weight values are named with what is allowed", async (t
 
 t.test("reserved-concurrency levels that do not bind are the same treatment", async (t) => {
   t.same(
-    nonBindingLevels([0, 10, 50], offeredConcurrency({ model: "closed", concurrency: 20 }, 0)),
+    nonBindingLevels(
+      [0, 10, 50],
+      offeredConcurrency({ model: "closed", concurrency: { events: 20, batch: 3 } }, "events", 0),
+    ),
     [0, 50],
     "closed loop C = 20",
   );
   const open = { model: "open", arrivalRatePerS: 50, durationS: 60 } as const;
-  t.equal(offeredConcurrency(open, 100), 5, "Little's law: 50/s × 0.1 s");
+  t.equal(offeredConcurrency(open, "events", 100), 5, "Little's law: 50/s × 0.1 s");
   t.same(nonBindingLevels([0, 10, 50], 5), [0, 10, 50], "at 5 in flight no level binds");
 });

@@ -11,6 +11,7 @@ import type { Cell } from "../../core/cell";
 import { type EmfRecord, serializeEmfLine } from "../../core/emf";
 import { DEFAULT_PRICING } from "../../core/pricing";
 import type { InvocationRecord, Manifest } from "../../core/run-files";
+import { sameForAll } from "../../core/workloads";
 
 const RUN = "run_1767225600000_abc123";
 const CELL: Cell = { workload: "events", memoryMb: 512, batchEvents: 10, reservedConcurrency: 0 };
@@ -30,7 +31,7 @@ const manifest: Manifest = {
   cell_order: [CELL_ID],
   invocations: { events: 4, batch: 0 },
   trials: 1,
-  concurrency: 20,
+  concurrency: sameForAll(20),
   parallel: 1,
   object_mb: 100,
   event_bytes: 1024,

@@ -3,8 +3,9 @@ import { parseArgs, type RunOptions } from "../../automation/cli-args";
 import { localDefaultFlag } from "../../automation/load-flags";
 import { LOCAL_DEFAULTS } from "../../automation/run-defaults";
 
-function run(argv: string[]): RunOptions {
-  const p = parseArgs(argv, () => 0.5);
+/** Parses as on a 2-core host (the local default concurrency depends on the cores). */
+function run(argv: string[], cores = 2): RunOptions {
+  const p = parseArgs(argv, () => 0.5, {}, cores);
   if (p.mode !== "run") throw new Error(`expected a run, got ${p.mode}`);
   return p.options;
 }
@@ -62,6 +63,34 @@ t.test("--invocations takes N for both workloads or per-workload values", async 
   }
 });
 
+t.test("--concurrency takes C for both workloads or per-workload values", async (t) => {
+  t.same(run(["--concurrency", "8"]).concurrency, { events: 8, batch: 8 }, "C");
+  const one = run(["--concurrency", "events=20"]);
+  t.same(one.concurrency, { events: 20, batch: 20 }, "events=20: batch keeps its default");
+  t.same(one.localDefaults.concurrency, { events: 1, batch: 20 }, "the default is recorded");
+  t.same(
+    run(["--backend", "aws", "--concurrency", "batch=5"]).concurrency,
+    { events: 20, batch: 5 },
+    "aws: the seed's 20 for the other",
+  );
+  t.same(run(["--backend", "aws"]).concurrency, { events: 20, batch: 20 }, "aws default");
+  t.equal(
+    localDefaultFlag("concurrency", { events: 1, batch: 20 }),
+    "--concurrency events=1,batch=20",
+    "the plan's hint is what the flag accepts",
+  );
+  for (const raw of ["0", "1001", "events=0", "batch=2,batch=3", "all=3"]) {
+    t.throws(
+      () => parseArgs(["--concurrency", raw]),
+      {
+        name: "InvalidInputError",
+        message: `--concurrency=${JSON.stringify(raw)} is invalid: allowed N for both workloads or events=N,batch=M (either or both), N from 1 to 1000`,
+      },
+      raw,
+    );
+  }
+});
+
 t.test("no flags: the full matrix on the local backend with the local defaults", async (t) => {
   const o = run([]);
   t.equal(o.backend, "local", "local backend");
@@ -69,11 +98,12 @@ t.test("no flags: the full matrix on the local backend with the local defaults",
   t.same(o.invocations, LOCAL_DEFAULTS.invocations, "local invocations");
   t.equal(o.trials, LOCAL_DEFAULTS.trials, "local trials");
   t.equal(o.settings.objectMb, 100, "the seed's object size");
-  t.equal(o.concurrency, 20, "seed concurrency");
+  t.same(o.concurrency, { events: 1, batch: 20 }, "events what 2 cores hold, batch the seed's");
+  t.same(run([], 8).concurrency, { events: 6, batch: 20 }, "8 cores: 7 / 1.158 events");
   t.equal(o.seed, 2 ** 31, "seed drawn from random()");
   t.same(
     Object.keys(o.localDefaults).sort(),
-    ["invocations", "parallel", "trials"],
+    ["concurrency", "invocations", "parallel", "trials"],
     "the replaced defaults are listed",
   );
 });
@@ -93,7 +123,11 @@ t.test("flags set by the user are kept on local and not reported as local defaul
   t.same(o.invocations, { events: 7, batch: 7 }, "one count for both workloads");
   t.equal(o.settings.objectMb, 16, "object size");
   t.equal(o.seed, 42, "seed");
-  t.same(Object.keys(o.localDefaults), ["parallel"], "only the unset flag is defaulted");
+  t.same(
+    Object.keys(o.localDefaults),
+    ["concurrency", "parallel"],
+    "only the unset flags are defaulted",
+  );
 });
 
 t.test("bad flags and values name the flag, the value and what is allowed", async (t) => {
@@ -156,7 +190,7 @@ t.test("the closed loop is the default, with a warm-up of one invocation per slo
     { events: 8, batch: 3 },
     "warm-up = the slots a trial uses: min(concurrency 8, 30 events / 3 batch invocations)",
   );
-  t.same(run([]).warmup, { events: 20, batch: 3 }, "local defaults: 20 events, 3 batch");
+  t.same(run([]).warmup, { events: 1, batch: 3 }, "local defaults on 2 cores: 1 events, 3 batch");
   t.same(run(["--backend", "aws"]).warmup, { events: 20, batch: 20 }, "aws: 20 and 20");
   t.same(run(["--warmup", "0"]).warmup, { events: 0, batch: 0 }, "--warmup 0 turns it off");
   t.same(run(["--warmup", "50"]).warmup, { events: 50, batch: 50 }, "or sets it");

@@ -1,6 +1,7 @@
 import t from "tap";
 import { estimateRun, formatEstimate, modelledDurationMs } from "../../automation/estimate";
 import type { Cell } from "../../core/cell";
+import { sameForAll } from "../../core/workloads";
 
 const events: Cell = {
   workload: "events",
@@ -36,7 +37,7 @@ t.test("the estimate counts requests, PUTs, bytes and stacks exactly", async (t)
     cells: [events, batch],
     invocations: { events: 10, batch: 4 },
     trials: 2,
-    concurrency: 20,
+    concurrency: sameForAll(20),
     objectMb: 100,
     eventBytes: 1024,
     architecture: "arm64",
@@ -64,7 +65,7 @@ t.test("the open loop's estimate counts rate × duration per trial, warm-ups on 
     cells: [events, batch],
     invocations: { events: 10, batch: 4 },
     trials: 2,
-    concurrency: 20,
+    concurrency: sameForAll(20),
     load: { model: "open", arrival_rate_per_s: 5, duration_s: 3 },
     warmup: { events: 4, batch: 4 },
     objectMb: 100,
@@ -86,7 +87,7 @@ t.test("the open loop's estimate counts rate × duration per trial, warm-ups on 
     cells: [events],
     invocations: { events: 10, batch: 4 },
     trials: 2,
-    concurrency: 20,
+    concurrency: sameForAll(20),
     warmup: { events: 20, batch: 20 },
     objectMb: 100,
     eventBytes: 1024,
@@ -98,7 +99,7 @@ t.test("the open loop's estimate counts rate × duration per trial, warm-ups on 
     cells: [events],
     invocations: { events: 10, batch: 4 },
     trials: 2,
-    concurrency: 20,
+    concurrency: sameForAll(20),
     objectMb: 100,
     eventBytes: 1024,
     architecture: "arm64",

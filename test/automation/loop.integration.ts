@@ -14,6 +14,7 @@ import { type Cell, type CellSettings, cellId, DEFAULT_CELL_SETTINGS } from "../
 import { functionName, newRunTag } from "../../core/names";
 import { PROJECT_ROOT } from "../../core/paths";
 import type { InvocationRecord } from "../../core/run-files";
+import { sameForAll } from "../../core/workloads";
 import { type LocalBackend, startLocalBackend } from "../../local/backend";
 import { LocalDeployer } from "../../local/deployer";
 import { type LogsFaults, localLogsClient } from "../../local/logs";
@@ -97,7 +98,7 @@ async function runOneCell(
       order: [CELL],
       invocations: { events: perTrial, batch: 1 },
       trials: 1,
-      concurrency: 2,
+      concurrency: sameForAll(2),
       parallel: 1,
       warmup: { events: 0, batch: 0 },
       load: { model: "closed" },

@@ -13,6 +13,7 @@ import { type Cell, cellId } from "../../core/cell";
 import { MAX_IN_FLIGHT } from "../../core/constants";
 import type { DeployedCell, Deployer } from "../../core/deployer";
 import type { CellPhase, InvocationRecord } from "../../core/run-files";
+import { sameForAll } from "../../core/workloads";
 import { emf } from "./fixtures";
 
 const cells: Cell[] = [
@@ -111,7 +112,7 @@ function setup(t: Test, deployer: Deployer, controller = new AbortController()) 
 const plan: Omit<LoopPlan, "order"> = {
   invocations: { events: 3, batch: 2 },
   trials: 2,
-  concurrency: 2,
+  concurrency: sameForAll(2),
   parallel: 1,
   warmup: { events: 0, batch: 0 },
   load: { model: "closed" },

@@ -203,7 +203,7 @@ t.test(
       "closed: --concurrency",
     );
 
-    const offered = offeredLoad(open, 1, 100, 1024);
+    const offered = offeredLoad(open, { events: 1, batch: 1 }, 100, 1024);
     await t.rejects(
       preflight(api({ limit: 75 }), "us-east-1", [batch, events], 2, offered),
       {

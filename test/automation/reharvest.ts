@@ -21,6 +21,7 @@ import {
   type Manifest,
   RUN_FILES,
 } from "../../core/run-files";
+import { sameForAll } from "../../core/workloads";
 import { fakeRunIo } from "../helpers/run-io";
 
 const A: EventsCell = { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 0 };
@@ -107,7 +108,7 @@ function runDir(t: Test, backend: "aws" | "local" = "aws"): string {
     cell_order: cells.map(cellId),
     invocations: { events: 3, batch: 1 },
     trials: 2,
-    concurrency: 2,
+    concurrency: sameForAll(2),
     parallel: 1,
     object_mb: 100,
     event_bytes: 1024,

@@ -29,6 +29,7 @@ import type { Cell } from "../../core/cell";
 import { PROJECT_ROOT } from "../../core/paths";
 import { DEFAULT_PRICING } from "../../core/pricing";
 import type { InvocationRecord, Manifest } from "../../core/run-files";
+import { sameForAll } from "../../core/workloads";
 import { spawnProjectScript } from "../helpers/project-cli";
 import { fakeRunIo } from "../helpers/run-io";
 
@@ -826,7 +827,7 @@ t.test("a run directory from before run tags resumes under its untagged names", 
     cell_order: ["events-512mb-b1-rc50"],
     invocations: { events: 3, batch: 1 },
     trials: 1,
-    concurrency: 2,
+    concurrency: sameForAll(2),
     parallel: 1,
     object_mb: 100,
     event_bytes: 1024,

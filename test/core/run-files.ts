@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t, { type Test } from "tap";
 import { type Manifest, readJournalFile, readManifest } from "../../core/run-files";
+import { sameForAll } from "../../core/workloads";
 
 const manifest: Manifest = {
   schema_version: 1,
@@ -23,7 +24,7 @@ const manifest: Manifest = {
   cell_order: ["events-512mb-b1-rc0"],
   invocations: { events: 1, batch: 1 },
   trials: 1,
-  concurrency: 1,
+  concurrency: sameForAll(1),
   parallel: 1,
   object_mb: 100,
   event_bytes: 1024,
@@ -76,6 +77,11 @@ t.test(
   },
 );
 
+t.test("an older manifest's single concurrency applies to every workload", async (t) => {
+  const dir = runDir(t, JSON.stringify({ ...manifest, concurrency: 20 }));
+  t.same(readManifest(dir, "--resume").concurrency, { events: 20, batch: 20 }, "20 for both");
+});
+
 t.test("a missing or broken manifest names the input that gave the directory", async (t) => {
   const missing = runDir(t, null);
   t.throws(
@@ -120,6 +126,10 @@ t.test("each bad field is named by file and field with what is allowed", async (
     [
       { warmup_invocations: { events: 20 } },
       'warmup_invocations="{\\"events\\":20}" is invalid: allowed { events: N, batch: N } with integers N ≥ 0',
+    ],
+    [
+      { concurrency: { events: 0, batch: 20 } },
+      'concurrency="{\\"events\\":0,\\"batch\\":20}" is invalid: allowed { events: N, batch: N } with integers N ≥ 1, or one such N',
     ],
     [
       { run_tag: "BAD" },
