@@ -7,10 +7,9 @@
  */
 import { availableParallelism } from "node:os";
 import { type Cell, cellId, type Workload } from "../core/cell";
-import { LEVELS, LOOP_DEFAULTS } from "../core/constants";
+import { LEVELS, LOOP_DEFAULTS, quotaCores } from "../core/constants";
 import type { LoadModel } from "../core/run-files";
 import { type PerWorkload, perWorkload } from "../core/workloads";
-import { quotaCores } from "../local/lambda/cpu-meter";
 
 /** The concurrency whose environments' quotas fit the host beside one core for the servers. */
 export function fittingConcurrency(memoryMb: number, cores: number): number {

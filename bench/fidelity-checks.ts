@@ -3,7 +3,8 @@
  * what was measured, and the verdict, one table row per check.
  */
 import { mean, percentile, sampleStd } from "../analysis/stats";
-import { type LocalCpu, quotaCores } from "../local/lambda/cpu-meter";
+import { quotaCores } from "../core/constants";
+import type { LocalCpu } from "../local/lambda/cpu-meter";
 
 /** What the calibration accepts. */
 export const FIDELITY_TARGETS = {

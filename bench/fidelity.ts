@@ -16,11 +16,11 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { localConcurrency } from "../automation/local-capacity";
 import { DEFAULT_CELL_SETTINGS } from "../core/cell";
+import { quotaCores } from "../core/constants";
 import { InvalidInputError, isInvalidInputError, parseIntInRange } from "../core/errors";
 import { newRunTag } from "../core/names";
 import { startLocalBackend } from "../local/backend";
 import { LocalDeployer } from "../local/deployer";
-import { quotaCores } from "../local/lambda/cpu-meter";
 import { DEFAULT_NETWORK } from "../local/lambda/network";
 import {
   asInformation,

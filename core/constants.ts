@@ -41,6 +41,11 @@ export const LAMBDA = {
   tailLogBytes: 4096,
 } as const;
 
+/** The share of a core an environment of `memoryMb` gets on Lambda. */
+export function quotaCores(memoryMb: number): number {
+  return memoryMb / LAMBDA.mbPerVcpu;
+}
+
 /** S3 multipart upload limits. */
 export const S3_MULTIPART = {
   /** Smallest part except the last, bytes. */

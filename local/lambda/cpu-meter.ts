@@ -5,7 +5,6 @@
  * measured there says more about the machine than about the function.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { LAMBDA } from "../../core/constants";
 
 /** A host whose cores were at least this busy during an invocation counts as saturated. */
 export const SATURATED_BUSY_SHARE = 0.9;
@@ -42,11 +41,6 @@ export interface LocalCpu {
 
 /** Sources of an environment's CPU time, most precise first. */
 export type CpuSource = "cgroup" | "schedstat" | "stat";
-
-/** The share of a core an environment of `memoryMb` gets on Lambda. */
-export function quotaCores(memoryMb: number): number {
-  return memoryMb / LAMBDA.mbPerVcpu;
-}
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;

@@ -3,9 +3,9 @@
  * handler's run, the log framing around it in the function's stream, whether the environment
  * is kept warm, and the CPU it got against its quota.
  */
-import { LAMBDA } from "../../core/constants";
+import { LAMBDA, quotaCores } from "../../core/constants";
 import type { CpuCgroups } from "./cgroup";
-import { type HostLoad, type LocalCpu, quotaCores, SATURATED_BUSY_SHARE } from "./cpu-meter";
+import { type HostLoad, type LocalCpu, SATURATED_BUSY_SHARE } from "./cpu-meter";
 import { ExecutionEnvironment } from "./environment";
 import type { EnvironmentSpec, InvokeOutcome, InvokeResult } from "./environment-types";
 import type { FunctionState } from "./functions";

@@ -22,6 +22,7 @@ import { arrivalSeed, poissonSchedule } from "../../automation/arrivals";
 import { readJournal, unfinishedCells } from "../../automation/journal";
 import { readJsonl } from "../../automation/jsonl";
 import { Ledger, liveEntries } from "../../automation/ledger";
+import { localConcurrency } from "../../automation/local-capacity";
 import { memoryDirOf } from "../../automation/local-s3-storage";
 import { EXIT, main } from "../../automation/run";
 import { billedDurationMs } from "../../core/billing";
@@ -29,7 +30,7 @@ import type { Cell } from "../../core/cell";
 import { PROJECT_ROOT } from "../../core/paths";
 import { DEFAULT_PRICING } from "../../core/pricing";
 import type { InvocationRecord, Manifest } from "../../core/run-files";
-import { sameForAll } from "../../core/workloads";
+import { perWorkloadCompact, sameForAll } from "../../core/workloads";
 import { spawnProjectScript } from "../helpers/project-cli";
 import { fakeRunIo } from "../helpers/run-io";
 
@@ -108,7 +109,7 @@ t.test("--help exits 0 and bad flags exit 2 with the exact message", async (t) =
   t.equal(await main(["--concurrency", "lots"], bad), EXIT.usage, "bad value exits 2");
   t.equal(
     bad.err(),
-    '--concurrency="lots" is invalid: allowed an integer from 1 to 1000\n',
+    '--concurrency="lots" is invalid: allowed N for both workloads or events=N,batch=M (either or both), N from 1 to 1000\n',
     "exact message",
   );
   const full = join(root, "full");
@@ -253,10 +254,12 @@ t.test("--dry-run prints the plan and the AWS estimate and creates nothing", asy
     /What this run would cost on AWS \(the local backend bills nothing\):/,
     "estimate heading",
   );
+  // Events get the concurrency this host's cores hold (1 on 2 cores), one warm-up per slot.
+  const k = localConcurrency().events;
   t.match(
     io.out(),
-    /concurrency 20, warm-up 20 events \/ 3 batch invocations per cell, parallel 1/,
-    "warm-up",
+    `concurrency ${perWorkloadCompact({ events: k, batch: 20 })}, warm-up ${k} events / 3 batch invocations per cell, parallel 1`,
+    "concurrency and warm-up",
   );
   t.match(
     io.out(),
@@ -265,7 +268,7 @@ t.test("--dry-run prints the plan and the AWS estimate and creates nothing", asy
   );
   t.match(
     io.out(),
-    /54 stacks \(one per cell\), 3294 invocations \(621 of them warm-up\)/,
+    `54 stacks (one per cell), ${27 * (90 + k) + 27 * (9 + 3)} invocations (${27 * k + 27 * 3} of them warm-up)`,
     "stack count",
   );
   t.match(io.out(), /Dry run: nothing was created\./, "dry run said so");

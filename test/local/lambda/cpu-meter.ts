@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
+import { quotaCores } from "../../../core/constants";
 import {
   formatLocalCpu,
   HOST_MIN_WINDOW_MS,
@@ -9,7 +10,6 @@ import {
   hostCpuTicks,
   parseLocalCpu,
   processCpuUs,
-  quotaCores,
 } from "../../../local/lambda/cpu-meter";
 
 function tempDir(t: tap.Test): string {
