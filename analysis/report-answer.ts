@@ -95,7 +95,7 @@ function rcTreatments(a: Analysis, p: WorkloadPick): string {
     pairs.compared === 0
       ? ""
       : ` Same-treatment pairs (cells that differ only in a non-binding level): ${pairs.compared} compared, <b>${pairs.different}</b> significantly different (Tukey, 10% margin).`;
-  return `<li>${p.workload}: offered concurrency ${short(offered)}${a.load.model === "open" ? ` (arrival rate ${a.load.arrivalRatePerS}/s × mean service ${ms(meanService)})` : ` (closed loop, C = ${a.load.concurrency})`}; ${same.length > 1 ? `${same.map((rc) => (rc === 0 ? "rc 0 (unreserved)" : `rc ${rc}`)).join(" and ")} are <b>the same treatment</b> (the limit never binds)` : "no two levels coincide"}${binding.length > 0 ? `; ${binding.map((rc) => `rc ${rc}`).join(", ")} binds: fewer requests in flight, the rest throttled` : ""}.${pairText}<table><tr><th class="l">cell</th><th>reserved</th><th>binds at offered load</th><th>throttled / invocations</th><th>throttle rate</th></tr>${throttles}</table></li>`;
+  return `<li>${p.workload}: offered concurrency ${short(offered)}${a.load.model === "open" ? ` (arrival rate ${a.load.arrivalRatePerS}/s × mean service ${ms(meanService)})` : ` (closed loop, C = ${a.load.concurrency[p.workload]})`}; ${same.length > 1 ? `${same.map((rc) => (rc === 0 ? "rc 0 (unreserved)" : `rc ${rc}`)).join(" and ")} are <b>the same treatment</b> (the limit never binds)` : "no two levels coincide"}${binding.length > 0 ? `; ${binding.map((rc) => `rc ${rc}`).join(", ")} binds: fewer requests in flight, the rest throttled` : ""}.${pairText}<table><tr><th class="l">cell</th><th>reserved</th><th>binds at offered load</th><th>throttled / invocations</th><th>throttle rate</th></tr>${throttles}</table></li>`;
 }
 
 /** Warm and cold figures per cell. */

@@ -19,11 +19,12 @@ import { parseNamePrefix } from "../core/names";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import { parseRegion } from "../core/region";
 import type { Backend, LoadModel } from "../core/run-files";
-import { DEFAULT_INVOCATIONS, perWorkload, sameForAll } from "../core/workloads";
+import { DEFAULT_INVOCATIONS, perWorkload, sameForAll, WORKLOADS } from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
 import {
   expectedPerTrial,
   type LocalS3Storage,
+  type PerWorkloadDefault,
   parseConcurrency,
   parseInvocations,
   parseLoad,
@@ -191,6 +192,18 @@ export function parseArgs(
     localDefaults[flag.slice(2)] = localDefault;
     return localDefault;
   };
+  /** The same for a per-workload flag: only the workloads left out are recorded. */
+  const dfltPerWorkload =
+    (
+      flag: ValueFlag,
+      awsDefault: Readonly<Record<Workload, number>>,
+      localDefault: Readonly<Record<Workload, number>>,
+    ): PerWorkloadDefault =>
+    (missing) => {
+      if (!local) return awsDefault;
+      localDefaults[flag.slice(2)] = Object.fromEntries(missing.map((w) => [w, localDefault[w]]));
+      return localDefault;
+    };
 
   const matrix = get("--matrix") ?? "full";
   const cells = parseMatrix(matrix, "--matrix");
@@ -200,36 +213,34 @@ export function parseArgs(
   const load = parseLoad(rateRaw, durationRaw, get("--invocations"), get("--concurrency"));
 
   const invRaw = get("--invocations");
-  const invocationsDefault = () =>
-    dflt<Readonly<Record<Workload, number>>>(
-      "--invocations",
-      DEFAULT_INVOCATIONS,
-      LOCAL_DEFAULTS.invocations,
-    );
+  const invocationsDefault = dfltPerWorkload(
+    "--invocations",
+    DEFAULT_INVOCATIONS,
+    LOCAL_DEFAULTS.invocations,
+  );
   const invocations =
     load.model === "open"
       ? expectedPerTrial(load)
       : invRaw === undefined
-        ? invocationsDefault()
+        ? invocationsDefault(WORKLOADS)
         : parseInvocations(invRaw, invocationsDefault);
   const trialsRaw = get("--trials");
   const trials =
     trialsRaw === undefined
       ? dflt<number>("--trials", LOOP_DEFAULTS.trials, LOCAL_DEFAULTS.trials)
       : parseIntInRange("--trials", trialsRaw, 1, 100);
-  const concurrencyDefault = () =>
-    dflt<Readonly<Record<Workload, number>>>(
-      "--concurrency",
-      sameForAll(LOOP_DEFAULTS.concurrency),
-      localConcurrency(cores),
-    );
+  const concurrencyDefault = dfltPerWorkload(
+    "--concurrency",
+    sameForAll(LOOP_DEFAULTS.concurrency),
+    localConcurrency(cores),
+  );
   const concurrencyRaw = get("--concurrency");
   // The open loop has no client concurrency; its warm-up below sends the seed's at once.
   const concurrency =
     load.model === "open"
       ? sameForAll(LOOP_DEFAULTS.concurrency)
       : concurrencyRaw === undefined
-        ? concurrencyDefault()
+        ? concurrencyDefault(WORKLOADS)
         : parseConcurrency(concurrencyRaw, concurrencyDefault);
   const parallelRaw = get("--parallel");
   const parallel =

@@ -18,22 +18,9 @@ function perWorkloadSyntax(max: number): string {
   return `N for both workloads or ${PER_WORKLOAD_EXAMPLE} (either or both), N from 1 to ${max}`;
 }
 
-/** What `--invocations` takes, for its error message and the plan's hint. */
-export const INVOCATIONS_SYNTAX = perWorkloadSyntax(OPEN_LOOP.maxExpectedPerTrial);
-
-/** What `--concurrency` takes. */
-export const CONCURRENCY_SYNTAX = perWorkloadSyntax(MAX_IN_FLIGHT);
-
 /** A per-workload value as the user can type it: `events=30,batch=3`. */
 export function formatPerWorkload(v: Readonly<Partial<Record<Workload, number>>>): string {
   return WORKLOADS.flatMap((w) => (v[w] === undefined ? [] : [`${w}=${v[w]}`])).join(",");
-}
-
-/** A value of `--concurrency` as typed: `20` when every workload has it, else `events=1,batch=20`. */
-export function formatConcurrency(c: number | Readonly<Record<Workload, number>>): string {
-  if (typeof c === "number") return String(c);
-  const first = c[WORKLOADS[0] as Workload];
-  return WORKLOADS.every((w) => c[w] === first) ? String(first) : formatPerWorkload(c);
 }
 
 /** A local default as the flag that sets it, e.g. `--invocations events=30,batch=3`. */
@@ -45,6 +32,11 @@ export function localDefaultFlag(name: string, value: unknown): string {
   return `--${name} ${text}`;
 }
 
+/** The default of a per-workload flag, told which workloads the user left out. */
+export type PerWorkloadDefault = (
+  missing: readonly Workload[],
+) => Readonly<Record<Workload, number>>;
+
 /**
  * A per-workload flag: `N` (both workloads) or `events=N,batch=M` (either or both; an unnamed
  * one keeps its default, from `dflt`), each from 1 to `max`.
@@ -53,7 +45,7 @@ function parsePerWorkload(
   flag: string,
   raw: string,
   max: number,
-  dflt: () => Readonly<Record<Workload, number>>,
+  dflt: PerWorkloadDefault,
 ): Readonly<Record<Workload, number>> {
   const bad = () => new InvalidInputError(flag, raw, perWorkloadSyntax(max));
   if (/^\d+$/.test(raw)) {
@@ -69,14 +61,15 @@ function parsePerWorkload(
     if (w === undefined || !WORKLOADS.includes(w) || w in given || n < 1 || n > max) throw bad();
     given[w] = n;
   }
-  const base = WORKLOADS.every((w) => w in given) ? undefined : dflt();
+  const missing = WORKLOADS.filter((w) => !(w in given));
+  const base = missing.length === 0 ? undefined : dflt(missing);
   return perWorkload((_, w) => given[w] ?? base?.[w] ?? 0);
 }
 
 /** `--invocations N` or `events=N,batch=M`, N from 1 to the open loop's per-trial bound. */
 export function parseInvocations(
   raw: string,
-  dflt: () => Readonly<Record<Workload, number>>,
+  dflt: PerWorkloadDefault,
 ): Readonly<Record<Workload, number>> {
   return parsePerWorkload("--invocations", raw, OPEN_LOOP.maxExpectedPerTrial, dflt);
 }
@@ -84,7 +77,7 @@ export function parseInvocations(
 /** `--concurrency C` or `events=C,batch=D`, C from 1 to {@link MAX_IN_FLIGHT}. */
 export function parseConcurrency(
   raw: string,
-  dflt: () => Readonly<Record<Workload, number>>,
+  dflt: PerWorkloadDefault,
 ): Readonly<Record<Workload, number>> {
   return parsePerWorkload("--concurrency", raw, MAX_IN_FLIGHT, dflt);
 }

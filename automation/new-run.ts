@@ -14,11 +14,12 @@ import { openBackend } from "./backend-session";
 import type { RunOptions } from "./cli-args";
 import { execute } from "./execute";
 import { localDefaultFlag } from "./load-flags";
+import { capacityNote } from "./local-capacity";
 import { peakS3Bytes } from "./local-s3-storage";
 import { buildManifest, writeManifest } from "./manifest";
 import { DRY_RUN_AWS_CHECKS, printPlan } from "./plan";
 import { offeredLoad, PreflightError, preflight } from "./preflight";
-import { LOCAL_DEFAULT_REASONS } from "./run-defaults";
+import { localDefaultReason } from "./run-defaults";
 import { confirm, EXIT, type RunIo } from "./run-io";
 
 function timestampName(backend: Backend, now = new Date()): string {
@@ -120,8 +121,6 @@ export async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
     },
   );
   try {
-    // Loaded only for a local run: it reads the local runtime's CPU model.
-    const { capacityNote } = await import("./local-capacity");
     const local =
       session.local === undefined
         ? undefined
@@ -131,8 +130,7 @@ export async function newRun(untagged: RunOptions, io: RunIo): Promise<number> {
               ...session.local.notes,
               capacityNote(order, options.load, options.concurrency, options.invocations),
               ...Object.entries(options.localDefaults).map(
-                ([k, v]) =>
-                  `local default ${localDefaultFlag(k, v)}: ${LOCAL_DEFAULT_REASONS[k] ?? "local backend"}`,
+                ([k, v]) => `local default ${localDefaultFlag(k, v)}: ${localDefaultReason(k, v)}`,
               ),
             ],
           };

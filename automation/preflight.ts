@@ -8,8 +8,8 @@ import { execFile } from "node:child_process";
 import type { Cell, Workload } from "../core/cell";
 import { LAMBDA, MAX_IN_FLIGHT } from "../core/constants";
 import type { LoadModel } from "../core/run-files";
+import { perWorkloadCompact } from "../core/workloads";
 import { offeredConcurrency } from "./estimate";
-import { formatConcurrency as concurrencyText } from "./load-flags";
 
 /** A preflight check that failed; the message says what to do. */
 export class PreflightError extends Error {
@@ -66,6 +66,13 @@ export function peakReservedConcurrency(cells: readonly Cell[], parallel: number
  * workload, or per cell (the open loop's, automation/estimate.ts `offeredConcurrency`).
  */
 export type Offered = number | Readonly<Record<Workload, number>> | ((cell: Cell) => number);
+
+/** A closed loop's {@link Offered} in words: `20`, or `events=1,batch=20 (each cell at its workload's)`. */
+function closedText(concurrency: number | Readonly<Record<Workload, number>>): string {
+  if (typeof concurrency === "number") return String(concurrency);
+  const text = perWorkloadCompact(concurrency);
+  return text.includes("=") ? `${text} (each cell at its workload's)` : text;
+}
 
 /** {@link Offered} as a function of the cell. */
 function offeredPerCell(concurrency: Offered): (cell: Cell) => number {
@@ -208,7 +215,7 @@ export async function preflight(
         : "";
     throw new PreflightError(
       typeof concurrency !== "function"
-        ? `${demand.cells} cell(s) without reserved concurrency deployed at once (--parallel ${parallel}) × --concurrency ${concurrencyText(concurrency)} = ${demand.executions} concurrent executions${beside} but the unreserved pool in ${region} holds ${pool} (account limit ${settings.concurrentExecutions}): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas`
+        ? `${demand.cells} cell(s) without reserved concurrency deployed at once (--parallel ${parallel}) × --concurrency ${closedText(concurrency)} = ${demand.executions} concurrent executions${beside} but the unreserved pool in ${region} holds ${pool} (account limit ${settings.concurrentExecutions}): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas`
         : `${demand.cells} cell(s) without reserved concurrency deployed at once (--parallel ${parallel}) are offered ${demand.executions} concurrent executions (open loop: arrival rate × modelled duration per cell, at most ${MAX_IN_FLIGHT} each)${beside} but the unreserved pool in ${region} holds ${pool} (account limit ${settings.concurrentExecutions}): the account, not the function, would throttle them. Lower --arrival-rate or --parallel, or request a higher "Concurrent executions" quota in Service Quotas`,
     );
   }

@@ -1,4 +1,6 @@
 /** Defaults of the run CLI that differ by backend, and the open loop's limits. */
+import type { Workload } from "../core/cell";
+import { LEVELS } from "../core/constants";
 import { LOCAL_INVOCATIONS, WORKLOAD_SPECS, WORKLOADS } from "../core/workloads";
 
 /**
@@ -15,15 +17,37 @@ export const LOCAL_DEFAULTS = {
   parallel: 1,
 } as const;
 
-/** Why each local default differs from the seed's, for the manifest. */
-export const LOCAL_DEFAULT_REASONS: Readonly<Record<string, string>> = {
+/** Why each local default differs from the seed's, for the manifest (see {@link localDefaultReason}). */
+const LOCAL_DEFAULT_REASONS: Readonly<Record<string, string>> = {
   invocations:
     "fewer than the seed's 50 events / 20 batch so the full matrix finishes within 10 minutes on 2 cores",
   trials: "fewer than the seed's 5 for the same reason; still replicated within each cell",
-  concurrency: WORKLOADS.map((w) => `${w}: ${WORKLOAD_SPECS[w].localConcurrency.why}`).join("; "),
   parallel:
     "one cell at a time: two cells at once share this machine's cores and disk and slow each other down (batch ×1.8 when overlapped); more with --parallel, and each trial journals the cells that ran beside it (concurrent_cells)",
 };
+
+/**
+ * Why a local default replaced the seed's, for the manifest's `local.notes`. `--concurrency`'s
+ * reason is per workload, for the workloads it defaulted (`value`), with the reserved levels
+ * its concurrency leaves unbound.
+ */
+export function localDefaultReason(name: string, value: unknown): string {
+  if (name !== "concurrency" || typeof value !== "object" || value === null) {
+    return LOCAL_DEFAULT_REASONS[name] ?? "local backend";
+  }
+  const given = value as Partial<Record<Workload, number>>;
+  return WORKLOADS.flatMap((w) => {
+    const c = given[w];
+    if (c === undefined) return [];
+    const spec = WORKLOAD_SPECS[w].localConcurrency;
+    const unbound = LEVELS.reservedConcurrency.filter((rc) => rc > 0 && rc >= c);
+    const rc =
+      spec.rule === "fit-host" && unbound.length > 0
+        ? ` At ${c}, reserved concurrency ${unbound.join(" and ")} ${unbound.length > 1 ? "do" : "does"} not bind: those cells are the same treatment as the unreserved ones, without throttles.`
+        : "";
+    return [`${w} ${c}: ${spec.why}.${rc}`];
+  }).join(" ");
+}
 
 /** Limits of the open loop's flags. */
 export const OPEN_LOOP = {

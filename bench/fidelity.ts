@@ -56,7 +56,7 @@ export interface FidelityOptions {
 export const USAGE = `Usage: npm run fidelity -- [--object-mb M] [--batch-invocations N] [--trials T]
                           [--events-invocations N] [--concurrency C] [--force]
 
-A short calibration of the local backend (≈ 1 minute): batch MB/s per invocation against the
+A short calibration of the local backend (≈ half a minute): batch MB/s per invocation against the
 network ceiling at 512, 1024 and 2048 MB, and where its time went; the CPU share against the
 quota at 512 MB; the spread of an events cell's warm p95 across trials at the concurrency a
 local run offers events by default (what this host's cores hold) and at --concurrency; per

@@ -142,7 +142,7 @@ export const WORKLOAD_SPECS = {
     localInvocations: 30,
     localConcurrency: {
       rule: "fit-host",
-      why: "as many environments as this host's cores hold at 2048 MB's CPU quota beside a core for the servers: at the seed's 20, 20 environments of ≈ 5 ms CPU each made every invocation wait for the host (warm p95 39-140 ms per cell where one at a time takes 24-27 ms) and two seeds agreed on only 13 of 27 events cells; reserved concurrency 10 and 50 then do not bind (no throttles): --concurrency events=20 offers the seed's load, on a saturated host",
+      why: "as many environments as this host's cores hold at 2048 MB's CPU quota beside a core for the servers: at the seed's 20, 20 environments of ≈ 5 ms CPU each made every invocation wait for the host (warm p95 39-140 ms per cell where one at a time takes 24-27 ms) and two seeds agreed on only 13 of 27 events cells; --concurrency events=20 offers the seed's load, on a saturated host",
     },
     s3: { socketIdleMs: 10_000, requestMs: 10_000 },
     unit: {
@@ -195,7 +195,7 @@ export const WORKLOAD_SPECS = {
     localInvocations: 3,
     localConcurrency: {
       rule: "seed",
-      why: "the seed's: a trial's 3 invocations run at once, each bound by the emulated network ceiling rather than the host's CPU (two seeds agreed on 27 of 27 batch cells within ±15 %, the median cell within 1.4 %); one at a time would triple the matrix's time",
+      why: "the seed's: a trial's invocations (3 by default) run at once, each bound by the emulated network ceiling rather than the host's CPU (two seeds agreed on 27 of 27 batch cells within ±15 %, the median cell within 1.4 %); one at a time would triple the matrix's time",
     },
     // A large CompleteMultipartUpload may be silent a while; a 64 MiB part at ≈ 78 MB/s ≈ 1 s.
     s3: { socketIdleMs: 60_000, requestMs: 120_000 },
@@ -252,12 +252,15 @@ export function sameForAll(n: number): PerWorkload<number> {
   return perWorkload(() => n);
 }
 
-/** A value per workload, one number when all are equal: `20`, else `1 (events) / 20 (batch)`. */
+/**
+ * A value per workload as a per-workload flag takes it (`--concurrency`): one number when all
+ * are equal (`20`), else `events=1,batch=20`.
+ */
 export function perWorkloadCompact(n: PerWorkload<number>): string {
   const first = n[WORKLOADS[0] as Workload];
   return WORKLOADS.every((w) => n[w] === first)
     ? String(first)
-    : WORKLOADS.map((w) => `${n[w]} (${w})`).join(" / ");
+    : WORKLOADS.map((w) => `${w}=${n[w]}`).join(",");
 }
 
 /** A count per workload in words, in the rows' order: `50 events / 20 batch`. */

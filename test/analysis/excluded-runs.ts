@@ -14,7 +14,6 @@ import {
   type Manifest,
   RUN_FILES,
 } from "../../core/run-files";
-import { sameForAll } from "../../core/workloads";
 
 const A: EventsCell = { workload: "events", memoryMb: 512, batchEvents: 1, reservedConcurrency: 0 };
 const B: EventsCell = { ...A, batchEvents: 10 };
@@ -195,7 +194,7 @@ function writeRunDir(dir: string): void {
     cell_order: cells.map(cellId),
     invocations: { events: 4, batch: 1 },
     trials: 2,
-    concurrency: sameForAll(4),
+    concurrency: { events: 4, batch: 7 },
     parallel: 1,
     object_mb: 100,
     event_bytes: 1024,
@@ -377,6 +376,11 @@ t.test("summary.txt and report.html say what was left out and why", async (t) =>
     html,
     "Not considered: 2 cells (1 throttled &gt; 5%, 1 cell failed or unfinished)",
     "headline",
+  );
+  t.match(
+    html,
+    "<li>events: offered concurrency 4.00 (closed loop, C = 4);",
+    "the events workload's own C",
   );
   t.match(html, "S3 is the embedded local server on loopback", "local notes from the manifest");
   t.match(html, "CPU scaling with memory is <b>not</b> emulated", "CPU caveat from the manifest");

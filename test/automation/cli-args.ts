@@ -24,7 +24,7 @@ t.test("--invocations takes N for both workloads or per-workload values", async 
   );
   const one = run(["--invocations=batch=4"]);
   t.same(one.invocations, { events: 30, batch: 4 }, "an unnamed workload keeps its default");
-  t.same(one.localDefaults.invocations, LOCAL_DEFAULTS.invocations, "the default is recorded");
+  t.same(one.localDefaults.invocations, { events: 30 }, "only the defaulted workload is recorded");
   t.same(
     run(["--backend", "aws", "--invocations", "events=9"]).invocations,
     { events: 9, batch: 20 },
@@ -67,7 +67,12 @@ t.test("--concurrency takes C for both workloads or per-workload values", async 
   t.same(run(["--concurrency", "8"]).concurrency, { events: 8, batch: 8 }, "C");
   const one = run(["--concurrency", "events=20"]);
   t.same(one.concurrency, { events: 20, batch: 20 }, "events=20: batch keeps its default");
-  t.same(one.localDefaults.concurrency, { events: 1, batch: 20 }, "the default is recorded");
+  t.same(one.localDefaults.concurrency, { batch: 20 }, "only the defaulted workload is recorded");
+  t.same(run([]).localDefaults.concurrency, { events: 1, batch: 20 }, "both when unset");
+  t.notOk(
+    "concurrency" in run(["--concurrency", "events=2,batch=3"]).localDefaults,
+    "none when both are set",
+  );
   t.same(
     run(["--backend", "aws", "--concurrency", "batch=5"]).concurrency,
     { events: 20, batch: 5 },

@@ -111,3 +111,26 @@ t.test("the open loop's estimate counts rate × duration per trial, warm-ups on 
     "the warm-up adds 20 × 70 ms and 10 more cold starts",
   );
 });
+
+t.test(
+  "each workload's environments (INIT billed once each) follow its own concurrency",
+  async (t) => {
+    const gbs = (concurrency: { events: number; batch: number }) =>
+      estimateRun({
+        cells: [events, batch],
+        invocations: { events: 10, batch: 4 },
+        trials: 2,
+        concurrency,
+        objectMb: 100,
+        eventBytes: 1024,
+        architecture: "arm64",
+      }).items.find((i) => i.item.startsWith("Lambda compute"))?.quantity;
+    t.equal(
+      gbs({ events: 10, batch: 4 }),
+      gbs(sameForAll(10)),
+      "batch at 10 or 4 is 4 environments: its 4 invocations",
+    );
+    t.not(gbs({ events: 1, batch: 4 }), gbs({ events: 10, batch: 4 }), "events 1 vs 10 differ");
+    t.not(gbs({ events: 10, batch: 1 }), gbs({ events: 10, batch: 4 }), "batch 1 vs 4 differ");
+  },
+);

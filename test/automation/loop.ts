@@ -435,3 +435,44 @@ t.test("one cell at a time journals no concurrent_cells", async (t) => {
     "absent with --parallel 1",
   );
 });
+
+t.test("each cell is offered its own workload's concurrency", async (t) => {
+  const sockets: [string, number][] = [];
+  const { dir, ctx } = setup(t, new FakeDeployer());
+  const summary = await runLoop(
+    {
+      ...ctx,
+      invokeClientFor: (_d: DeployedCell, cell: Cell, concurrency: number) => {
+        sockets.push([cellId(cell), concurrency]);
+        return okClient;
+      },
+    },
+    {
+      ...plan,
+      order: cells,
+      invocations: { events: 4, batch: 5 },
+      concurrency: { events: 1, batch: 3 },
+      warmup: { events: 1, batch: 3 },
+    },
+  );
+  t.same(summary.failed, [], "none failed");
+  t.same(
+    sockets,
+    cells.map((c) => [cellId(c), c.workload === "events" ? 1 : 3]),
+    "the client's sockets: events 1, batch 3",
+  );
+  const offered = readJournal(join(dir, "journal.jsonl"))
+    .filter((e) => e.phase === "trial-done")
+    .map((e) => [
+      e.cell_id,
+      e.trial,
+      (e.detail as { offered_concurrency?: number }).offered_concurrency,
+    ]);
+  t.same(
+    offered,
+    cells.flatMap((c) =>
+      [0, 1, 2].map((trial) => [cellId(c), trial, c.workload === "events" ? 1 : 3]),
+    ),
+    "warm-up and trials at the workload's concurrency",
+  );
+});

@@ -222,3 +222,33 @@ t.test(
     );
   },
 );
+
+t.test("a per-workload --concurrency offers each cell its workload's", async (t) => {
+  const unreserved = parseMatrix("memory=512,batch=1,part=8,rc=0"); // one events, one batch cell
+  const per = offeredLoad({ model: "closed" }, { events: 60, batch: 50 }, 100, 1024);
+  t.same(
+    peakUnreservedDemand(unreserved, 2, per),
+    { cells: 2, executions: 110, reservedBeside: 0 },
+    "60 + 50 at once",
+  );
+  t.same(
+    peakUnreservedDemand(unreserved, 1, per),
+    { cells: 1, executions: 60, reservedBeside: 0 },
+    "one at a time: the events cell's 60 is the worst",
+  );
+  await t.rejects(
+    preflight(api({ limit: 100 }), "us-east-1", unreserved, 2, per),
+    {
+      name: "PreflightError",
+      message:
+        '2 cell(s) without reserved concurrency deployed at once (--parallel 2) × --concurrency events=60,batch=50 (each cell at its workload\'s) = 110 concurrent executions but the unreserved pool in us-east-1 holds 100 (account limit 100): the account, not the function, would throttle them. Lower --concurrency or --parallel, or request a higher "Concurrent executions" quota in Service Quotas',
+    },
+    "the message names the per-workload values",
+  );
+  const same = offeredLoad({ model: "closed" }, { events: 60, batch: 60 }, 100, 1024);
+  await t.rejects(
+    preflight(api({ limit: 100 }), "us-east-1", unreserved, 2, same),
+    { message: /× --concurrency 60 = 120 concurrent executions/ },
+    "one value when both workloads share it",
+  );
+});

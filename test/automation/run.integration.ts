@@ -402,6 +402,11 @@ t.test(
       ["events-512mb-b1-rc0", "events-512mb-b1-rc10", "events-512mb-b1-rc50"],
       "three cells",
     );
+    t.same(manifest.concurrency, { events: 20, batch: 20 }, "--concurrency 20 for both");
+    t.notOk(
+      manifest.local?.notes.some((n) => n.startsWith("local default --concurrency")),
+      "a concurrency the user set is no local default",
+    );
     t.equal(typeof manifest.local?.cpu_scaling_emulated, "boolean", "local fidelity recorded");
     t.same(
       manifest.local?.network,
