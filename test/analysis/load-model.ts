@@ -23,7 +23,7 @@ t.test("an old manifest without load is the closed loop at its concurrency", asy
   t.match(throttleBasis(loadModelOf(manifest)), /^closed loop at concurrency 20: /, "one C");
   t.match(
     throttleBasis({ model: "closed", concurrency: { events: 1, batch: 20 } }),
-    /^closed loop at concurrency 1 \(events\) \/ 20 \(batch\): /,
+    /^closed loop at concurrency events=1,batch=20: /,
     "per workload",
   );
   t.match(
