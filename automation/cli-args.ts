@@ -19,7 +19,7 @@ import { parseNamePrefix } from "../core/names";
 import { PRECISION_DEFAULTS } from "../core/precision";
 import { parseRegion } from "../core/region";
 import type { Backend, LoadModel } from "../core/run-files";
-import { DEFAULT_INVOCATIONS, perWorkload, sameForAll, WORKLOADS } from "../core/workloads";
+import { DEFAULT_INVOCATIONS, perWorkload, sameForAll } from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
 import {
   expectedPerTrial,
@@ -212,7 +212,6 @@ export function parseArgs(
   const durationRaw = get("--duration");
   const load = parseLoad(rateRaw, durationRaw, get("--invocations"), get("--concurrency"));
 
-  const invRaw = get("--invocations");
   const invocationsDefault = dfltPerWorkload(
     "--invocations",
     DEFAULT_INVOCATIONS,
@@ -221,9 +220,7 @@ export function parseArgs(
   const invocations =
     load.model === "open"
       ? expectedPerTrial(load)
-      : invRaw === undefined
-        ? invocationsDefault(WORKLOADS)
-        : parseInvocations(invRaw, invocationsDefault);
+      : parseInvocations(get("--invocations"), invocationsDefault);
   const trialsRaw = get("--trials");
   const trials =
     trialsRaw === undefined
@@ -234,14 +231,11 @@ export function parseArgs(
     sameForAll(LOOP_DEFAULTS.concurrency),
     localConcurrency(cores),
   );
-  const concurrencyRaw = get("--concurrency");
   // The open loop has no client concurrency; its warm-up below sends the seed's at once.
   const concurrency =
     load.model === "open"
       ? sameForAll(LOOP_DEFAULTS.concurrency)
-      : concurrencyRaw === undefined
-        ? concurrencyDefault(WORKLOADS)
-        : parseConcurrency(concurrencyRaw, concurrencyDefault);
+      : parseConcurrency(get("--concurrency"), concurrencyDefault);
   const parallelRaw = get("--parallel");
   const parallel =
     parallelRaw === undefined

@@ -6,7 +6,7 @@ import type { Workload } from "../core/cell";
 import { DEFAULT_NETWORK_MBPS, DEFAULT_S3_LATENCY_MS, MAX_IN_FLIGHT } from "../core/constants";
 import { InvalidInputError, parseIntInRange, parseNumberInRange, parseOneOf } from "../core/errors";
 import type { LoadModel } from "../core/run-files";
-import { perWorkload, sameForAll, WORKLOADS } from "../core/workloads";
+import { formatPerWorkload, perWorkload, sameForAll, WORKLOADS } from "../core/workloads";
 import type { NetworkEmulation } from "../local/lambda/network";
 import { OPEN_LOOP } from "./run-defaults";
 
@@ -16,11 +16,6 @@ export const PER_WORKLOAD_EXAMPLE = WORKLOADS.map((w, i) => `${w}=${"NMKLJ"[i] ?
 /** What a per-workload flag takes (`--invocations`, `--concurrency`), for its error message. */
 function perWorkloadSyntax(max: number): string {
   return `N for both workloads or ${PER_WORKLOAD_EXAMPLE} (either or both), N from 1 to ${max}`;
-}
-
-/** A per-workload value as the user can type it: `events=30,batch=3`. */
-export function formatPerWorkload(v: Readonly<Partial<Record<Workload, number>>>): string {
-  return WORKLOADS.flatMap((w) => (v[w] === undefined ? [] : [`${w}=${v[w]}`])).join(",");
 }
 
 /** A local default as the flag that sets it, e.g. `--invocations events=30,batch=3`. */
@@ -39,14 +34,15 @@ export type PerWorkloadDefault = (
 
 /**
  * A per-workload flag: `N` (both workloads) or `events=N,batch=M` (either or both; an unnamed
- * one keeps its default, from `dflt`), each from 1 to `max`.
+ * one keeps its default, from `dflt`), each from 1 to `max`; not given, every workload's default.
  */
 function parsePerWorkload(
   flag: string,
-  raw: string,
+  raw: string | undefined,
   max: number,
   dflt: PerWorkloadDefault,
 ): Readonly<Record<Workload, number>> {
+  if (raw === undefined) return dflt(WORKLOADS);
   const bad = () => new InvalidInputError(flag, raw, perWorkloadSyntax(max));
   if (/^\d+$/.test(raw)) {
     const n = Number(raw);
@@ -68,7 +64,7 @@ function parsePerWorkload(
 
 /** `--invocations N` or `events=N,batch=M`, N from 1 to the open loop's per-trial bound. */
 export function parseInvocations(
-  raw: string,
+  raw: string | undefined,
   dflt: PerWorkloadDefault,
 ): Readonly<Record<Workload, number>> {
   return parsePerWorkload("--invocations", raw, OPEN_LOOP.maxExpectedPerTrial, dflt);
@@ -76,7 +72,7 @@ export function parseInvocations(
 
 /** `--concurrency C` or `events=C,batch=D`, C from 1 to {@link MAX_IN_FLIGHT}. */
 export function parseConcurrency(
-  raw: string,
+  raw: string | undefined,
   dflt: PerWorkloadDefault,
 ): Readonly<Record<Workload, number>> {
   return parsePerWorkload("--concurrency", raw, MAX_IN_FLIGHT, dflt);

@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import type { Cell, Workload } from "../core/cell";
 import { LAMBDA, MAX_IN_FLIGHT } from "../core/constants";
 import type { LoadModel } from "../core/run-files";
-import { perWorkloadCompact } from "../core/workloads";
+import { formatPerWorkload, samePerWorkload } from "../core/workloads";
 import { offeredConcurrency } from "./estimate";
 
 /** A preflight check that failed; the message says what to do. */
@@ -70,8 +70,10 @@ export type Offered = number | Readonly<Record<Workload, number>> | ((cell: Cell
 /** A closed loop's {@link Offered} in words: `20`, or `events=1,batch=20 (each cell at its workload's)`. */
 function closedText(concurrency: number | Readonly<Record<Workload, number>>): string {
   if (typeof concurrency === "number") return String(concurrency);
-  const text = perWorkloadCompact(concurrency);
-  return text.includes("=") ? `${text} (each cell at its workload's)` : text;
+  const same = samePerWorkload(concurrency);
+  return same === undefined
+    ? `${formatPerWorkload(concurrency)} (each cell at its workload's)`
+    : String(same);
 }
 
 /** {@link Offered} as a function of the cell. */

@@ -9,8 +9,8 @@ import {
 } from "../core/constants";
 import { MATRIX_SYNTAX } from "../core/matrix";
 import { PRECISION_DEFAULTS } from "../core/precision";
-import { DEFAULT_INVOCATIONS } from "../core/workloads";
-import { formatPerWorkload, PER_WORKLOAD_EXAMPLE } from "./load-flags";
+import { DEFAULT_INVOCATIONS, formatPerWorkload } from "../core/workloads";
+import { PER_WORKLOAD_EXAMPLE } from "./load-flags";
 import { localConcurrency } from "./local-capacity";
 import { MEMORY_ROOT } from "./local-s3-storage";
 import { AWS_DEFAULT_PARALLEL, LOCAL_DEFAULTS, OPEN_LOOP } from "./run-defaults";

@@ -7,8 +7,9 @@
  * concurrency a local run offers events by default (one that fits the host) and at the design's,
  * and per phase how often the host was saturated, with the load average. Exits 1 with a clear
  * message when the machine is too busy to measure or the emulation does not hold, 2 on bad
- * flags; a concurrency the host's cores cannot hold is reported, not judged. `main(argv)` returns the exit code. The judgements
- * are in fidelity-checks.ts, the measurements in fidelity-phases.ts.
+ * flags; a concurrency the host's cores cannot hold is reported, not judged. `main(argv)`
+ * returns the exit code. The judgements are in fidelity-checks.ts, the measurements in
+ * fidelity-phases.ts.
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -28,7 +29,6 @@ import {
   type FidelityCheck,
   formatTable,
   judgeSaturation,
-  TOO_SMALL_NOTE,
 } from "./fidelity-checks";
 import {
   measureBatch,
@@ -148,9 +148,19 @@ export async function runFidelity(
   const deployer = new LocalDeployer(backend, settings);
   const ctx: PhaseContext = { backend, deployer, dataDir, out };
   const checks: FidelityCheck[] = [];
-  /** Adds a phase's rows and its saturation row (busy environments asking `demand` cores). */
+  /** Phases saturated where their busy environments ask more cores than the host has. */
+  const tooSmall: string[] = [];
+  /**
+   * Adds a phase's rows and its saturation row (busy environments asking `demand` cores). Where
+   * `demand` exceeds the host's cores its rows are information, not verdicts.
+   */
   const phase = (name: string, r: PhaseResult, demand: number) => {
-    checks.push(...r.checks, judgeSaturation(name, r.saturated, r.measured, demand, cores));
+    const held = demand <= cores;
+    if (!held && r.saturated > 0) tooSmall.push(name);
+    checks.push(
+      ...(held ? r.checks : asInformation(r.checks)),
+      judgeSaturation(name, r.saturated, r.measured, demand, cores),
+    );
     out.write(
       `    done: ${r.saturated} of ${r.measured} on a saturated host, load ${loadText(loadavg())}\n`,
     );
@@ -181,12 +191,8 @@ export async function runFidelity(
         `  events 1024 MB: ${o.trials} trials of ${o.eventsInvocations} at concurrency ${c}${c === fit ? " (a local run's default)" : ""} after a warm-up...\n`,
       );
       const r = await measureEvents(ctx, o.trials, o.eventsInvocations, c);
-      const demand = Math.min(c, o.eventsInvocations) * quotaCores(1024);
-      phase(
-        `events 1024 MB, concurrency ${c}`,
-        demand > cores ? { ...r, checks: asInformation(r.checks) } : r,
-        demand,
-      );
+      const slots = Math.min(c, o.eventsInvocations);
+      phase(`events 1024 MB, concurrency ${c}`, r, slots * quotaCores(1024));
     }
   } finally {
     await deployer.close();
@@ -195,12 +201,9 @@ export async function runFidelity(
   }
   out.write(`\n${formatTable(checks)}`);
   out.write(`Load average after: ${loadText(loadavg())}\n`);
-  const tooSmall = checks.filter(
-    (c) => c.note === TOO_SMALL_NOTE && c.name.startsWith("host saturated"),
-  );
   if (tooSmall.length > 0) {
     out.write(
-      `This machine is too small for ${tooSmall.map((c) => c.name.replace(/^host saturated \(≥ 90 % of all cores busy\), /, "")).join("; ")}: a local run offers events concurrency ${fit} by default, where it fits; one asked for more (--concurrency) names its cells in the manifest (local.notes) and flags its saturated trials.\n`,
+      `This machine is too small for ${tooSmall.join("; ")}: a local run offers events concurrency ${fit} by default, where it fits; one asked for more (--concurrency) names its cells in the manifest (local.notes) and flags its saturated trials.\n`,
     );
   }
   const failed = checks.filter((c) => c.verdict === "FAIL");

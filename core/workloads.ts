@@ -252,15 +252,23 @@ export function sameForAll(n: number): PerWorkload<number> {
   return perWorkload(() => n);
 }
 
+/** The one value every workload has, or undefined when they differ. */
+export function samePerWorkload(n: PerWorkload<number>): number | undefined {
+  const first = n[WORKLOADS[0] as Workload];
+  return WORKLOADS.every((w) => n[w] === first) ? first : undefined;
+}
+
+/** Values per workload as a per-workload flag takes them: `events=30,batch=3` (given ones only). */
+export function formatPerWorkload(v: Readonly<Partial<Record<Workload, number>>>): string {
+  return WORKLOADS.flatMap((w) => (v[w] === undefined ? [] : [`${w}=${v[w]}`])).join(",");
+}
+
 /**
  * A value per workload as a per-workload flag takes it (`--concurrency`): one number when all
  * are equal (`20`), else `events=1,batch=20`.
  */
 export function perWorkloadCompact(n: PerWorkload<number>): string {
-  const first = n[WORKLOADS[0] as Workload];
-  return WORKLOADS.every((w) => n[w] === first)
-    ? String(first)
-    : WORKLOADS.map((w) => `${w}=${n[w]}`).join(",");
+  return String(samePerWorkload(n) ?? formatPerWorkload(n));
 }
 
 /** A count per workload in words, in the rows' order: `50 events / 20 batch`. */
